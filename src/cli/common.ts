@@ -1,0 +1,23 @@
+// Shared CLI plumbing: plan loading that turns plan errors into an exit-2 failure, and the
+// error type commands throw to end with a given exit code.
+// Invariants: every message is meant for a person (no stack traces); exit codes are:
+// 0 ok, 1 failed (a check or an action), 2 bad input (plan, usage), 130 interrupted.
+import { formatPlanError, loadPlanFile } from '../plan/load.js';
+import type { Plan } from '../plan/schema.js';
+
+export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export function loadOrFail(file: string): Plan {
+  const r = loadPlanFile(file);
+  if (!r.ok) throw new CliError(r.errors.map(formatPlanError).join('\n'), EXIT.badInput);
+  return r.plan;
+}

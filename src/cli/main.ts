@@ -1,0 +1,99 @@
+// zkroll's command line. The only module that calls process.exit; every command returns an
+// exit code or throws (CliError with its code, LabError → 1, anything else → 1 with a plain
+// message; ZKROLL_DEBUG=1 adds the stack).
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { LabError } from '../lab/spec.js';
+import { planJsonSchema } from '../plan/jsonschema.js';
+import { cmdLabDown, cmdLabStatus, cmdLabUp } from './lab.js';
+import { cmdValidate } from './validate.js';
+import { CliError, EXIT } from './common.js';
+
+const out = (s: string) => process.stdout.write(s + '\n');
+
+function idList(v: string): number[] {
+  if (v === 'none' || v === '') return [];
+  const ids = v.split(',').map((x) => x.trim());
+  if (!ids.every((x) => /^\d+$/.test(x))) throw new InvalidArgumentError('expected myids like 6,8 (or "none")');
+  return ids.map(Number);
+}
+
+function int(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number');
+  return Number(v);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command('zkroll')
+    .description('Plan, rehearse and execute rolling upgrades and recoveries of ZooKeeper ensembles over SSH')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('validate')
+    .description('check a plan file; print every error as file:line:col')
+    .argument('<plan>', 'plan YAML file')
+    .action((file: string) => {
+      code = cmdValidate(file, out);
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of plan files (for editors)')
+    .action(() => {
+      out(JSON.stringify(planJsonSchema(), null, 2));
+    });
+
+  const lab = program.command('lab').description('a local replica of a plan\'s hosts: real sshd + ZooKeeper on loopback addresses (root only)');
+  lab
+    .command('up')
+    .description('build the lab and start the current ensemble in the plan\'s scenario')
+    .argument('<plan>', 'plan YAML file')
+    .option('--down <myids>', 'servers to leave stopped, e.g. 6,8 or "none" (default: plan lab.down, else the broken servers)', idList)
+    .option('--znodes <n>', 'data znodes to load (default: plan lab.znodes)', int)
+    .option('--proxies <n>', 'Codis-like proxies registering ephemeral nodes (default: plan lab.proxies.count)', int)
+    .action(async (file: string, o: { down?: number[]; znodes?: number; proxies?: number }) => {
+      code = await cmdLabUp(file, o, out);
+    });
+  lab
+    .command('status')
+    .description('show the lab hosts, servers and proxies')
+    .argument('<plan>', 'plan YAML file')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, o: { json?: boolean }) => {
+      code = await cmdLabStatus(file, o.json === true, out);
+    });
+  lab
+    .command('down')
+    .description('end every lab process and remove what the lab made (safe to run twice)')
+    .argument('<plan>', 'plan YAML file')
+    .action(async (file: string) => {
+      code = await cmdLabDown(file, out);
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.badInput;
+    }
+    throw e;
+  }
+  return code;
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof CliError) {
+      process.stderr.write(e.message + '\n');
+      process.exit(e.exitCode);
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(e instanceof LabError ? `${msg}\n` : `zkroll: ${msg}\n`);
+    if (process.env['ZKROLL_DEBUG'] && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exit(EXIT.failed);
+  },
+);

@@ -1,0 +1,114 @@
+// Assembles ZooKeeper installs in the upstream tarball layout (bin/zkServer.sh, bin/zkEnv.sh,
+// conf/, lib/, logs/) from Debian's zookeeper package, and renders the lab servers' zoo.cfg.
+// The same Debian jars serve every version label; the label is written to VERSION.
+// Invariants: only writes below the host's lab directory; re-running overwrites the same files
+// (safe twice); never touches an existing conf/zoo.cfg of an install (zkroll owns it then).
+import fs from 'node:fs';
+import path from 'node:path';
+import { LabError, type LabServer, type LabSpec } from './spec.js';
+
+export const DEBIAN_JAVA = '/usr/share/java';
+export const DEBIAN_ZK_BIN = '/usr/share/zookeeper/bin';
+/** Jars an install links in lib/: the server jar (its manifest names the rest) and a log binding. */
+const LIB_JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'log4j-1.2.jar', 'slf4j-log4j12.jar', 'slf4j-api.jar'];
+
+export function checkPrerequisites(): void {
+  const missing: string[] = [];
+  for (const j of LIB_JARS) if (!fs.existsSync(path.join(DEBIAN_JAVA, j))) missing.push(path.join(DEBIAN_JAVA, j));
+  if (!fs.existsSync(path.join(DEBIAN_ZK_BIN, 'zkServer.sh'))) missing.push(path.join(DEBIAN_ZK_BIN, 'zkServer.sh'));
+  if (missing.length > 0) {
+    throw new LabError(`lab: Debian's zookeeper package is missing (${missing.join(', ')}): run apt-get install -y zookeeper`);
+  }
+  if (!fs.existsSync('/usr/sbin/sshd')) {
+    throw new LabError('lab: /usr/sbin/sshd not found: run apt-get install -y openssh-server');
+  }
+  for (const tool of ['/usr/bin/unshare', '/usr/bin/nsenter']) {
+    if (!fs.existsSync(tool)) throw new LabError(`lab: ${tool} not found: run apt-get install -y util-linux`);
+  }
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new LabError('lab: must run as root (each lab host is a mount namespace with its own sshd)');
+  }
+}
+
+// Upstream-style zkEnv.sh: everything relative to the install, classpath from lib/*.jar.
+const ZKENV = `#!/usr/bin/env bash
+# zkEnv.sh of a zkroll lab install (upstream tarball layout, Debian jars).
+ZOOBINDIR="\${ZOOBINDIR:-$(cd "$(dirname "\${BASH_SOURCE-$0}")" && pwd)}"
+ZOOKEEPER_PREFIX="$(cd "$ZOOBINDIR/.." && pwd)"
+ZOOCFGDIR="\${ZOOCFGDIR:-$ZOOKEEPER_PREFIX/conf}"
+ZOOCFG="\${ZOOCFG:-zoo.cfg}"
+ZOOCFG="$ZOOCFGDIR/$ZOOCFG"
+if [ -f "$ZOOCFGDIR/java.env" ]; then . "$ZOOCFGDIR/java.env"; fi
+ZOO_LOG_DIR="\${ZOO_LOG_DIR:-$ZOOKEEPER_PREFIX/logs}"
+ZOO_LOG4J_PROP="\${ZOO_LOG4J_PROP:-INFO,ROLLINGFILE}"
+JAVA="\${JAVA:-java}"
+CLASSPATH="$ZOOCFGDIR"
+for jar in "$ZOOKEEPER_PREFIX"/lib/*.jar; do CLASSPATH="$CLASSPATH:$jar"; done
+SERVER_JVMFLAGS="-Dzookeeper.root.logger=$ZOO_LOG4J_PROP -Dlog4j.configuration=file:$ZOOCFGDIR/log4j.properties $SERVER_JVMFLAGS"
+export ZOOBINDIR ZOOKEEPER_PREFIX ZOOCFGDIR ZOOCFG ZOO_LOG_DIR CLASSPATH
+`;
+
+// Small heaps: several servers share two cores and the lab should start fast.
+const JAVA_ENV = `# JVM settings of a lab server (sourced by bin/zkEnv.sh)
+JVMFLAGS="-Xms32m -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 $JVMFLAGS"
+`;
+
+/** log4j 1.2 configuration as the 3.4 tarball ships it: one size-rolled file, no daily roll. */
+export const LOG4J_SIZE_ROLLED = `# log4j.properties (as shipped by the 3.4 tarball: size-rolled, never rotated daily)
+zookeeper.root.logger=INFO, CONSOLE
+log4j.rootLogger=\${zookeeper.root.logger}
+log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
+log4j.appender.CONSOLE.Threshold=INFO
+log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
+log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
+log4j.appender.ROLLINGFILE=org.apache.log4j.RollingFileAppender
+log4j.appender.ROLLINGFILE.Threshold=INFO
+log4j.appender.ROLLINGFILE.File=\${zookeeper.log.dir}/zookeeper.log
+log4j.appender.ROLLINGFILE.MaxFileSize=10MB
+log4j.appender.ROLLINGFILE.layout=org.apache.log4j.PatternLayout
+log4j.appender.ROLLINGFILE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
+`;
+
+/** Write one install tree at `dir` (the host's backing path of the install home). */
+export function writeInstall(dir: string, version: string): void {
+  for (const sub of ['bin', 'conf', 'lib', 'logs']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  for (const script of ['zkServer.sh', 'zkCli.sh']) {
+    const src = path.join(DEBIAN_ZK_BIN, script);
+    if (fs.existsSync(src)) fs.copyFileSync(src, path.join(dir, 'bin', script));
+    fs.chmodSync(path.join(dir, 'bin', script), 0o755);
+  }
+  fs.writeFileSync(path.join(dir, 'bin', 'zkEnv.sh'), ZKENV, { mode: 0o755 });
+  for (const jar of LIB_JARS) {
+    const link = path.join(dir, 'lib', jar);
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(path.join(DEBIAN_JAVA, jar), link);
+  }
+  fs.writeFileSync(path.join(dir, 'conf', 'java.env'), JAVA_ENV);
+  fs.writeFileSync(path.join(dir, 'conf', 'log4j.properties'), LOG4J_SIZE_ROLLED);
+  fs.writeFileSync(path.join(dir, 'VERSION'), `${version} (zkroll lab: Debian's ZooKeeper jars from ${DEBIAN_JAVA})\n`);
+}
+
+/**
+ * zoo.cfg of a current (pre-zkroll) lab server. The lab-only keys bind each server's client
+ * and AdminServer ports to its own loopback address, since all lab hosts share one kernel;
+ * `4lw.commands.whitelist=*` gives 3.5+ servers the 3.4 behaviour of answering every word.
+ */
+export function renderLabZooCfg(spec: LabSpec, server: LabServer): string {
+  const lines = [
+    `# zoo.cfg of server ${server.myid} in the zkroll lab replica of ${spec.cluster}`,
+    'tickTime=2000',
+    'initLimit=10',
+    'syncLimit=5',
+    `dataDir=${server.dataDir}`,
+    `dataLogDir=${server.dataLogDir}`,
+    `clientPort=${spec.ports.client}`,
+    'maxClientCnxns=0',
+    '4lw.commands.whitelist=*',
+    '# lab only: every lab host shares this machine\'s kernel, so bind to the host\'s own address',
+    `clientPortAddress=${server.ip}`,
+    `admin.serverAddress=${server.ip}`,
+    `admin.serverPort=${spec.ports.admin}`,
+    ...spec.servers.map((s) => `server.${s.myid}=${s.ip}:${spec.ports.quorum}:${spec.ports.election}`),
+  ];
+  return lines.join('\n') + '\n';
+}

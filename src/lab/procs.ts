@@ -1,0 +1,122 @@
+// Local process helpers for the lab: liveness, mount-namespace membership, orderly kill, port
+// probes and polling with a deadline. Invariants: only signals pids it is given or finds in a
+// namespace the lab recorded; waits are polls against a deadline, never fixed sleeps.
+import fs from 'node:fs';
+import net from 'node:net';
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !isZombie(pid);
+  } catch {
+    return false;
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** The mount namespace id of a process ("mnt:[4026532177]"), or null if it is gone. */
+export function mountNs(pid: number): string | null {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return null;
+  }
+}
+
+/** Every live pid whose mount namespace is `ns`. */
+export function pidsInNamespace(ns: string): number[] {
+  const out: number[] = [];
+  for (const ent of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(ent)) continue;
+    const pid = Number(ent);
+    if (pid === process.pid) continue;
+    if (mountNs(pid) === ns && isAlive(pid)) out.push(pid);
+  }
+  return out;
+}
+
+/** Pids whose command line contains `needle` (used to find lab sshds after a lost state file). */
+export function pidsWithCmdline(needle: string): number[] {
+  const out: number[] = [];
+  for (const ent of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(ent) || Number(ent) === process.pid) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${ent}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmd.includes(needle)) out.push(Number(ent));
+    } catch {
+      // process ended while we looked
+    }
+  }
+  return out;
+}
+
+export async function pollUntil<T>(what: string, deadlineMs: number, intervalMs: number, probe: () => Promise<T | null | undefined> | T | null | undefined): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== null && v !== undefined && v !== false) return v;
+    if (Date.now() >= end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** SIGTERM the pids, wait up to `graceMs`, then SIGKILL what is left. Returns the pids killed hard. */
+export async function killAll(pids: number[], graceMs = 5000): Promise<number[]> {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const end = Date.now() + graceMs;
+  while (Date.now() < end && pids.some(isAlive)) await new Promise((r) => setTimeout(r, 50));
+  const left = pids.filter(isAlive);
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const endKill = Date.now() + 2000;
+  while (Date.now() < endKill && left.some(isAlive)) await new Promise((r) => setTimeout(r, 20));
+  return left;
+}
+
+/** True when something accepts TCP connections at host:port. */
+export function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, timeoutMs);
+    s.on('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      resolve(false);
+    });
+  });
+}
+
+/** True when host:port can be bound right now (nothing else listens there). */
+export function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}

@@ -1,0 +1,100 @@
+// Small read-only views of a loaded plan that the rest of zkroll needs.
+//
+// Invariants:
+// - Pure functions of the Plan (resolveLocalPath also reads os.homedir()); nothing is mutated.
+// - effectiveSsh: a per-host ssh field that is present always wins over the plan-wide default.
+// - allHosts: the current servers in plan order, then the rebuild's temporary server (if any).
+import os from "node:os";
+import path from "node:path";
+import type { NodeSpec, Plan } from "./schema.js";
+
+export interface EffectiveSsh {
+  user: string;
+  port: number;
+  identityFile?: string;
+  knownHosts: string;
+  jumpHost?: string;
+  sudo: boolean;
+  /** milliseconds */
+  connectTimeout: number;
+}
+
+/** The plan-wide ssh defaults merged with the node's own `ssh` override. */
+export function effectiveSsh(plan: Plan, node: NodeSpec): EffectiveSsh {
+  const d = plan.ssh;
+  const o = node.ssh ?? {};
+  const out: EffectiveSsh = {
+    user: o.user ?? d.user,
+    port: o.port ?? d.port,
+    knownHosts: o.knownHosts ?? d.knownHosts,
+    sudo: o.sudo ?? d.sudo,
+    connectTimeout: o.connectTimeout ?? d.connectTimeout,
+  };
+  const identityFile = o.identityFile ?? d.identityFile;
+  if (identityFile !== undefined) out.identityFile = identityFile;
+  const jumpHost = o.jumpHost ?? d.jumpHost;
+  if (jumpHost !== undefined) out.jumpHost = jumpHost;
+  return out;
+}
+
+export interface HostEntry {
+  role: "server" | "temporary";
+  myid: number;
+  host: string;
+  node: NodeSpec;
+}
+
+/** Every host the plan touches: the current servers, then the temporary server of a rebuild. */
+export function allHosts(plan: Plan): HostEntry[] {
+  const out: HostEntry[] = plan.servers.map((s) => ({ role: "server", myid: s.myid, host: s.host, node: s }));
+  if (plan.strategy.kind === "rebuild") {
+    const t = plan.strategy.temporary;
+    out.push({ role: "temporary", myid: t.myid, host: t.host, node: t });
+  }
+  return out;
+}
+
+/**
+ * A local path from the plan (identityFile, knownHosts) as an absolute path:
+ * "~" and "~/x" expand to the home directory, relative paths are relative to the plan file's directory.
+ */
+export function resolveLocalPath(planFile: string, p: string): string {
+  if (p === "~") return os.homedir();
+  if (p.startsWith("~/")) return path.join(os.homedir(), p.slice(2));
+  return path.resolve(path.dirname(path.resolve(planFile)), p);
+}
+
+/** Where and how to log in to one host of the plan (the shape remote/ connects with). */
+export interface SshTargetSpec {
+  label: string;
+  host: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  knownHostsFile: string;
+  connectTimeoutMs: number;
+  sudo: boolean;
+  jumpHost?: string;
+  /** The host's role and myid in the plan. */
+  entry: HostEntry;
+}
+
+/** Every host of the plan as an SSH target, local paths resolved against the plan file. */
+export function sshTargets(plan: Plan, planFile: string): SshTargetSpec[] {
+  return allHosts(plan).map((entry) => {
+    const ssh = effectiveSsh(plan, entry.node);
+    const t: SshTargetSpec = {
+      label: `${entry.role === "temporary" ? "temporary" : "server"} ${entry.myid} (${entry.host})`,
+      host: entry.host,
+      port: ssh.port,
+      user: ssh.user,
+      knownHostsFile: resolveLocalPath(planFile, ssh.knownHosts),
+      connectTimeoutMs: ssh.connectTimeout,
+      sudo: ssh.sudo,
+      entry,
+    };
+    if (ssh.identityFile !== undefined) t.identityFile = resolveLocalPath(planFile, ssh.identityFile);
+    if (ssh.jumpHost !== undefined) t.jumpHost = ssh.jumpHost;
+    return t;
+  });
+}

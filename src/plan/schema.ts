@@ -1,0 +1,280 @@
+// The zod 4 schema of a zkroll plan file: the single source of truth for its shape.
+//
+// Invariants:
+// - Every object is strict: an unknown key is an error, never silently dropped.
+// - After parsing, every default is applied (ports, ssh, durations, service, config paths,
+//   temporary.home, lab.down), durations are numbers of milliseconds, and the rebuild
+//   strategy's `renumber` map is normalised to an array of {from, to} sorted by `from`.
+// - Error messages phrased "expected ..." describe the value; the loader appends ", got <value>".
+// - Cross-field rules (unique myids, renumber coverage, ...) live in rules.ts, not here.
+import path from "node:path";
+import { z } from "zod";
+import { durationSchema } from "./duration.js";
+
+export { durationSchema, parseDuration } from "./duration.js";
+
+// ---------- scalar building blocks ----------
+
+const MYID = "expected an integer 1..255 (a ZooKeeper myid)";
+const PORT = "expected a port number 1..65535";
+
+/** An integer in [min, max]; every failure reports `msg`. */
+function intIn(min: number, max: number, msg: string) {
+  return z.int({ error: msg }).min(min, { error: msg }).max(max, { error: msg });
+}
+
+export const MyidSchema = intIn(1, 255, MYID);
+export const PortSchema = intIn(1, 65535, PORT);
+
+/** Absolute, no NUL, no ".." segment (a regex so that the JSON schema carries it too). */
+const ABS_RE = /^(?![\s\S]*\/\.\.(?:\/|$))\/[^\0]*$/;
+/** "/", "/a", "/a/b": no trailing "/", no empty segment, no NUL. */
+const ZNODE_RE = /^\/(?:[^/\0]+(?:\/[^/\0]+)*)?$/;
+
+export function isAbsolutePath(p: string): boolean {
+  return ABS_RE.test(p);
+}
+export function isZnodePath(p: string): boolean {
+  return ZNODE_RE.test(p);
+}
+
+const ABS = 'expected an absolute path (starting with "/", without "..")';
+export const AbsPathSchema = z.string({ error: ABS }).regex(ABS_RE, { error: ABS });
+
+const ZNODE = 'expected a znode path like "/jodis/codis-demo" (no trailing "/", no "//")';
+export const ZnodePathSchema = z.string({ error: ZNODE }).regex(ZNODE_RE, { error: ZNODE });
+
+const HOST = "expected a host name or IP address (no spaces)";
+export const HostSchema = z
+  .string({ error: HOST })
+  .regex(/^[^\s@/]+$/, { error: HOST })
+  .max(253, { error: HOST });
+
+/** A local file path; "~/" and relative paths are resolved later (see resolveLocalPath). */
+const LOCAL = "expected a file path";
+const LocalPathSchema = z.string({ error: LOCAL }).regex(/^[^\0]+$/, { error: LOCAL });
+
+// ---------- ssh ----------
+
+const USER = "expected a user name";
+const JUMP = 'expected a jump host "[user@]host[:port]"';
+const JUMP_RE = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?$/;
+
+const sshFields = {
+  user: z.string({ error: USER }).regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, { error: USER }),
+  port: PortSchema,
+  identityFile: LocalPathSchema,
+  knownHosts: LocalPathSchema,
+  jumpHost: z
+    .string({ error: JUMP })
+    .regex(JUMP_RE, { error: JUMP })
+    .refine((s) => {
+      const port = JUMP_RE.exec(s)?.[1];
+      return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+    }, { error: JUMP }),
+  sudo: z.boolean({ error: "expected true or false" }),
+  connectTimeout: durationSchema(),
+};
+
+/** Plan-wide ssh defaults. */
+export const SshSchema = z.strictObject({
+  user: sshFields.user,
+  port: sshFields.port.default(22),
+  identityFile: sshFields.identityFile.optional(),
+  knownHosts: sshFields.knownHosts.default("~/.ssh/known_hosts"),
+  jumpHost: sshFields.jumpHost.optional(),
+  sudo: sshFields.sudo.default(false),
+  connectTimeout: sshFields.connectTimeout.prefault("10s"),
+});
+
+/** Per-host override: any ssh field, all optional (absent = inherit the plan-wide value). */
+export const SshOverrideSchema = z.strictObject({
+  user: sshFields.user.optional(),
+  port: sshFields.port.optional(),
+  identityFile: sshFields.identityFile.optional(),
+  knownHosts: sshFields.knownHosts.optional(),
+  jumpHost: sshFields.jumpHost.optional(),
+  sudo: sshFields.sudo.optional(),
+  connectTimeout: sshFields.connectTimeout.optional(),
+});
+
+// ---------- servers ----------
+
+const UNIT = 'expected a systemd unit name like "zookeeper.service"';
+export const ServiceSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("zkServer") }),
+  z.strictObject({
+    kind: z.literal("systemd"),
+    unit: z.string({ error: UNIT }).regex(/^[A-Za-z0-9:_.@\\-]+$/, { error: UNIT }),
+  }),
+]);
+
+/** `${home}/conf/zoo.cfg` */
+export function defaultConfigPath(home: string): string {
+  return path.posix.join(home, "conf", "zoo.cfg");
+}
+
+const nodeFields = {
+  myid: MyidSchema,
+  host: HostSchema,
+  home: AbsPathSchema,
+  config: AbsPathSchema.optional(),
+  dataDir: AbsPathSchema,
+  dataLogDir: AbsPathSchema.optional(),
+  service: ServiceSchema.prefault({ kind: "zkServer" }),
+  ssh: SshOverrideSchema.optional(),
+};
+
+/** A current ensemble member; output has config and dataLogDir filled in. */
+export const ServerSchema = z
+  .strictObject(nodeFields)
+  .transform((s) => ({ ...s, config: s.config ?? defaultConfigPath(s.home), dataLogDir: s.dataLogDir ?? s.dataDir }));
+
+/** The rebuild's temporary server as written; home defaults to target.home (applied by PlanSchema). */
+const TemporaryInputSchema = z.strictObject({ ...nodeFields, home: AbsPathSchema.optional() });
+
+// ---------- target ----------
+
+const VERSION = 'expected a ZooKeeper version string like "3.4.13" (quote it in YAML)';
+export const TargetSchema = z
+  .strictObject({
+    version: z.string({ error: VERSION }).regex(/^\d+\.\d+(\.\d+)?([-+.][0-9A-Za-z.+-]+)?$/, { error: VERSION }),
+    home: AbsPathSchema,
+    config: AbsPathSchema.optional(),
+  })
+  .transform((t) => ({ ...t, config: t.config ?? defaultConfigPath(t.home) }));
+
+// ---------- strategy ----------
+
+const RENUMBER = "expected a mapping of old myid to new myid, e.g. { 6: 2, 8: 3 }";
+const RENUMBER_KEY = "expected a current server's myid (an integer) as key";
+
+/** YAML map {old: new} -> [{from: old, to: new}] sorted by `from`. */
+export const RenumberSchema = z
+  .record(z.string().regex(/^\d{1,3}$/, { error: RENUMBER_KEY }), MyidSchema, { error: RENUMBER })
+  .transform((r) =>
+    Object.entries(r)
+      .map(([from, to]) => ({ from: Number(from), to }))
+      .sort((a, b) => a.from - b.from),
+  );
+
+const SEED = 'expected "leader" or the myid of a current server';
+const SeedFromSchema = z.union([z.literal("leader", { error: SEED }), intIn(1, 255, SEED)], { error: SEED });
+
+const RollingSchema = z.strictObject({ kind: z.literal("rolling") });
+const RebuildInputSchema = z.strictObject({
+  kind: z.literal("rebuild"),
+  temporary: TemporaryInputSchema,
+  broken: z.array(MyidSchema, { error: "expected a list of myids, e.g. [6, 8]" }),
+  renumber: RenumberSchema,
+  seedFrom: SeedFromSchema.default("leader"),
+  preserveEphemerals: z.array(ZnodePathSchema, { error: "expected a list of znode paths" }).default([]),
+});
+
+const StrategyInputSchema = z.discriminatedUnion("kind", [RollingSchema, RebuildInputSchema]);
+
+// ---------- cluster, health, lab ----------
+
+const NAME = "expected a name of letters, digits, '.', '_' or '-' (at most 64 characters)";
+const PortsSchema = z
+  .strictObject({ client: PortSchema.default(2181), quorum: PortSchema.default(2888), election: PortSchema.default(3888) })
+  .superRefine((p, ctx) => {
+    if (p.quorum === p.client) ctx.addIssue({ code: "custom", path: ["quorum"], message: "quorum port must differ from the client port" });
+    if (p.election === p.client || p.election === p.quorum)
+      ctx.addIssue({ code: "custom", path: ["election"], message: "election port must differ from the client and quorum ports" });
+  });
+
+export const ClusterSchema = z
+  .strictObject({
+    name: z.string({ error: NAME }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: NAME }).max(64, { error: NAME }),
+    ports: PortsSchema.prefault({}),
+    adminPort: PortSchema.default(8080),
+  })
+  .superRefine((c, ctx) => {
+    if ([c.ports.client, c.ports.quorum, c.ports.election].includes(c.adminPort))
+      ctx.addIssue({ code: "custom", path: ["adminPort"], message: `adminPort ${c.adminPort} collides with a client/quorum/election port` });
+  });
+
+export const HealthSchema = z.strictObject({
+  pollInterval: durationSchema(1000, "1s").prefault("200ms"),
+  startDeadline: durationSchema().prefault("60s"),
+  gateDeadline: durationSchema().prefault("2m"),
+  canaryPath: ZnodePathSchema.refine((p) => p !== "/", { error: 'expected a znode path other than "/"' }).default("/zkroll/canary"),
+  requiredZnodes: z
+    .array(z.strictObject({ path: ZnodePathSchema, minChildren: intIn(0, 1_000_000, "expected an integer >= 0").default(0) }), {
+      error: "expected a list of { path, minChildren }",
+    })
+    .default([]),
+});
+
+const PRODUCT = "expected a Codis product name of letters, digits, '.', '_' or '-'";
+const LabInputSchema = z.strictObject({
+  down: z.array(MyidSchema, { error: "expected a list of myids" }).optional(),
+  znodes: intIn(0, 100_000, "expected an integer 0..100000").default(200),
+  proxies: z
+    .strictObject({
+      product: z.string({ error: PRODUCT }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: PRODUCT }),
+      count: intIn(1, 50, "expected an integer 1..50").default(3),
+    })
+    .optional(),
+});
+
+// ---------- the plan ----------
+
+const PlanInputSchema = z.strictObject({
+  version: z.literal(1, { error: "expected 1 (the plan format version)" }),
+  cluster: ClusterSchema,
+  ssh: SshSchema,
+  servers: z.array(ServerSchema, { error: "expected a list of servers" }).min(1, { error: "expected at least one server" }),
+  target: TargetSchema,
+  strategy: StrategyInputSchema,
+  health: HealthSchema.prefault({}),
+  lab: LabInputSchema.prefault({}),
+});
+
+type PlanInput = z.output<typeof PlanInputSchema>;
+
+/** Applies the defaults that depend on other parts of the plan. */
+function finishPlan(p: PlanInput) {
+  const s = p.strategy;
+  const strategy =
+    s.kind === "rolling"
+      ? s
+      : (() => {
+          const home = s.temporary.home ?? p.target.home;
+          const temporary = {
+            ...s.temporary,
+            home,
+            config: s.temporary.config ?? defaultConfigPath(home),
+            dataLogDir: s.temporary.dataLogDir ?? s.temporary.dataDir,
+          };
+          return { ...s, temporary };
+        })();
+  const down = p.lab.down ?? (s.kind === "rebuild" ? [...s.broken] : []);
+  return { ...p, strategy, lab: { ...p.lab, down } };
+}
+
+export const PlanSchema = PlanInputSchema.transform(finishPlan);
+
+export type Plan = z.output<typeof PlanSchema>;
+export type PlanInputData = z.input<typeof PlanSchema>;
+export type ClusterSpec = Plan["cluster"];
+export type SshSpec = Plan["ssh"];
+export type SshOverride = z.output<typeof SshOverrideSchema>;
+export type ServiceSpec = z.output<typeof ServiceSchema>;
+export type ServerSpec = Plan["servers"][number];
+export type TargetSpec = Plan["target"];
+export type Strategy = Plan["strategy"];
+export type RollingStrategy = Extract<Strategy, { kind: "rolling" }>;
+export type RebuildStrategy = Extract<Strategy, { kind: "rebuild" }>;
+export type TemporarySpec = RebuildStrategy["temporary"];
+export type Renumbering = RebuildStrategy["renumber"][number];
+export type HealthSpec = Plan["health"];
+export type LabSpec = Plan["lab"];
+/** A server or the temporary server: both have the same fully-defaulted shape. */
+export type NodeSpec = ServerSpec | TemporarySpec;
+
+/** The rebuild's renumbering as a Map old myid -> new myid. */
+export function renumberMap(strategy: RebuildStrategy): Map<number, number> {
+  return new Map(strategy.renumber.map((r) => [r.from, r.to]));
+}

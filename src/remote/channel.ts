@@ -1,0 +1,98 @@
+// Runs one already-wrapped command on one ssh2 exec channel and collects its
+// outcome. Never rejects: every failure is returned as RawRun.failure.
+//
+// Invariants:
+//  - Resolves exactly once: on channel close (after stdout and stderr have
+//    ended), on a channel/open error, on the local deadline, or when the
+//    owner calls the registered abort (connection lost).
+//  - The local deadline closes the channel: ssh2 has no exec timeout and
+//    ClientChannel.signal() is a no-op once stdin reached EOF.
+//  - A close without exit-status/exit-signal is a failure (outcome unknown).
+//  - stdin is written then EOF'd; with no stdin the remote sees EOF at once.
+
+import type { Client, ClientChannel } from 'ssh2';
+import { RemoteError } from './errors.js';
+import { TailBuffer } from './executil.js';
+
+export interface RawRun {
+  code: number | null;
+  signal?: string;
+  stdout: TailBuffer;
+  stderr: TailBuffer;
+  durationMs: number;
+  failure?: RemoteError;
+}
+
+export interface ChannelRunContext {
+  label: string;
+  /** "label (host:port)" for messages. */
+  who: string;
+  /** The connection-level error once the connection is gone. */
+  closedErr: () => RemoteError | null;
+  /** Register/unregister an abort callback used when the connection dies. */
+  track: (abort: (e: RemoteError) => void) => () => void;
+}
+
+export function runOnChannel(
+  client: Client,
+  ctx: ChannelRunContext,
+  run: { wrapped: string; command: string; localMs: number; stdin: string | Buffer | undefined; cap: number },
+): Promise<RawRun> {
+  const started = Date.now();
+  const stdout = new TailBuffer(run.cap);
+  const stderr = new TailBuffer(run.cap);
+  return new Promise<RawRun>((resolve) => {
+    let settled = false;
+    let channel: ClientChannel | undefined;
+    let exit: { code: number | null; signal?: string } | undefined;
+    const finish = (failure?: RemoteError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      untrack();
+      const r: RawRun = { code: exit?.code ?? null, stdout, stderr, durationMs: Date.now() - started };
+      if (exit?.signal !== undefined) r.signal = exit.signal;
+      if (failure !== undefined) r.failure = failure;
+      resolve(r);
+    };
+    const untrack = ctx.track(finish);
+    const timer = setTimeout(() => {
+      try {
+        channel?.close();
+      } catch {
+        /* channel already gone */
+      }
+      finish(new RemoteError('timeout', ctx.label, `${ctx.who}: no answer from the remote side ${run.localMs} ms after starting (the remote deadline did not fire); channel closed. The host may be hung or the network partitioned: ${run.command}`));
+    }, run.localMs);
+    const onOpen = (err: Error | undefined, ch: ClientChannel): void => {
+      if (err) {
+        finish(ctx.closedErr() ?? new RemoteError('io', ctx.label, `${ctx.who}: could not open an SSH channel (${err.message}). Check sshd MaxSessions on the host.`, { cause: err }));
+        return;
+      }
+      if (settled) {
+        ch.close();
+        return;
+      }
+      channel = ch;
+      ch.on('data', (d: Buffer) => stdout.push(d));
+      ch.stderr.on('data', (d: Buffer) => stderr.push(d));
+      ch.on('exit', (code: number | null, signal?: string) => {
+        exit = { code: typeof code === 'number' ? code : null };
+        if (typeof signal === 'string') exit.signal = signal;
+      });
+      ch.on('error', (e: Error) => finish(new RemoteError('io', ctx.label, `${ctx.who}: channel error: ${e.message}`, { cause: e })));
+      ch.on('close', () => {
+        const done = (): void =>
+          finish(exit !== undefined ? undefined : ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: channel closed without an exit status; outcome unknown: ${run.command}`));
+        if (ch.stderr.readableEnded) done();
+        else ch.stderr.once('end', done);
+      });
+      ch.end(run.stdin);
+    };
+    try {
+      client.exec(run.wrapped, onOpen);
+    } catch (e) {
+      finish(ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: SSH connection is not usable: ${(e as Error).message}`, { cause: e }));
+    }
+  });
+}

@@ -1,0 +1,204 @@
+// Lab tests: real OpenSSH sshd per loopback host, real ZooKeeper servers (Debian's jars).
+// `zkroll lab up` on the incident plan → SSH with strict host-key checking to every host (ssh2
+// and the OpenSSH client) → identical paths, per-host contents → 7, 9, 10 serve with one leader,
+// 6 and 8 are down → the proxies' ephemeral nodes exist → `lab up` again changes nothing →
+// `lab down` leaves no process behind, twice. Plus refusals that change nothing.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadPlanFile } from '../../src/plan/load.js';
+import { sshTargets } from '../../src/plan/helpers.js';
+import { SshPool, SshHost } from '../../src/remote/ssh.js';
+import { RemoteError } from '../../src/remote/errors.js';
+import { fourLetterWord, parseMntr, probeSrvr } from '../../src/zk/fourlw.js';
+import { ZkClient } from '../../src/zk/client.js';
+import { labDir, readState } from '../../src/lab/lab.js';
+import { pidsInNamespace, isAlive } from '../../src/lab/procs.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const zkroll = path.join(root, 'bin', 'zkroll');
+const incident = path.join(root, 'plans', 'codis-incident.yaml');
+const rolling = path.join(root, 'plans', 'rolling-upgrade.yaml');
+
+function run(...args: string[]): { code: number | null; stdout: string; stderr: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [zkroll, ...args], { encoding: 'utf8', timeout: 240000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
+}
+
+function loaded(file: string) {
+  const r = loadPlanFile(file);
+  assert.ok(r.ok, 'plan loads');
+  return r.plan;
+}
+
+describe('lab: the Codis incident', () => {
+  const plan = loaded(incident);
+  const dir = labDir(plan.cluster.name);
+  let upMs = 0;
+
+  before(() => {
+    run('lab', 'down', incident);
+    const r = run('lab', 'up', incident, '--znodes', '300');
+    upMs = r.ms;
+    assert.equal(r.code, 0, `lab up failed:\n${r.stdout}\n${r.stderr}`);
+    process.stdout.write(`# lab up (incident, 5 servers, 300 znodes, 3 proxies): ${upMs} ms\n`);
+  });
+
+  after(() => {
+    run('lab', 'down', incident);
+  });
+
+  it('comes up in under a minute', () => {
+    assert.ok(upMs < 60000, `took ${upMs} ms`);
+  });
+
+  it('answers SSH on every host with strict host-key checking (ssh2), each with its own files at the same paths', async () => {
+    const pool = new SshPool();
+    try {
+      const namespaces = new Set<string>();
+      for (const t of sshTargets(plan, incident)) {
+        const h = await pool.get(t);
+        const r = await h.exec(['sh', '-c', 'cat "$1/myid" 2>/dev/null || echo none; readlink /proc/self/ns/mnt; test -x "$2/bin/zkServer.sh" && echo has-install', 'sh', t.entry.node.dataDir, t.entry.node.home], { timeoutMs: 10000 });
+        const [myid, ns, install] = r.stdout.trim().split('\n');
+        assert.equal(myid, t.entry.role === 'server' ? String(t.entry.myid) : 'none', `${t.label}: its own dataDir/myid`);
+        assert.equal(install, 'has-install', `${t.label}: install at ${t.entry.node.home}`);
+        namespaces.add(ns ?? '');
+      }
+      assert.equal(namespaces.size, 6, 'six hosts, six filesystem views');
+      // The same absolute path does not exist on this machine itself.
+      assert.equal(fs.existsSync('/data/zookeeper/data/myid'), false);
+    } finally {
+      await pool.closeAll();
+    }
+  });
+
+  it('is reachable with the OpenSSH client and StrictHostKeyChecking=yes', () => {
+    const t = sshTargets(plan, incident)[1]!;
+    const out = execFileSync('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${t.knownHostsFile}`, '-i', t.identityFile!, '-p', String(t.port), `${t.user}@${t.host}`, 'cat /data/zookeeper/data/myid'], { encoding: 'utf8' });
+    assert.equal(out.trim(), '7');
+  });
+
+  it('refuses a host whose key is not in known_hosts, naming host and fingerprint', async () => {
+    const t = sshTargets(plan, incident)[0]!;
+    const empty = path.join(os.tmpdir(), `zkroll-empty-kh-${process.pid}`);
+    fs.writeFileSync(empty, '');
+    try {
+      await assert.rejects(SshHost.connect({ ...t, knownHostsFile: empty }), (e: unknown) => {
+        assert.ok(e instanceof RemoteError);
+        assert.equal(e.kind, 'hostkey-unknown');
+        assert.match(e.message, /127\.0\.10\.6/);
+        assert.match(e.message, /SHA256:[A-Za-z0-9+/]{43}/);
+        return true;
+      });
+    } finally {
+      fs.rmSync(empty);
+    }
+  });
+
+  it('serves on 7, 9, 10 (one leader, two followers) of a 5-server config; 6 and 8 are down', async () => {
+    const modes = new Map<number, string>();
+    for (const s of plan.servers) modes.set(s.myid, (await probeSrvr(s.host, plan.cluster.ports.client))?.mode ?? 'down');
+    assert.equal(modes.get(6), 'down');
+    assert.equal(modes.get(8), 'down');
+    const serving = [7, 9, 10].map((id) => modes.get(id));
+    assert.equal(serving.filter((m) => m === 'leader').length, 1, `modes: ${JSON.stringify([...modes])}`);
+    assert.equal(serving.filter((m) => m === 'follower').length, 2);
+    const leader = plan.servers.find((s) => modes.get(s.myid) === 'leader')!;
+    const mntr = parseMntr(await fourLetterWord(leader.host, plan.cluster.ports.client, 'mntr'));
+    assert.equal(mntr.get('zk_synced_followers'), '2');
+    const conf = await fourLetterWord(leader.host, plan.cluster.ports.client, 'conf');
+    for (const id of [6, 7, 8, 9, 10]) assert.match(conf, new RegExp(`server\\.${id}=`), `config lists server ${id}`);
+  });
+
+  it('holds the loaded data and the proxies\' ephemeral nodes', async () => {
+    const zk = await ZkClient.connect('127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181', 10000);
+    try {
+      assert.equal((await zk.getChildren('/lab/data')).length, 300);
+      const proxies = await zk.getChildren('/jodis/codis-demo');
+      assert.equal(proxies.length, 3);
+      for (const p of proxies) {
+        const st = await zk.exists(`/jodis/codis-demo/${p}`);
+        assert.ok(st && String(st.ephemeralOwner) !== '0', `${p} is ephemeral`);
+      }
+    } finally {
+      zk.close();
+    }
+  });
+
+  it('lab status reports it; lab up again changes nothing', () => {
+    const st = run('lab', 'status', incident);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /127\.0\.10\.10/);
+    assert.match(st.stdout, /3 registered/);
+    const before = readState(dir);
+    const again = run('lab', 'up', incident);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /already up/);
+    assert.deepEqual(readState(dir), before);
+  });
+
+  it('lab down ends every process and removes what it made; twice is fine', () => {
+    const st = readState(dir)!;
+    const r = run('lab', 'down', incident);
+    assert.equal(r.code, 0, r.stderr);
+    for (const h of st.hosts) {
+      assert.equal(isAlive(h.sshPid), false, `sshd of ${h.ip}`);
+      assert.deepEqual(pidsInNamespace(h.ns), [], `processes left on ${h.ip}`);
+    }
+    assert.equal(st.proxiesPid !== null && isAlive(st.proxiesPid), false, 'proxies process');
+    assert.equal(fs.existsSync(dir), false);
+    for (const d of st.createdDirs) assert.equal(fs.existsSync(d), false, `${d} removed`);
+    const again = run('lab', 'down', incident);
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /nothing to do/);
+  });
+});
+
+describe('lab: refusals change nothing', () => {
+  it('refuses a non-loopback host', () => {
+    const text = fs.readFileSync(rolling, 'utf8').replace('127.0.20.3', '10.1.2.3');
+    const file = path.join(os.tmpdir(), `zkroll-nonloop-${process.pid}.yaml`);
+    fs.writeFileSync(file, text);
+    try {
+      const r = run('lab', 'up', file);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /10\.1\.2\.3 is not a loopback address/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      assert.equal(fs.existsSync(labDir('rolling-demo')), false);
+    } finally {
+      fs.rmSync(file);
+    }
+  });
+
+  it('names a port clash and the fix', async () => {
+    const srv = net.createServer();
+    await new Promise<void>((res) => srv.listen(2181, '127.0.20.2', res));
+    try {
+      const r = run('lab', 'up', rolling);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /already in use: 127\.0\.20\.2:2181/);
+      assert.equal(fs.existsSync(labDir('rolling-demo')), false);
+    } finally {
+      srv.close();
+    }
+  });
+});
+
+describe('lab: the rolling plan', () => {
+  after(() => {
+    run('lab', 'down', rolling);
+  });
+  it('brings 3 servers up with one leader', async () => {
+    const r = run('lab', 'up', rolling, '--znodes', '50');
+    assert.equal(r.code, 0, r.stderr);
+    process.stdout.write(`# lab up (rolling, 3 servers, 50 znodes): ${r.ms} ms\n`);
+    const modes = await Promise.all(['127.0.20.1', '127.0.20.2', '127.0.20.3'].map(async (h) => (await probeSrvr(h, 2181))?.mode));
+    assert.deepEqual([...modes].sort(), ['follower', 'follower', 'leader']);
+  });
+});
