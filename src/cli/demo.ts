@@ -58,9 +58,8 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => process.stdout.write('', () => process.exit(code)),
   (e: unknown) => {
-    process.stderr.write(`demo: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
+    process.stderr.write(`demo: ${e instanceof Error ? e.message : String(e)}\n`, () => process.exit(1));
   },
 );

@@ -6,6 +6,7 @@ import { LabError } from '../lab/spec.js';
 import { planJsonSchema } from '../plan/jsonschema.js';
 import { cmdLabDown, cmdLabStatus, cmdLabUp } from './lab.js';
 import { cmdValidate } from './validate.js';
+import { cmdPlan } from './plan.js';
 import { CliError, EXIT } from './common.js';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -36,6 +37,16 @@ async function main(argv: string[]): Promise<number> {
     .argument('<plan>', 'plan YAML file')
     .action((file: string) => {
       code = cmdValidate(file, out);
+    });
+
+  program
+    .command('plan')
+    .description('compile the plan into steps and show them for review (no changes are made)')
+    .argument('<plan>', 'plan YAML file')
+    .option('--format <format>', 'text, markdown or json', 'text')
+    .option('--live', 'read the running cluster over SSH: resolve the leader, refuse a plan that does not match')
+    .action(async (file: string, o: { format: string; live?: boolean }) => {
+      code = await cmdPlan(file, o, out);
     });
 
   program
@@ -84,16 +95,19 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-main(process.argv).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    if (e instanceof CliError) {
-      process.stderr.write(e.message + '\n');
-      process.exit(e.exitCode);
-    }
-    const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(e instanceof LabError ? `${msg}\n` : `zkroll: ${msg}\n`);
-    if (process.env['ZKROLL_DEBUG'] && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    process.exit(EXIT.failed);
-  },
-);
+/** Exit once stdout and stderr are flushed (a bare process.exit truncates piped output). */
+function exit(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv).then(exit, (e: unknown) => {
+  if (e instanceof CliError) {
+    process.stderr.write(e.message + '\n');
+    exit(e.exitCode);
+    return;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(e instanceof LabError ? `${msg}\n` : `zkroll: ${msg}\n`);
+  if (process.env['ZKROLL_DEBUG'] && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  exit(EXIT.failed);
+});

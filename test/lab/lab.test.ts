@@ -143,6 +143,39 @@ describe('lab: the Codis incident', () => {
     assert.deepEqual(readState(dir), before);
   });
 
+  it('zkroll plan --live resolves the leader and diffs against the hosts\' real zoo.cfg', () => {
+    const r = run('plan', incident, '--live');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Live: leader is server 10; serving followers 7, 9; not serving 6, 8\./);
+    // the temporary server's zoo.cfg starts from a real member's file: its address follows the host
+    assert.match(r.stdout, /\+clientPortAddress=127\.0\.10\.1\n/);
+    assert.match(r.stdout, /\+admin\.serverAddress=127\.0\.10\.1\n/);
+    // the operator's keys come along (the lab's whitelist line), the old ensemble's lines do not
+    assert.match(r.stdout, /\+4lw\.commands\.whitelist=\*\n\s+\+# lab only/);
+    assert.doesNotMatch(r.stdout, /\+server\.10=/);
+  });
+
+  it('zkroll plan --live refuses a plan that does not match the cluster, naming every difference', () => {
+    const text = fs.readFileSync(incident, 'utf8')
+      .replace('broken: [6, 8]', 'broken: [6, 9]')
+      .replace('down: [6, 8]', 'down: [6, 9]')
+      .replace('host: 127.0.10.7', 'host: 127.0.10.X')
+      .replace('host: 127.0.10.9', 'host: 127.0.10.7')
+      .replace('host: 127.0.10.X', 'host: 127.0.10.9');
+    const file = path.join(path.dirname(incident), `.live-mismatch-${process.pid}.yaml`);
+    fs.writeFileSync(file, text);
+    try {
+      const r = run('plan', file, '--live');
+      assert.equal(r.code, 2, r.stdout);
+      assert.match(r.stderr, /the plan does not match the cluster/);
+      assert.match(r.stderr, /server 7 \(127\.0\.10\.9\): myid on disk is 9, the plan says 7/);
+      assert.match(r.stderr, /server 8 \(127\.0\.10\.8\): not serving, but the plan counts it as serving/);
+      assert.equal(r.stdout, '');
+    } finally {
+      fs.rmSync(file);
+    }
+  });
+
   it('lab down ends every process and removes what it made; twice is fine', () => {
     const st = readState(dir)!;
     const r = run('lab', 'down', incident);

@@ -1,0 +1,75 @@
+// What a step's file writes produce, given a way to read the files they start from. The
+// executor passes the real host files; the dry-run passes a simulated file system seeded from
+// the plan (or from the live hosts with --live). Pure.
+// Invariants: the same FileWrite and the same base text always give the same content; a
+// dynamic config file (3.5+ `dynamicConfigFile`) is written beside zoo.cfg, never inlined.
+import { renderZooCfg, synthesizeZooCfg } from './zoocfg.js';
+import type { Compiled, FileWrite, NodeRef, ServerLine, Step } from './types.js';
+
+export type ReadFile = (host: string, path: string) => string | undefined;
+
+export interface ResolvedFile {
+  host: string;
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export class MissingBase extends Error {}
+
+/** The files (one, or zoo.cfg + its dynamic file) a FileWrite produces on `host`. */
+export function resolveFile(fw: FileWrite, host: string, read: ReadFile): ResolvedFile[] {
+  if (fw.kind === 'literal') return [{ host, path: fw.path, content: fw.content, mode: fw.mode }];
+  const baseHost = fw.baseHost ?? host;
+  const base = read(baseHost, fw.base);
+  if (base === undefined) throw new MissingBase(`${baseHost}:${fw.base} (the zoo.cfg this step starts from) does not exist`);
+  const dynPath = /^\s*dynamicConfigFile\s*=\s*(.*)$/m.exec(base)?.[1]?.trim();
+  const dynBase = dynPath !== undefined ? read(baseHost, dynPath) : undefined;
+  const r = renderZooCfg(base, fw.servers, fw.node, baseHost, dynBase);
+  const out: ResolvedFile[] = [{ host, path: fw.path, content: r.main, mode: fw.mode }];
+  if (r.dynamic) out.push({ host, path: r.dynamic.path, content: r.dynamic.content, mode: fw.mode });
+  return out;
+}
+
+export interface FileChange extends ResolvedFile {
+  before: string | undefined;
+}
+
+/** Host of a step that writes files (only node steps do). */
+export function stepHost(step: Step): string | null {
+  return step.target.kind === 'node' ? step.target.node.host : null;
+}
+
+/**
+ * Play the steps' writes over `initial` (host → path → text) and return each step's changes.
+ * Without real files, `initial` comes from {@link plannedFiles}.
+ */
+export function simulateWrites(compiled: Compiled, initial: Map<string, string>): Map<number, FileChange[]> {
+  const fs = new Map(initial);
+  const key = (host: string, path: string) => `${host}\u0000${path}`;
+  const read: ReadFile = (host, path) => fs.get(key(host, path));
+  const out = new Map<number, FileChange[]>();
+  for (const step of compiled.steps) {
+    const host = stepHost(step);
+    if (host === null || step.files.length === 0) continue;
+    const changes: FileChange[] = [];
+    for (const fw of step.files) {
+      for (const f of resolveFile(fw, host, read)) {
+        changes.push({ ...f, before: read(f.host, f.path) });
+        fs.set(key(f.host, f.path), f.content);
+      }
+    }
+    out.set(step.n, changes);
+  }
+  return out;
+}
+
+/** The current servers' zoo.cfg as the plan describes them (when the real ones are not read). */
+export function plannedFiles(servers: { node: NodeRef; all: ServerLine[] }[], clientPort: number): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const { node, all } of servers) {
+    m.set(`${node.host}\u0000${node.config}`, synthesizeZooCfg(node, all, clientPort));
+    m.set(`${node.host}\u0000${node.dataDir}/myid`, `${node.myid}\n`);
+  }
+  return m;
+}

@@ -1,0 +1,54 @@
+// Logging configuration for the target install: logs under <home>/logs, rolled daily (the
+// incident's 20 GB never-rotated log, RUNBOOK.md §1). 3.4–3.7 use log4j 1.2, 3.8+ logback.
+// Pure. Invariants: one file per install, chosen by the target version only.
+import type { FileWrite } from './types.js';
+
+export const RETENTION_DAYS = 30;
+
+export function usesLogback(version: string): boolean {
+  const [maj = 0, min = 0] = version.split('.').map((x) => Number.parseInt(x, 10));
+  return maj > 3 || (maj === 3 && min >= 8);
+}
+
+const LOG4J = `# written by zkroll: logs under zookeeper.log.dir (<home>/logs), rolled daily
+zookeeper.root.logger=INFO, ROLLINGFILE
+zookeeper.log.dir=.
+zookeeper.log.file=zookeeper.log
+log4j.rootLogger=\${zookeeper.root.logger}
+log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
+log4j.appender.CONSOLE.Threshold=INFO
+log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
+log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
+log4j.appender.ROLLINGFILE=org.apache.log4j.DailyRollingFileAppender
+log4j.appender.ROLLINGFILE.Threshold=INFO
+log4j.appender.ROLLINGFILE.File=\${zookeeper.log.dir}/\${zookeeper.log.file}
+log4j.appender.ROLLINGFILE.DatePattern='.'yyyy-MM-dd
+log4j.appender.ROLLINGFILE.layout=org.apache.log4j.PatternLayout
+log4j.appender.ROLLINGFILE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
+`;
+
+const LOGBACK = `<!-- written by zkroll: logs under zookeeper.log.dir (<home>/logs), rolled daily, ${RETENTION_DAYS} days kept -->
+<configuration>
+  <property name="zookeeper.log.dir" value="." />
+  <property name="zookeeper.log.file" value="zookeeper.log" />
+  <appender name="ROLLINGFILE" class="ch.qos.logback.core.rolling.RollingFileAppender">
+    <File>\${zookeeper.log.dir}/\${zookeeper.log.file}</File>
+    <rollingPolicy class="ch.qos.logback.core.rolling.TimeBasedRollingPolicy">
+      <fileNamePattern>\${zookeeper.log.dir}/\${zookeeper.log.file}.%d{yyyy-MM-dd}</fileNamePattern>
+      <maxHistory>${RETENTION_DAYS}</maxHistory>
+    </rollingPolicy>
+    <encoder>
+      <pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern>
+    </encoder>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="ROLLINGFILE" />
+  </root>
+</configuration>
+`;
+
+export function logConfigFile(version: string, home: string): FileWrite {
+  return usesLogback(version)
+    ? { kind: 'literal', path: `${home}/conf/logback.xml`, content: LOGBACK, mode: 0o644 }
+    : { kind: 'literal', path: `${home}/conf/log4j.properties`, content: LOG4J, mode: 0o644 };
+}

@@ -1,0 +1,127 @@
+// Quorum bookkeeping while steps are compiled: which configuration serves, which voters run,
+// and the proof, per step, that no step leaves fewer live voters than a quorum of the serving
+// configuration (unless the step says so and must be confirmed), and that consecutive serving
+// configurations differ by exactly one voter. Pure.
+// Invariants: the serving configuration of the new ensemble only changes when a round's last
+// slot (the leader) restarts; a forming ensemble is not checked until it first reaches quorum.
+import { quorumOf } from './nodes.js';
+import type { Membership, QuorumView } from './types.js';
+import { Refusal } from './types.js';
+
+interface OldEnsemble {
+  config: number[];
+  running: Set<number>;
+  state: 'serving' | 'ended';
+}
+
+interface NewEnsemble {
+  serving: number[];
+  next?: number[];
+  running: Set<number>;
+  state: 'forming' | 'serving';
+}
+
+const sorted = (xs: Iterable<number>) => [...xs].sort((a, b) => a - b);
+
+export class QuorumModel {
+  old?: OldEnsemble;
+  neu?: NewEnsemble;
+
+  startOld(config: number[], running: number[]): void {
+    this.old = { config: sorted(config), running: new Set(running), state: 'serving' };
+    if (running.length < quorumOf(config.length)) {
+      throw new Refusal(`the current ensemble would not be serving: only ${running.length} of ${config.length} servers (${sorted(running).join(', ')}) run, quorum is ${quorumOf(config.length)}`);
+    }
+  }
+
+  /** Returns true when this stop ends the old ensemble (drops it below quorum). */
+  stopOld(id: number): boolean {
+    const o = this.old;
+    if (!o) throw new Error('no old ensemble');
+    o.running.delete(id);
+    if (o.state === 'serving' && o.running.size < quorumOf(o.config.length)) {
+      o.state = 'ended';
+      return true;
+    }
+    return false;
+  }
+
+  formNew(config: number[]): void {
+    this.neu = { serving: sorted(config), running: new Set(), state: 'forming' };
+  }
+
+  startNew(id: number): void {
+    const n = this.need();
+    n.running.add(id);
+    if (n.state === 'forming' && this.liveOf(n.serving) >= quorumOf(n.serving.length)) n.state = 'serving';
+  }
+
+  stopNew(id: number): void {
+    this.need().running.delete(id);
+  }
+
+  /** A round rolls `next` in; it must differ from the serving configuration by one voter. */
+  beginRound(next: number[]): void {
+    const n = this.need();
+    const a = new Set(n.serving);
+    const b = new Set(next);
+    const diff = [...a].filter((x) => !b.has(x)).length + [...b].filter((x) => !a.has(x)).length;
+    if (diff !== 1) {
+      throw new Refusal(`configuration [${n.serving.join(', ')}] → [${sorted(next).join(', ')}] changes ${diff} voters at once; old and new majorities must overlap, so membership changes one voter at a time`);
+    }
+    n.next = sorted(next);
+  }
+
+  /** The leader restarted with the round's configuration: it now serves. */
+  endRound(): void {
+    const n = this.need();
+    if (n.next) n.serving = n.next;
+    delete n.next;
+  }
+
+  private need(): NewEnsemble {
+    if (!this.neu) throw new Error('no new ensemble');
+    return this.neu;
+  }
+
+  private liveOf(config: number[]): number {
+    return config.filter((id) => this.neu?.running.has(id)).length;
+  }
+
+  /** Snapshot after a step; `down` is the id a restart takes down while it runs (new ensemble). */
+  membership(down?: number): Membership {
+    const m: Membership = {};
+    if (this.old) {
+      const live = this.old.config.filter((id) => this.old!.running.has(id));
+      m.old = { config: [...this.old.config], live, minLive: live.length, quorum: quorumOf(this.old.config.length), state: this.old.state };
+    }
+    if (this.neu) {
+      const n = this.neu;
+      const live = n.serving.filter((id) => n.running.has(id));
+      const minLive = down !== undefined && n.serving.includes(down) ? live.length - 1 : live.length;
+      const v: QuorumView = { config: [...n.serving], live, minLive, quorum: quorumOf(n.serving.length), state: n.state };
+      if (n.next) v.next = [...n.next];
+      m.new = v;
+    }
+    return m;
+  }
+}
+
+/**
+ * The proof for one step: every configuration that served before the step still has a quorum
+ * of live voters during and after it, unless the step ends that ensemble on purpose
+ * (`endsOld`) — such a step must carry a confirmation.
+ */
+export function checkStep(title: string, before: Membership, after: Membership, endsOld: boolean): void {
+  for (const which of ['old', 'new'] as const) {
+    const b = before[which];
+    const a = after[which];
+    if (!b || !a || b.state !== 'serving') continue;
+    if (which === 'old' && endsOld) continue;
+    if (a.minLive < a.quorum) {
+      throw new Refusal(
+        `"${title}" would leave ${a.minLive} live voter${a.minLive === 1 ? '' : 's'} of configuration [${a.config.join(', ')}], below its quorum of ${a.quorum}: the ensemble would stop serving`,
+      );
+    }
+  }
+}

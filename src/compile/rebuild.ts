@@ -1,0 +1,237 @@
+// Strategy `rebuild`: the recovery of RUNBOOK.md §2 B, generalised to any number of servers
+// and any renumbering. The broken servers stop and move their data aside; a temporary server
+// is seeded with the seed server's data; temporary + broken (renumbered) form a mini-ensemble;
+// the old ensemble is stopped; each remaining old server joins renumbered, one voter per round,
+// with a rolling restart (followers first, leader last); the temporary server retires. Pure.
+// Invariants: membership changes one voter at a time; every step passes the quorum proof or
+// the plan is refused; every server keeps its host and client port.
+import type { Plan, RebuildStrategy, ServerSpec } from '../plan/schema.js';
+import { StepList } from './builder.js';
+import { logConfigFile } from './logging.js';
+import { checkInstallCommand, describeNode, oldNode, quorumOf, serverLines, serviceOf, startCommand, stopCommand, targetNode, temporaryNode } from './nodes.js';
+import { finalStep } from './rolling.js';
+import type { FileWrite, Gate, MemberAction, NodeRef, Step } from './types.js';
+import { Refusal } from './types.js';
+
+export function compileRebuild(plan: Plan): Step[] {
+  const s = plan.strategy as RebuildStrategy;
+  const h = plan.health;
+  const temp = temporaryNode(plan)!;
+  const newId = new Map(s.renumber.map((r) => [r.from, r.to]));
+  const broken = plan.servers.filter((x) => s.broken.includes(x.myid));
+  const rest = plan.servers.filter((x) => !s.broken.includes(x.myid)).sort((a, b) => newId.get(a.myid)! - newId.get(b.myid)!);
+  const target = (x: ServerSpec) => targetNode(plan, x, newId.get(x.myid)!);
+  const mini = [temp, ...broken.map(target)];
+  if (mini.length < 3) {
+    throw new Refusal(
+      `the mini-ensemble (temporary server ${temp.myid}${broken.length ? ` + ${broken.map((x) => x.myid).join(', ')}` : ''}) would have ${mini.length} server${mini.length === 1 ? '' : 's'}: ` +
+        `it could not keep a quorum while the next server joins (a rolling restart of ${mini.length} takes it below ${quorumOf(mini.length)}). It needs at least 3: list at least 2 servers as broken.`,
+    );
+  }
+
+  const b = new StepList(plan);
+  b.model.startOld(plan.servers.map((x) => x.myid), rest.map((x) => x.myid));
+  const seedCandidates = s.seedFrom === 'leader' ? rest.map(oldNode) : plan.servers.filter((x) => x.myid === s.seedFrom).map(oldNode);
+  const seedLabel = s.seedFrom === 'leader' ? 'the old ensemble\'s leader (found at run time)' : `server ${s.seedFrom}`;
+  const baseServer = rest[0]!;
+
+  b.phase = 'Prepare';
+  for (const node of [...plan.servers.map(target), temp]) {
+    b.add({
+      id: `prepare/${node.host}`,
+      phase: b.phase,
+      action: 'prepare-install',
+      title: `Check the ${plan.target.version} install on ${node.host} and set daily-rolled logs`,
+      reason: 'the new work directory sits beside the running one; nothing running is touched',
+      target: { kind: 'node', node },
+      commands: [checkInstallCommand(plan.target.home, h.gateDeadline)],
+      files: [logConfigFile(plan.target.version, plan.target.home)],
+      gates: [],
+    });
+  }
+  if (s.preserveEphemerals.length > 0) {
+    b.add({
+      id: 'prepare/persist-ephemerals',
+      phase: b.phase,
+      action: 'persist-ephemerals',
+      title: `Write persistent copies of the ephemeral nodes under ${s.preserveEphemerals.join(', ')}`,
+      reason: 'ephemeral nodes are not in snapshots a new ensemble starts from; the copies keep clients (Codis proxies) discoverable until their owners re-register',
+      target: { kind: 'ensemble', which: 'old', members: rest.map(oldNode) },
+      commands: [],
+      files: [],
+      gates: [],
+    });
+  }
+
+  b.phase = 'Stop the broken servers';
+  for (const x of broken) {
+    b.stopStep(`broken/stop-${x.myid}`, oldNode(x), `Stop broken server ${x.myid} (${x.host})`, 'it cannot rejoin the old ensemble; it is renumbered into the new one', () => b.model.stopOld(x.myid));
+  }
+  for (const x of broken) b.backupStep(`broken/backup-${x.myid}`, target(x), 'it will sync the full data from the mini-ensemble; its stale data is kept, not deleted');
+
+  b.phase = `Seed temporary server ${temp.myid}`;
+  b.backupStep(`seed/backup-${temp.myid}`, temp, 'a spare host should have no data; anything there is kept aside, not mixed in');
+  b.add({
+    id: 'seed/copy',
+    phase: b.phase,
+    action: 'copy-seed-data',
+    title: `Copy the data of ${seedLabel} to temporary server ${temp.myid} (${temp.host})`,
+    reason: 'the new ensemble starts from the old one\'s complete data (snapshots and transaction logs); the old ensemble\'s last zxid is recorded for the split-window check',
+    target: { kind: 'seed', seedFrom: s.seedFrom, candidates: seedCandidates, to: temp },
+    commands: seedCopyCommands(seedCandidates[0]!, temp, h.gateDeadline),
+    files: [],
+    gates: [],
+  });
+  b.add({
+    id: `seed/config-${temp.myid}`,
+    phase: b.phase,
+    action: 'write-config',
+    title: `Write myid ${temp.myid} and the mini-ensemble's zoo.cfg on ${describeNode(temp)}`,
+    reason: `the mini-ensemble is servers ${mini.map((n) => n.myid).join(', ')} only`,
+    target: { kind: 'node', node: temp },
+    commands: [],
+    files: configFiles(plan, temp, mini, baseServer.config, baseServer.host),
+    gates: [],
+  });
+
+  b.phase = `Form the mini-ensemble (${mini.map((n) => n.myid).join(', ')})`;
+  for (const x of broken) {
+    const node = target(x);
+    b.add({
+      id: `mini/config-${node.myid}`,
+      phase: b.phase,
+      action: 'write-config',
+      title: `Write myid ${node.myid} and the mini-ensemble's zoo.cfg on ${describeNode(node)}`,
+      reason: `old server ${x.myid} becomes ${node.myid} (renumbering) on the ${plan.target.version} install`,
+      target: { kind: 'node', node },
+      commands: [],
+      files: configFiles(plan, node, mini, x.config, x.host),
+      gates: [],
+    });
+  }
+  b.model.formNew(mini.map((n) => n.myid));
+  mini.forEach((node, i) => {
+    const last = i === mini.length - 1;
+    const formed = i + 1 === quorumOf(mini.length);
+    const gates: Gate[] = [{ kind: i + 1 >= quorumOf(mini.length) ? 'serving' : 'running', node, deadlineMs: h.startDeadline }];
+    if (last) gates.push({ kind: 'ensemble', members: mini, deadlineMs: h.gateDeadline }, { kind: 'canary', members: mini, path: h.canaryPath, deadlineMs: h.gateDeadline });
+    b.startStep(`mini/start-${node.myid}`, node, `Start ${describeNode(node)}`, formed ? 'with this server the mini-ensemble reaches quorum and elects a leader; it syncs from the seeded data' : last ? 'the mini-ensemble is complete' : 'it waits for a quorum of the mini-ensemble', gates, () => b.model.startNew(node.myid), { elections: formed ? 1 : 0 });
+  });
+
+  b.phase = 'Stop the old ensemble';
+  rest.forEach((x, i) => {
+    b.stopStep(
+      `old/stop-${x.myid}`,
+      oldNode(x),
+      `Stop old server ${x.myid} (${x.host})`,
+      i === 0 ? 'the old ensemble ends here; the split-window check runs just before (writes that reached it after the copy are carried over); clients reconnect to the new ensemble on the same hosts and ports' : 'the rest of the old ensemble goes; the server rejoins renumbered in its round',
+      () => b.model.stopOld(x.myid),
+    );
+  });
+
+  let members = [...mini];
+  for (const x of rest) {
+    const joiner = target(x);
+    const next = [...members, joiner];
+    b.phase = `Grow: old ${x.myid} joins as ${joiner.myid}`;
+    b.backupStep(`grow-${joiner.myid}/backup`, joiner, 'it rejoins empty and takes the full data from the new leader; its old data is kept aside');
+    b.add({
+      id: `grow-${joiner.myid}/config-${joiner.myid}`,
+      phase: b.phase,
+      action: 'write-config',
+      title: `Write myid ${joiner.myid} and a ${next.length}-server zoo.cfg on ${describeNode(joiner)}`,
+      reason: `old server ${x.myid} becomes ${joiner.myid}`,
+      target: { kind: 'node', node: joiner },
+      commands: [],
+      files: configFiles(plan, joiner, next, x.config, x.host),
+      gates: [],
+    });
+    b.model.beginRound(next.map((n) => n.myid));
+    b.startStep(`grow-${joiner.myid}/start`, joiner, `Start ${describeNode(joiner)}`, 'it connects to the current leader and syncs before the members learn about it', [{ kind: 'serving', node: joiner, deadlineMs: h.startDeadline }], () => b.model.startNew(joiner.myid));
+    rollRound(b, `grow-${joiner.myid}`, members, next, `add server.${joiner.myid}`);
+    members = next;
+  }
+
+  const final = members.filter((n) => !n.temporary);
+  b.phase = `Retire temporary server ${temp.myid}`;
+  b.model.beginRound(final.map((n) => n.myid));
+  b.stopStep(`retire/stop-${temp.myid}`, temp, `Stop ${describeNode(temp)}`, 'it has done its job; if it leads, the others elect a new leader', () => b.model.stopNew(temp.myid), {
+    gates: [{ kind: 'stopped', node: temp, deadlineMs: h.gateDeadline }, { kind: 'ensemble', members: final, deadlineMs: h.gateDeadline }],
+    maybeElection: true,
+  });
+  rollRound(b, 'retire', final, final, `remove server.${temp.myid}`);
+  finalStep(b, final);
+  return b.steps;
+}
+
+/** myid + zoo.cfg for `node` in an ensemble of `members`, the zoo.cfg based on `base` at `baseHost`. */
+function configFiles(plan: Plan, node: NodeRef, members: NodeRef[], base: string, baseHost: string): FileWrite[] {
+  return [
+    { kind: 'literal', path: `${node.dataDir}/myid`, content: `${node.myid}\n`, mode: 0o644 },
+    { kind: 'zoo.cfg', path: node.config, base, baseHost, servers: serverLines(plan, members), node, mode: 0o644 },
+  ];
+}
+
+/** Write the round's config on every member, then restart them: followers first, leader last. */
+function rollRound(b: StepList, round: string, members: NodeRef[], next: NodeRef[], change: string): void {
+  const plan = b.plan;
+  const h = plan.health;
+  const running = b.model.neu ? [...b.model.neu.running] : [];
+  const ensemble = next.filter((n) => running.includes(n.myid));
+  for (const m of members) {
+    b.add({
+      id: `${round}/config-${m.myid}`,
+      phase: b.phase,
+      action: 'write-config',
+      title: `Write the ${next.length}-server zoo.cfg on ${describeNode(m)} (${change})`,
+      reason: 'takes effect when the server restarts in this round',
+      target: { kind: 'node', node: m },
+      commands: [],
+      files: [{ kind: 'zoo.cfg', path: m.config, base: m.config, servers: serverLines(plan, next), node: m, mode: 0o644 }],
+      gates: [],
+    });
+  }
+  const byMember: MemberAction[] = members.map((m) => ({
+    myid: m.myid,
+    host: m.host,
+    commands: [stopCommand(m, serviceOf(plan, m), h.gateDeadline), startCommand(m, serviceOf(plan, m), h.startDeadline)],
+    gates: [
+      { kind: 'serving', node: m, deadlineMs: h.startDeadline },
+      { kind: 'ensemble', members: ensemble, deadlineMs: h.gateDeadline },
+    ],
+  }));
+  const n = members.length;
+  for (let slot = 1; slot <= n; slot++) {
+    const leaderSlot = slot === n;
+    b.add(
+      {
+        id: `${round}/restart-${slot}`,
+        phase: b.phase,
+        action: 'restart',
+        title: leaderSlot ? `Restart the leader (last of ${n})` : `Restart follower ${slot} of ${n - 1}`,
+        reason: leaderSlot ? 'one election per round: the leader goes last, and the new configuration serves from here' : 'followers first, in myid order, resolved from the live ensemble at this moment',
+        target: { kind: 'slot', round, slot, of: n, members },
+        commands: [],
+        files: [],
+        gates: [],
+        byMember,
+        elections: leaderSlot ? 1 : 0,
+      },
+      () => {
+        if (leaderSlot) b.model.endRound();
+      },
+      // while it restarts, one voter of the serving configuration is down
+      leaderSlot ? next.find((x) => members.some((m) => m.myid === x.myid))?.myid : members.find((m) => b.model.neu?.serving.includes(m.myid))?.myid,
+    );
+  }
+}
+
+/** What the copy runs: an archive of the seed's version-2 directories unpacked on the temporary server. */
+function seedCopyCommands(seed: NodeRef, to: NodeRef, timeoutMs: number): Step['commands'] {
+  const pairs = seed.dataDir === seed.dataLogDir ? [[seed.dataDir, to.dataDir]] : [[seed.dataDir, to.dataDir], [seed.dataLogDir, to.dataLogDir]];
+  return pairs.flatMap(([from, into]) => [
+    { argv: ['tar', '-C', from!, '-cf', '-', 'version-2'], timeoutMs, does: `on the seed server: archive ${from}/version-2 (streamed through zkroll)` },
+    { argv: ['tar', '-C', into!, '-xf', '-'], timeoutMs, does: `on ${to.host}: unpack it into ${into}` },
+  ]);
+}
+

@@ -1,0 +1,109 @@
+// Strategy `rolling`: the in-place upgrade. Every server gets the target install prepared
+// beside the running one (same myid, same data, its own zoo.cfg carried over), then one
+// round restarts the members onto it: followers in myid order, the current leader last.
+// Pure. Invariants: same myids and data directories; one server down at a time; the plan is
+// refused when a restart could not keep a quorum (fewer than 3 servers).
+import type { Plan } from '../plan/schema.js';
+import { StepList } from './builder.js';
+import { logConfigFile } from './logging.js';
+import { checkInstallCommand, describeNode, oldNode, quorumOf, serverLines, serviceOf, startCommand, stopCommand, targetNode } from './nodes.js';
+import type { Gate, MemberAction, NodeRef, Step } from './types.js';
+import { Refusal } from './types.js';
+
+export function compileRolling(plan: Plan): Step[] {
+  const n = plan.servers.length;
+  if (n < 3) {
+    throw new Refusal(`a rolling restart of ${n} server${n === 1 ? '' : 's'} cannot keep a quorum: with one server down, ${n - 1} of ${n} is below the quorum of ${quorumOf(n)}. An ensemble needs at least 3 servers to be upgraded without an outage.`);
+  }
+  const b = new StepList(plan);
+  const h = plan.health;
+  const ids = plan.servers.map((s) => s.myid);
+  b.model.formNew(ids);
+  for (const id of ids) b.model.startNew(id);
+  const targets = plan.servers.map((s) => targetNode(plan, s, s.myid));
+  const lines = serverLines(plan, targets);
+
+  b.phase = 'Prepare the target install';
+  plan.servers.forEach((s, i) => {
+    const node = targets[i]!;
+    b.add({
+      id: `prepare/${s.myid}`,
+      phase: b.phase,
+      action: 'prepare-install',
+      title: `Prepare ${plan.target.home} on ${describeNode(node)}`,
+      reason: `the server keeps running; its zoo.cfg is carried over to the ${plan.target.version} install unchanged except for what zkroll owns, with daily-rolled logs`,
+      target: { kind: 'node', node },
+      commands: [checkInstallCommand(plan.target.home, h.gateDeadline)],
+      files: [
+        { kind: 'zoo.cfg', path: node.config, base: s.config, servers: lines, node, mode: 0o644 },
+        logConfigFile(plan.target.version, plan.target.home),
+      ],
+      gates: [],
+    });
+  });
+
+  b.phase = `Rolling restart onto ${plan.target.version}`;
+  const members = targets;
+  const byId = new Map(plan.servers.map((s) => [s.myid, oldNode(s)]));
+  for (let slot = 1; slot <= n; slot++) {
+    const leaderSlot = slot === n;
+    b.add(
+      {
+        id: `upgrade/restart-${slot}`,
+        phase: b.phase,
+        action: 'restart',
+        title: leaderSlot ? `Restart the leader on ${plan.target.version} (last)` : `Restart follower ${slot} of ${n - 1} on ${plan.target.version}`,
+        reason: leaderSlot
+          ? 'the leader goes last so the ensemble holds one election in this round'
+          : 'followers first, in myid order, resolved from the live ensemble at this moment',
+        target: { kind: 'slot', round: 'upgrade', slot, of: n, members },
+        commands: [],
+        files: [],
+        gates: [],
+        byMember: members.map((m) => memberRestart(plan, byId.get(m.myid)!, m, members)),
+        elections: leaderSlot ? 1 : 0,
+      },
+      () => {},
+      // the member of this slot is down while it restarts; any of them is a voter
+      members[0]!.myid,
+    );
+  }
+  finalStep(b, members);
+  return b.steps;
+}
+
+/** Stop the server where it runs, start it from the target install, wait for it and the ensemble. */
+function memberRestart(plan: Plan, from: NodeRef, to: NodeRef, members: NodeRef[]): MemberAction {
+  const h = plan.health;
+  const gates: Gate[] = [
+    { kind: 'serving', node: to, deadlineMs: h.startDeadline },
+    { kind: 'ensemble', members, deadlineMs: h.gateDeadline },
+  ];
+  return {
+    myid: to.myid,
+    host: to.host,
+    commands: [stopCommand(from, serviceOf(plan, from), h.gateDeadline), startCommand(to, serviceOf(plan, to), h.startDeadline)],
+    gates,
+  };
+}
+
+export function finalStep(b: StepList, members: NodeRef[]): void {
+  const h = b.plan.health;
+  b.phase = 'Final checks';
+  const gates: Gate[] = [
+    { kind: 'ensemble', members, deadlineMs: h.gateDeadline },
+    { kind: 'canary', members, path: h.canaryPath, deadlineMs: h.gateDeadline },
+  ];
+  if (h.requiredZnodes.length > 0) gates.push({ kind: 'znodes', members, znodes: h.requiredZnodes, deadlineMs: h.gateDeadline });
+  b.add({
+    id: 'final/check',
+    phase: b.phase,
+    action: 'final-check',
+    title: `Check the ensemble of ${members.length}: one leader, ${members.length - 1} synced followers, writes accepted`,
+    reason: 'the run is done only when the end state is proven, not assumed',
+    target: { kind: 'ensemble', which: 'new', members },
+    commands: [],
+    files: [],
+    gates,
+  });
+}

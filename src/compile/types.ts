@@ -1,0 +1,149 @@
+// The compiled form of a plan: the one list of steps that `zkroll plan` shows and `zkroll
+// apply` runs. Plain JSON data (no functions, no classes), so it can be rendered, hashed,
+// persisted in the machine's context and compared.
+// Invariants: a step acts on one host (or on the ensemble through the ZooKeeper client); every
+// remote action is spelled out as argv; files carry their full content or the exact rule that
+// produces it from the file on the host; nothing here depends on the clock or the network.
+
+/** A server as the step sees it: where it runs and under which myid. */
+export interface NodeRef {
+  host: string;
+  /** myid the server has (or gets) in this step. */
+  myid: number;
+  /** Its myid in the old ensemble, when it had one. */
+  oldMyid?: number;
+  temporary?: boolean;
+  home: string;
+  config: string;
+  dataDir: string;
+  dataLogDir: string;
+}
+
+/**
+ * Who a step acts on. Rolling-restart slots are resolved at run time from the live cluster:
+ * slots 1..n-1 are the members that are not leading, in myid order; slot n is the leader.
+ */
+export type StepTarget =
+  | { kind: 'node'; node: NodeRef }
+  | { kind: 'slot'; round: string; slot: number; of: number; members: NodeRef[] }
+  | { kind: 'ensemble'; which: 'old' | 'new'; members: NodeRef[] }
+  | { kind: 'seed'; seedFrom: 'leader' | number; candidates: NodeRef[]; to: NodeRef };
+
+/** A remote command: argv run on the step's host (quoted by remote/, never re-parsed). */
+export interface RemoteCommand {
+  argv: string[];
+  timeoutMs: number;
+  /** What the command is for, in a few words (shown next to it). */
+  does: string;
+}
+
+/**
+ * A file the step writes atomically on its host. A different file already at the path is first
+ * copied to <path>.zkroll-backup-<run id> (nothing is lost).
+ */
+export type FileWrite =
+  | { kind: 'literal'; path: string; content: string; mode: number }
+  /**
+   * The zoo.cfg at `base` (on `baseHost`, default the step's host) with only the ensemble lines,
+   * host-bound keys and data directories changed (see zoocfg.ts).
+   */
+  | { kind: 'zoo.cfg'; path: string; base: string; baseHost?: string; servers: ServerLine[]; node: NodeRef; mode: number };
+
+export interface ServerLine {
+  myid: number;
+  host: string;
+  quorumPort: number;
+  electionPort: number;
+  clientPort: number;
+}
+
+/** A condition polled (every health.pollInterval) until it holds or its deadline passes. */
+export type Gate =
+  | { kind: 'stopped'; node: NodeRef; deadlineMs: number }
+  | { kind: 'running'; node: NodeRef; deadlineMs: number }
+  | { kind: 'serving'; node: NodeRef; deadlineMs: number }
+  | { kind: 'ensemble'; members: NodeRef[]; deadlineMs: number }
+  | { kind: 'canary'; members: NodeRef[]; path: string; deadlineMs: number }
+  | { kind: 'znodes'; members: NodeRef[]; znodes: { path: string; minChildren: number }[]; deadlineMs: number };
+
+/** One configuration's quorum arithmetic after (and during) a step. */
+export interface QuorumView {
+  /** Voter ids of the configuration that is serving (the leader's). */
+  config: number[];
+  /** Voters of that configuration that are running after the step. */
+  live: number[];
+  /** Fewest live voters while the step runs (a restart takes one down). */
+  minLive: number;
+  quorum: number;
+  state: 'forming' | 'serving' | 'ended';
+  /** The configuration the current round rolls in, when it differs from `config`. */
+  next?: number[];
+}
+
+export interface Membership {
+  old?: QuorumView;
+  new?: QuorumView;
+}
+
+export type StepAction =
+  | 'persist-ephemerals'
+  | 'prepare-install'
+  | 'stop'
+  | 'backup-data'
+  | 'copy-seed-data'
+  | 'write-config'
+  | 'start'
+  | 'restart'
+  | 'final-check';
+
+export interface MemberAction {
+  myid: number;
+  host: string;
+  commands: RemoteCommand[];
+  gates: Gate[];
+}
+
+export interface Step {
+  /** Stable id, e.g. "grow-4/restart-2". */
+  id: string;
+  /** 1-based position in the whole list. */
+  n: number;
+  phase: string;
+  action: StepAction;
+  title: string;
+  /** Why the step exists, for the operator. */
+  reason: string;
+  target: StepTarget;
+  commands: RemoteCommand[];
+  files: FileWrite[];
+  gates: Gate[];
+  /** Slot steps: what the step does to each member the slot may resolve to at run time. */
+  byMember?: MemberAction[];
+  membership: Membership;
+  /** Leader elections this step causes for certain (0 or 1). */
+  elections: number;
+  /** True when the step causes an election only if it hits the leader (known at run time). */
+  maybeElection?: boolean;
+  /** Set when the step needs an explicit yes even in unattended mode, with the reason. */
+  confirm?: string;
+}
+
+export interface Totals {
+  steps: number;
+  starts: number;
+  stops: number;
+  restarts: number;
+  elections: number;
+  maybeElections: number;
+  rounds: number;
+}
+
+export interface Compiled {
+  strategy: 'rolling' | 'rebuild';
+  cluster: string;
+  steps: Step[];
+  totals: Totals;
+}
+
+/** A plan that cannot be run safely, with the reason. */
+export class Refusal extends Error {}

@@ -1,0 +1,66 @@
+// Reads the running cluster for `zkroll plan --live` (and later apply's preflight): every
+// host's zoo.cfg and myid over SSH, every server's `srvr` over TCP; compares them with what
+// the plan says. Invariants: read-only (no command that changes anything); one SSH
+// connection per host; mismatches are reported as sentences, all of them.
+import type { Plan } from '../plan/schema.js';
+import { sshTargets } from '../plan/helpers.js';
+import { SshPool } from '../remote/ssh.js';
+import { configuredIds } from '../compile/zoocfg.js';
+import { probeSrvr, type Srvr } from '../zk/fourlw.js';
+
+export interface LiveServer {
+  myid: number;
+  host: string;
+  srvr: Srvr | null;
+  myidOnDisk: number | null;
+  config: string | null;
+}
+
+export interface LiveView {
+  servers: LiveServer[];
+  leader: number | null;
+  /** host → path → text of every config file read. */
+  files: Map<string, string>;
+  mismatches: string[];
+}
+
+export async function readLive(plan: Plan, planFile: string, pool: SshPool): Promise<LiveView> {
+  const files = new Map<string, string>();
+  const targets = sshTargets(plan, planFile).filter((t) => t.entry.role === 'server');
+  const broken = plan.strategy.kind === 'rebuild' ? plan.strategy.broken : [];
+  const servers = await Promise.all(
+    targets.map(async (t): Promise<LiveServer> => {
+      const s = plan.servers.find((x) => x.myid === t.entry.myid)!;
+      const host = await pool.get(t);
+      const readOr = async (p: string) => (await host.stat(p)) ? (await host.readFile(p)).toString('utf8') : null;
+      const config = await readOr(s.config);
+      if (config !== null) {
+        files.set(`${s.host}\u0000${s.config}`, config);
+        const dyn = /^\s*dynamicConfigFile\s*=\s*(.*)$/m.exec(config)?.[1]?.trim();
+        if (dyn) {
+          const d = await readOr(dyn);
+          if (d !== null) files.set(`${s.host}\u0000${dyn}`, d);
+        }
+      }
+      const myidText = await readOr(`${s.dataDir}/myid`);
+      if (myidText !== null) files.set(`${s.host}\u0000${s.dataDir}/myid`, myidText);
+      const myidOnDisk = myidText !== null && /^\s*\d+\s*$/.test(myidText) ? Number(myidText.trim()) : null;
+      return { myid: s.myid, host: s.host, srvr: await probeSrvr(s.host, plan.cluster.ports.client, 2000), myidOnDisk, config };
+    }),
+  );
+  const mismatches: string[] = [];
+  const planIds = plan.servers.map((s) => s.myid).sort((a, b) => a - b);
+  for (const s of servers) {
+    const label = `server ${s.myid} (${s.host})`;
+    if (s.config === null) mismatches.push(`${label}: ${plan.servers.find((x) => x.myid === s.myid)!.config} does not exist`);
+    else {
+      const dynIds = configuredIds([...files.entries()].filter(([k]) => k.startsWith(`${s.host}\u0000`)).map(([, v]) => v).join('\n'));
+      if (dynIds.join(',') !== planIds.join(',')) mismatches.push(`${label}: its zoo.cfg lists servers ${dynIds.join(', ') || 'none'}, the plan lists ${planIds.join(', ')}`);
+    }
+    if (s.myidOnDisk !== s.myid) mismatches.push(`${label}: myid on disk is ${s.myidOnDisk ?? 'missing'}, the plan says ${s.myid}`);
+    if (!broken.includes(s.myid) && s.srvr === null) mismatches.push(`${label}: not serving, but the plan counts it as serving (list it under strategy.broken, or bring it back first)`);
+  }
+  const leaders = servers.filter((s) => s.srvr?.mode === 'leader');
+  if (leaders.length !== 1) mismatches.push(`expected exactly one leader, found ${leaders.length === 0 ? 'none' : leaders.map((l) => l.myid).join(', ')}`);
+  return { servers, leader: leaders.length === 1 ? leaders[0]!.myid : null, files, mismatches };
+}

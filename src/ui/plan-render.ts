@@ -1,0 +1,134 @@
+// Renders compiled steps for review: plain text (terminal) or Markdown (change tickets). Both
+// show, per step: what, where, the exact commands, unified diffs of the files it writes, the
+// gates, and the quorum arithmetic after it; then the totals. Pure: compiled steps and file
+// changes in, text out. Invariants: renders exactly the steps given (the ones apply runs).
+import { unifiedDiff } from '../compile/diff.js';
+import type { FileChange } from '../compile/files.js';
+import { RUN_TOKEN } from '../compile/nodes.js';
+import type { Compiled, Gate, Membership, QuorumView, RemoteCommand, Step } from '../compile/types.js';
+import { shellCommand } from '../remote/quote.js';
+
+export type Format = 'text' | 'markdown';
+
+function ms(n: number): string {
+  if (n % 60000 === 0) return `${n / 60000}m`;
+  if (n % 1000 === 0) return `${n / 1000}s`;
+  return `${n}ms`;
+}
+
+const ids = (xs: number[]) => xs.join(', ');
+
+export function describeGate(g: Gate): string {
+  const within = `within ${ms(g.deadlineMs)}`;
+  switch (g.kind) {
+    case 'stopped':
+      return `server ${g.node.myid} on ${g.node.host} has stopped (no process, client port closed), ${within}`;
+    case 'running':
+      return `server ${g.node.myid} on ${g.node.host} is running (it waits for a quorum), ${within}`;
+    case 'serving':
+      return `server ${g.node.myid} on ${g.node.host} serves (srvr answers with a mode), ${within}`;
+    case 'ensemble':
+      return `servers ${ids(g.members.map((m) => m.myid))}: exactly one leader, every other member following it and synced, zxids caught up, ${within}`;
+    case 'canary':
+      return `a canary write to ${g.path} is read back from every member, ${within}`;
+    case 'znodes':
+      return `znodes present: ${g.znodes.map((z) => (z.minChildren > 0 ? `${z.path} (≥ ${z.minChildren} children)` : z.path)).join(', ')}, ${within}`;
+  }
+}
+
+function quorumLine(name: string, v: QuorumView): string {
+  if (v.state === 'ended') return `${name}: ended (${v.live.length} of ${v.config.length} running)`;
+  const during = v.minLive !== v.live.length ? `, ${v.minLive} while this step runs` : '';
+  const ok = v.state === 'forming' ? 'forming, not serving yet' : v.minLive >= v.quorum ? 'ok' : 'BELOW QUORUM';
+  const next = v.next ? `; rolling in [${ids(v.next)}]` : '';
+  return `${name}: config [${ids(v.config)}], live ${ids(v.live) || 'none'} (${v.live.length}${during}; quorum ${v.quorum}: ${ok})${next}`;
+}
+
+export function membershipLines(m: Membership, prevOldEnded: boolean): string[] {
+  const out: string[] = [];
+  if (m.old && !(prevOldEnded && m.old.state === 'ended')) out.push(quorumLine('old ensemble', m.old));
+  if (m.new) out.push(quorumLine('new ensemble', m.new));
+  return out;
+}
+
+function cmd(c: RemoteCommand): string {
+  return `$ ${shellCommand(c.argv)}`;
+}
+
+function stepWhere(s: Step): string {
+  switch (s.target.kind) {
+    case 'node':
+      return s.target.node.host;
+    case 'slot':
+      return `slot ${s.target.slot} of ${s.target.of} among ${ids(s.target.members.map((m) => m.myid))} (${s.target.slot === s.target.of ? 'the leader' : 'the non-leaders in myid order'}, resolved at run time)`;
+    case 'ensemble':
+      return `the ${s.target.which} ensemble through the ZooKeeper client (${s.target.members.map((m) => m.host).join(', ')})`;
+    case 'seed':
+      return `from ${s.target.seedFrom === 'leader' ? 'the leader of ' + ids(s.target.candidates.map((c) => c.myid)) : `server ${s.target.seedFrom}`} to ${s.target.to.host}`;
+  }
+}
+
+export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format: Format): string {
+  const md = format === 'markdown';
+  const out: string[] = [];
+  const h1 = (t: string) => out.push(md ? `# ${t}\n` : `${t}\n${'='.repeat(t.length)}\n`);
+  const h2 = (t: string) => out.push(md ? `\n## ${t}\n` : `\n-- ${t} --\n`);
+  const block = (lines: string[], lang = '') => {
+    if (lines.length === 0) return;
+    if (md) out.push('```' + lang, ...lines, '```');
+    else out.push(...lines.map((l) => `        ${l}`));
+  };
+  const item = (label: string, text: string) => out.push(md ? `- **${label}:** ${text}` : `     ${label}: ${text}`);
+  h1(`zkroll plan: ${c.cluster} (${c.strategy}), ${c.steps.length} steps`);
+  out.push(`Commands show ${RUN_TOKEN} where the run id goes (e.g. 20261121T213000Z), in backup names.`);
+  let phase = '';
+  let oldEnded = false;
+  const shownNew = new Map<string, number>();
+  for (const s of c.steps) {
+    if (s.phase !== phase) {
+      phase = s.phase;
+      h2(phase);
+    }
+    out.push(md ? `\n### ${s.n}. ${s.title}\n` : `\n ${String(s.n).padStart(2)}. ${s.title}`);
+    item('why', s.reason);
+    item('where', stepWhere(s));
+    if (s.commands.length > 0) {
+      item('runs', '');
+      block(s.commands.map((x) => `${cmd(x)}   # ${x.does}`), 'sh');
+    }
+    const members = s.byMember ?? [];
+    const same = members.every((m) => JSON.stringify(m.commands) === JSON.stringify(members[0]?.commands));
+    if (members.length > 0 && same) {
+      item('runs', `on the server the slot resolves to (${members.map((m) => `${m.myid} on ${m.host}`).join(', ')})`);
+      block(members[0]!.commands.map((x) => `${cmd(x)}   # ${x.does}`), 'sh');
+    } else {
+      for (const m of members) {
+        item(`if it is server ${m.myid} (${m.host})`, '');
+        block(m.commands.map((x) => `${cmd(x)}   # ${x.does}`), 'sh');
+      }
+    }
+    for (const f of files.get(s.n) ?? []) {
+      const diff = unifiedDiff(f.before ?? '', f.content, f.before === undefined ? '/dev/null' : `${f.host}:${f.path}`, `${f.host}:${f.path}`);
+      const seenIn = f.before === undefined ? shownNew.get(f.content) : undefined;
+      item('writes', `${f.path}${f.before === undefined ? ' (new file)' : f.before === f.content ? ' (unchanged)' : ''}${seenIn ? `: same content as in step ${seenIn}` : ''}`);
+      if (diff && !seenIn) block(diff.replace(/\n$/, '').split('\n'), 'diff');
+      if (f.before === undefined && !seenIn) shownNew.set(f.content, s.n);
+    }
+    const gates = s.byMember?.[0]?.gates ?? s.gates;
+    for (const g of gates) item('gate', s.byMember && g.kind === 'serving' ? `the restarted server serves again, within ${ms(g.deadlineMs)}` : describeGate(g));
+    for (const l of membershipLines(s.membership, oldEnded)) item('quorum', l);
+    if (s.membership.old?.state === 'ended') oldEnded = true;
+    if (s.elections > 0) item('elections', `${s.elections} expected`);
+    if (s.maybeElection) item('elections', 'one if this server is the leader at that moment');
+    if (s.confirm) item('CONFIRM', s.confirm);
+  }
+  const t = c.totals;
+  h2('Totals');
+  out.push(
+    `${t.steps} steps: ${t.starts} starts, ${t.stops} stops, ${t.restarts} restarts in ${t.rounds} rolling round${t.rounds === 1 ? '' : 's'}; ` +
+      `${t.elections} leader election${t.elections === 1 ? '' : 's'} expected${t.maybeElections ? ` (+${t.maybeElections} if the stopped server leads)` : ''}.`,
+  );
+  const confirms = c.steps.filter((s) => s.confirm);
+  if (confirms.length > 0) out.push(`Steps that need an explicit yes: ${confirms.map((s) => s.n).join(', ')}.`);
+  return out.join('\n') + '\n';
+}
