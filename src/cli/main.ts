@@ -7,6 +7,8 @@ import { planJsonSchema } from '../plan/jsonschema.js';
 import { cmdLabDown, cmdLabStatus, cmdLabUp } from './lab.js';
 import { cmdValidate } from './validate.js';
 import { cmdPlan } from './plan.js';
+import { cmdApply } from './apply.js';
+import { cmdStatus } from './status.js';
 import { CliError, EXIT } from './common.js';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -47,6 +49,35 @@ async function main(argv: string[]): Promise<number> {
     .option('--live', 'read the running cluster over SSH: resolve the leader, refuse a plan that does not match')
     .action(async (file: string, o: { format: string; live?: boolean }) => {
       code = await cmdPlan(file, o, out);
+    });
+
+  program
+    .command('apply')
+    .description('run the plan: guided on a terminal (confirm each step), unattended with --yes')
+    .argument('<plan>', 'plan YAML file')
+    .option('--yes', 'run unattended: every step, including those that need an explicit yes, is confirmed')
+    .option('--guided', 'ask before each step even when stdin is not a terminal (answers read line by line)')
+    .action(async (file: string, o: { yes?: boolean; guided?: boolean }) => {
+      code = await cmdApply(file, { resume: false, yes: o.yes === true, guided: o.guided === true }, out);
+    });
+
+  program
+    .command('resume')
+    .description('continue the run of this plan where it stopped (after a failure, Ctrl-C or a crash)')
+    .argument('<plan>', 'plan YAML file')
+    .option('--yes', 'continue unattended')
+    .option('--guided', 'ask before each step even when stdin is not a terminal')
+    .action(async (file: string, o: { yes?: boolean; guided?: boolean }) => {
+      code = await cmdApply(file, { resume: true, yes: o.yes === true, guided: o.guided === true }, out);
+    });
+
+  program
+    .command('status')
+    .description('where the run of this plan stands and what is next')
+    .argument('<plan>', 'plan YAML file')
+    .option('--json', 'machine-readable output')
+    .action((file: string, o: { json?: boolean }) => {
+      code = cmdStatus(file, o.json === true, out);
     });
 
   program

@@ -68,7 +68,8 @@ function stepWhere(s: Step): string {
   }
 }
 
-export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format: Format): string {
+/** Render the whole plan, or (with `only`) just those steps without the header and totals. */
+export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format: Format, only?: number[]): string {
   const md = format === 'markdown';
   const out: string[] = [];
   const h1 = (t: string) => out.push(md ? `# ${t}\n` : `${t}\n${'='.repeat(t.length)}\n`);
@@ -79,13 +80,19 @@ export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format
     else out.push(...lines.map((l) => `        ${l}`));
   };
   const item = (label: string, text: string) => out.push(md ? `- **${label}:** ${text}` : `     ${label}: ${text}`);
-  h1(`zkroll plan: ${c.cluster} (${c.strategy}), ${c.steps.length} steps`);
-  out.push(`Commands show ${RUN_TOKEN} where the run id goes (e.g. 20261121T213000Z), in backup names.`);
+  if (!only) {
+    h1(`zkroll plan: ${c.cluster} (${c.strategy}), ${c.steps.length} steps`);
+    out.push(`Commands show ${RUN_TOKEN} where the run id goes (e.g. 20261121T213000Z), in backup names.`);
+  }
   let phase = '';
   let oldEnded = false;
   const shownNew = new Map<string, number>();
   for (const s of c.steps) {
-    if (s.phase !== phase) {
+    if (only && !only.includes(s.n)) {
+      if (s.membership.old?.state === 'ended') oldEnded = true;
+      continue;
+    }
+    if (s.phase !== phase && !only) {
       phase = s.phase;
       h2(phase);
     }
@@ -122,6 +129,7 @@ export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format
     if (s.maybeElection) item('elections', 'one if this server is the leader at that moment');
     if (s.confirm) item('CONFIRM', s.confirm);
   }
+  if (only) return out.join('\n') + '\n';
   const t = c.totals;
   h2('Totals');
   out.push(

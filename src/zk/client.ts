@@ -154,6 +154,23 @@ export class ZkClient {
     }
   }
 
+  async set(path: string, data: string | Buffer, version = -1): Promise<void> {
+    try {
+      await this.zk.set(path, data, version);
+    } catch (e) {
+      throw toZkError(e, `set ${path}`);
+    }
+  }
+
+  /** Make this server catch up with the leader before the next read (ZooKeeper's sync). */
+  async sync(path: string): Promise<void> {
+    try {
+      await this.zk.sync(path);
+    } catch (e) {
+      throw toZkError(e, `sync ${path}`);
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -1,0 +1,105 @@
+// What executing steps needs from the outside world, gathered in one object so the machine
+// stays plain data: the plan, the SSH pool (one connection per host), the run id, a stop flag
+// (Ctrl-C) and a progress sink. Also the remote helpers every step kind uses: run a compiled
+// command, find a node's process, write a file with its previous version kept.
+// Invariants: every remote argument goes through remote/ quoting; @RUN@ is replaced by the run
+// id in every argv; a file is never overwritten without its previous content kept beside it.
+import type { NodeRef, RemoteCommand } from '../compile/types.js';
+import { RUN_TOKEN } from '../compile/nodes.js';
+import { sshTargets, type SshTargetSpec } from '../plan/helpers.js';
+import type { Plan } from '../plan/schema.js';
+import { RemoteError, type ExecResult, type SshHost, type SshPool } from '../remote/ssh.js';
+
+export interface RunEnv {
+  plan: Plan;
+  planFile: string;
+  runId: string;
+  pool: SshPool;
+  stopRequested: () => boolean;
+  progress: (line: string) => void;
+}
+
+export class StepError extends Error {
+  constructor(
+    message: string,
+    readonly outputTail = '',
+  ) {
+    super(message);
+  }
+}
+
+/** Ctrl-C arrived: the step stopped after its remote command in flight. */
+export class Interrupted extends Error {}
+
+const targetCache = new WeakMap<Plan, Map<string, SshTargetSpec>>();
+
+export function hostTarget(env: RunEnv, host: string): SshTargetSpec {
+  let m = targetCache.get(env.plan);
+  if (!m) {
+    m = new Map(sshTargets(env.plan, env.planFile).map((t) => [t.host, t]));
+    targetCache.set(env.plan, m);
+  }
+  const t = m.get(host);
+  if (!t) throw new StepError(`no host ${host} in the plan`);
+  return t;
+}
+
+export function host(env: RunEnv, h: string): Promise<SshHost> {
+  return env.pool.get(hostTarget(env, h));
+}
+
+export function withRunId(argv: string[], runId: string): string[] {
+  return argv.map((a) => a.replaceAll(RUN_TOKEN, runId));
+}
+
+/** Run a compiled command; `accept` may turn a non-zero exit into success (e.g. "already running"). */
+export async function runCommand(env: RunEnv, on: string, c: RemoteCommand, accept?: (r: ExecResult) => boolean): Promise<ExecResult> {
+  if (env.stopRequested()) throw new Interrupted('stopped before the next command');
+  const h = await host(env, on);
+  env.progress(`${on}: ${c.does}`);
+  const r = await h.exec(withRunId(c.argv, env.runId), { timeoutMs: c.timeoutMs, raw: true });
+  if (r.code === 0 || accept?.(r)) return r;
+  const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-8).join('\n');
+  throw new StepError(`on ${on}: \`${r.command}\` exited with ${r.code ?? r.signal}`, tail);
+}
+
+// pgrep also matches the shells that carry the pattern in their argv: count only JVMs; other
+// hosts of a lab share the kernel but not the mount namespace: count only processes in ours
+const HAS_PROCESS =
+  'me=$(readlink /proc/$$/ns/mnt); for p in $(pgrep -f -- "$1"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = java ] || continue; [ "$(readlink /proc/$p/ns/mnt 2>/dev/null)" = "$me" ] && exit 0; done; exit 1';
+
+/** Is a ZooKeeper JVM running with this node's config on its host (same mount namespace)? */
+export async function hasProcess(env: RunEnv, node: NodeRef): Promise<boolean> {
+  const h = await host(env, node.host);
+  // an empty config means any ZooKeeper server on the host
+  const pattern = node.config === '' ? 'QuorumPeerMain' : `QuorumPeerMain.* ${node.config.replace(/[.[\]()*+?^$\\|{}]/g, '\\$&')}$`;
+  const r = await h.exec(['sh', '-c', HAS_PROCESS, 'sh', pattern], { timeoutMs: 10000, raw: true });
+  return r.code === 0;
+}
+
+/** Read a remote text file, or undefined when it does not exist. */
+export async function readText(env: RunEnv, on: string, path: string): Promise<string | undefined> {
+  const h = await host(env, on);
+  return (await h.stat(path)) ? (await h.readFile(path)).toString('utf8') : undefined;
+}
+
+/** Write a file atomically; a different existing file is first copied to <path>.zkroll-backup-<run>. */
+export async function writeKeeping(env: RunEnv, on: string, path: string, content: string, mode: number): Promise<'written' | 'unchanged'> {
+  const h = await host(env, on);
+  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  await h.exec(['mkdir', '-p', dir], { timeoutMs: 10000 });
+  const before = (await h.stat(path)) ? (await h.readFile(path)).toString('utf8') : undefined;
+  if (before === content) return 'unchanged';
+  if (before !== undefined) {
+    const backup = `${path}.zkroll-backup-${env.runId}`;
+    if (!(await h.stat(backup))) await h.writeFileAtomic(backup, before, mode);
+  }
+  await h.writeFileAtomic(path, content, mode);
+  env.progress(`${on}: wrote ${path}`);
+  return 'written';
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof RemoteError) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,193 @@
+// Executes one compiled step against the cluster: check before acting, act, then wait for the
+// step's gates. Every step kind is safe to run twice: a resumed run re-runs the step that was
+// in flight (a stop of a stopped server, a start of a running one, a backup of moved data, a
+// write of an identical file and a copy into a fresh directory all leave the same state).
+// Invariants: nothing is deleted (directories are moved to dated backups, files keep their
+// previous version); slot steps resolve "followers in myid order, then the leader" from the
+// live ensemble once per round and remember it (memo), so a resumed round keeps its order.
+import { resolveFile, type ReadFile } from '../compile/files.js';
+import { describeNode } from '../compile/nodes.js';
+import type { Gate, NodeRef, Step } from '../compile/types.js';
+import { ZkClient } from '../zk/client.js';
+import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
+import { hasProcess, host, Interrupted, readText, runCommand, StepError, writeKeeping, type RunEnv } from './env.js';
+
+export interface StepMemo {
+  /** round → myids in restart order (followers by myid, then the leader), fixed at the round's first slot. */
+  slotOrders: Record<string, number[]>;
+  canarySeq: number;
+}
+
+export interface StepOutcome {
+  resolved?: number;
+  slotOrder?: number[];
+  seed?: { myid: number; zxid: string };
+  notes: string[];
+}
+
+export function gateEnv(env: RunEnv, memo: StepMemo): GateEnv {
+  return {
+    clientPort: env.plan.cluster.ports.client,
+    pollIntervalMs: env.plan.health.pollInterval,
+    hasProcess: (n) => hasProcess(env, n),
+    canaryValue: () => `${env.runId}#${++memo.canarySeq}`,
+    stopped: env.stopRequested,
+  };
+}
+
+async function gates(env: RunEnv, memo: StepMemo, list: Gate[]): Promise<void> {
+  for (const g of list) {
+    const ms = await waitGate(g, gateEnv(env, memo));
+    env.progress(`gate ${g.kind} held after ${ms} ms`);
+  }
+}
+
+const alreadyRunning = (r: { stdout: string; stderr: string }) => /already running/.test(r.stdout + r.stderr);
+
+async function writeFiles(env: RunEnv, step: Step, node: NodeRef): Promise<void> {
+  const cache = new Map<string, string | undefined>();
+  const reads: Promise<void>[] = [];
+  for (const f of step.files) {
+    if (f.kind !== 'zoo.cfg') continue;
+    const bh = f.baseHost ?? node.host;
+    reads.push(
+      (async () => {
+        const base = await readText(env, bh, f.base);
+        cache.set(`${bh}\u0000${f.base}`, base);
+        const dyn = base && /^\s*dynamicConfigFile\s*=\s*(.*)$/m.exec(base)?.[1]?.trim();
+        if (dyn) cache.set(`${bh}\u0000${dyn}`, await readText(env, bh, dyn));
+      })(),
+    );
+  }
+  await Promise.all(reads);
+  const read: ReadFile = (h, p) => cache.get(`${h}\u0000${p}`);
+  for (const fw of step.files) {
+    for (const f of resolveFile(fw, node.host, read)) await writeKeeping(env, f.host, f.path, f.content, f.mode);
+  }
+}
+
+async function resolveSlot(env: RunEnv, memo: StepMemo, step: Step & { target: { kind: 'slot' } }): Promise<number> {
+  const t = step.target;
+  let order = memo.slotOrders[t.round];
+  if (!order) {
+    const view = await ensembleView(t.members, env.plan.cluster.ports.client);
+    if (view.leader === null) throw new StepError(`cannot order round ${t.round}: no single leader among ${t.members.map((m) => m.myid).join(', ')}`);
+    order = [...t.members.map((m) => m.myid).filter((id) => id !== view.leader).sort((a, b) => a - b), view.leader];
+    memo.slotOrders[t.round] = order;
+    env.progress(`round ${t.round}: followers ${order.slice(0, -1).join(', ') || 'none'}, then leader ${view.leader}`);
+  }
+  const id = order[t.slot - 1];
+  if (id === undefined) throw new StepError(`round ${t.round} has no slot ${t.slot}`);
+  return id;
+}
+
+async function copySeed(env: RunEnv, step: Step & { target: { kind: 'seed' } }, out: StepOutcome): Promise<void> {
+  const t = step.target;
+  let seed = t.candidates[0]!;
+  const view = await ensembleView(t.candidates, env.plan.cluster.ports.client);
+  if (t.seedFrom === 'leader') {
+    const leader = t.candidates.find((c) => c.myid === view.leader);
+    if (!leader) throw new StepError(`the seed is the old ensemble's leader, but ${t.candidates.map((c) => c.myid).join(', ')} have no single leader`);
+    seed = leader;
+  }
+  const zxid = view.modes.get(seed.myid)?.zxid;
+  out.seed = { myid: seed.myid, zxid: zxid != null ? `0x${zxid.toString(16)}` : 'unknown' };
+  env.progress(`seed is server ${seed.myid} (${seed.host}) at zxid ${out.seed.zxid}`);
+  const from = await host(env, seed.host);
+  const to = await host(env, t.to.host);
+  const pairs = seed.dataDir === seed.dataLogDir ? [[seed.dataDir, t.to.dataDir]] : [[seed.dataDir, t.to.dataDir], [seed.dataLogDir, t.to.dataLogDir]];
+  for (const [i, [src, dst]] of (pairs as [string, string][]).entries()) {
+    if (env.stopRequested()) throw new Interrupted('stopped before the data copy');
+    // one compressed archive per directory (preallocated txn logs are mostly zeros), carried
+    // over SFTP; a copy interrupted earlier is kept aside, never mixed with the fresh one
+    const archive = `/tmp/zkroll-seed-${env.runId}-${i}.tgz`;
+    await from.exec(['tar', '-C', src, '-czf', archive, 'version-2'], { timeoutMs: env.plan.health.gateDeadline });
+    const buf = await from.readFile(archive);
+    await to.writeFileAtomic(archive, buf, 0o600);
+    await to.exec(
+      ['sh', '-c', 'set -e; mkdir -p "$1"; for x in version-2 version-2.zkroll-incoming; do if [ -e "$1/$x" ]; then mv "$1/$x" "$1/$x.zkroll-backup-$2-$(date +%s%N)"; fi; done; mkdir "$1/version-2.zkroll-incoming"; tar -C "$1/version-2.zkroll-incoming" -xzf "$3"; mv "$1/version-2.zkroll-incoming/version-2" "$1/version-2"; rmdir "$1/version-2.zkroll-incoming"', 'sh', dst, env.runId, archive],
+      { timeoutMs: env.plan.health.gateDeadline },
+    );
+    // the archives are zkroll's own temporary files, not data
+    await Promise.all([from.exec(['rm', '-f', archive], { timeoutMs: 10000 }), to.exec(['rm', '-f', archive], { timeoutMs: 10000 })]);
+    env.progress(`copied ${seed.host}:${src}/version-2 to ${t.to.host}:${dst}/version-2 (${(buf.length / 1048576).toFixed(2)} MiB compressed)`);
+    out.notes.push(`copied ${src}/version-2 (${buf.length} bytes compressed)`);
+  }
+}
+
+async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'ensemble' } }, out: StepOutcome): Promise<void> {
+  const paths = env.plan.strategy.kind === 'rebuild' ? env.plan.strategy.preserveEphemerals : [];
+  const zk = await ZkClient.connect(step.target.members.map((m) => `${m.host}:${env.plan.cluster.ports.client}`).join(','), 10000);
+  let copied = 0;
+  try {
+    const walk = async (p: string): Promise<void> => {
+      const st = await zk.exists(p);
+      if (!st) return;
+      if (String(st.ephemeralOwner) !== '0') {
+        const copy = `${p}.zkroll-persisted`;
+        if (!(await zk.exists(copy))) {
+          await zk.create(copy, (await zk.get(p)).data);
+          copied++;
+        }
+        return;
+      }
+      for (const c of await zk.getChildren(p)) if (!c.endsWith('.zkroll-persisted')) await walk(p === '/' ? `/${c}` : `${p}/${c}`);
+    };
+    for (const p of paths) await walk(p);
+  } finally {
+    zk.close();
+  }
+  env.progress(`${copied} persistent copies written`);
+  out.notes.push(`${copied} ephemeral nodes copied as <name>.zkroll-persisted`);
+}
+
+export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome> {
+  const out: StepOutcome = { notes: [] };
+  const t = step.target;
+  switch (step.action) {
+    case 'prepare-install':
+    case 'backup-data':
+    case 'write-config':
+    case 'stop':
+    case 'start': {
+      if (t.kind !== 'node') throw new StepError(`step ${step.id}: expected a node target`);
+      const node = t.node;
+      if (step.action === 'stop' && (await hasProcess(env, node)) === false) {
+        env.progress(`${describeNode(node)} is not running`);
+      } else {
+        for (const c of step.commands) await runCommand(env, node.host, c, step.action === 'start' ? alreadyRunning : undefined);
+      }
+      if (step.files.length > 0) await writeFiles(env, step, node);
+      await gates(env, memo, step.gates);
+      return out;
+    }
+    case 'restart': {
+      if (t.kind !== 'slot') throw new StepError(`step ${step.id}: expected a slot target`);
+      const id = await resolveSlot(env, memo, step as Step & { target: { kind: 'slot' } });
+      const m = step.byMember?.find((x) => x.myid === id);
+      if (!m) throw new StepError(`step ${step.id}: server ${id} is not a member of this round`);
+      out.resolved = id;
+      out.slotOrder = memo.slotOrders[t.round]!;
+      env.progress(`slot ${t.slot} of ${t.of} is server ${id} (${m.host})`);
+      const [stop, ...rest] = m.commands;
+      if (stop) await runCommand(env, m.host, stop);
+      // zkServer.sh stop does not wait for the JVM to exit: the start would find the ports taken
+      const ms = await waitGate({ kind: 'stopped', node: { ...t.members.find((x) => x.myid === id)!, config: '' }, deadlineMs: env.plan.health.gateDeadline }, gateEnv(env, memo));
+      env.progress(`server ${id} stopped after ${ms} ms`);
+      for (const c of rest) await runCommand(env, m.host, c, alreadyRunning);
+      await gates(env, memo, m.gates);
+      return out;
+    }
+    case 'copy-seed-data':
+      if (t.kind !== 'seed') throw new StepError(`step ${step.id}: expected a seed target`);
+      await copySeed(env, step as Step & { target: { kind: 'seed' } }, out);
+      return out;
+    case 'persist-ephemerals':
+      if (t.kind !== 'ensemble') throw new StepError(`step ${step.id}: expected an ensemble target`);
+      await persistEphemerals(env, step as Step & { target: { kind: 'ensemble' } }, out);
+      return out;
+    case 'final-check':
+      await gates(env, memo, step.gates);
+      return out;
+  }
+}

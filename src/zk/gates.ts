@@ -1,0 +1,152 @@
+// Health gates: each compiled Gate becomes a probe that says "holds" or why not, polled every
+// health.pollInterval until it holds or its deadline passes. The ensemble view (who leads,
+// who follows, synced followers, zxids) is read with four-letter words over TCP; process
+// checks go through an injected `hasProcess` (SSH on real hosts).
+// Invariants: no fixed sleeps — every wait is a poll against a deadline; a gate that times out
+// reports the last reason it did not hold; zxids compare as BigInt.
+import type { Gate, NodeRef } from '../compile/types.js';
+import { ZkClient } from './client.js';
+import { fourLetterWord, parseMntr, probeSrvr, type Srvr } from './fourlw.js';
+
+export interface GateEnv {
+  clientPort: number;
+  pollIntervalMs: number;
+  /** Is a ZooKeeper process running with this node's config on its host? */
+  hasProcess: (node: NodeRef) => Promise<boolean>;
+  /** Value written by canary gates (the run id and a counter). */
+  canaryValue: () => string;
+  /** Set to stop waiting early (Ctrl-C); the gate then fails with `interrupted`. */
+  stopped?: () => boolean;
+}
+
+export class GateFailed extends Error {
+  constructor(
+    readonly gate: Gate,
+    readonly reason: string,
+    readonly waitedMs: number,
+  ) {
+    super(`gate did not hold within ${Math.round(waitedMs / 1000)}s: ${reason}`);
+  }
+}
+
+type Verdict = { ok: true } | { ok: false; why: string };
+const ok: Verdict = { ok: true };
+const no = (why: string): Verdict => ({ ok: false, why });
+
+export interface EnsembleView {
+  leader: number | null;
+  modes: Map<number, Srvr | null>;
+}
+
+export async function ensembleView(members: NodeRef[], clientPort: number): Promise<EnsembleView> {
+  const modes = new Map<number, Srvr | null>();
+  await Promise.all(members.map(async (m) => modes.set(m.myid, await probeSrvr(m.host, clientPort, 1500))));
+  const leaders = members.filter((m) => modes.get(m.myid)?.mode === 'leader');
+  return { leader: leaders.length === 1 ? leaders[0]!.myid : null, modes };
+}
+
+async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict> {
+  const v = await ensembleView(members, env.clientPort);
+  const down = members.filter((m) => !v.modes.get(m.myid)).map((m) => m.myid);
+  if (down.length > 0) return no(`not serving: ${down.join(', ')}`);
+  const leaders = members.filter((m) => v.modes.get(m.myid)?.mode === 'leader');
+  if (leaders.length !== 1) return no(`expected one leader among ${members.map((m) => m.myid).join(', ')}, found ${leaders.length}`);
+  const leader = leaders[0]!;
+  const odd = members.filter((m) => m !== leader && !['follower', 'observer'].includes(v.modes.get(m.myid)?.mode ?? ''));
+  if (odd.length > 0) return no(`not following the leader: ${odd.map((m) => `${m.myid} (${v.modes.get(m.myid)?.mode})`).join(', ')}`);
+  const mntr = parseMntr(await fourLetterWord(leader.host, env.clientPort, 'mntr', 1500).catch(() => ''));
+  const synced = Number(mntr.get('zk_synced_followers') ?? NaN) + Number(mntr.get('zk_synced_non_voting_followers') ?? 0) + Number(mntr.get('zk_synced_observers') ?? 0);
+  if (Number.isFinite(synced) && synced < members.length - 1) return no(`leader ${leader.myid} has ${synced} synced followers, expected ${members.length - 1}`);
+  // right after an election the leader reports <epoch>00000000, a marker no follower applies;
+  // the followers are caught up once they are synced (checked above)
+  const lz = v.modes.get(leader.myid)?.zxid;
+  const fresh = lz != null && (lz & 0xffffffffn) === 0n;
+  const behind = members.filter((m) => m !== leader && lz != null && !fresh && (v.modes.get(m.myid)?.zxid ?? -1n) < lz);
+  if (behind.length > 0) return no(`zxid behind the leader's 0x${lz?.toString(16)}: ${behind.map((m) => m.myid).join(', ')}`);
+  return ok;
+}
+
+async function checkCanary(members: NodeRef[], path: string, env: GateEnv): Promise<Verdict> {
+  const value = env.canaryValue();
+  const all = members.map((m) => `${m.host}:${env.clientPort}`).join(',');
+  const zk = await ZkClient.connect(all, 3000).catch(() => null);
+  if (!zk) return no(`could not connect to ${all}`);
+  try {
+    const parent = path.slice(0, path.lastIndexOf('/')) || '/';
+    if (parent !== '/') await zk.mkdirp(parent);
+    if (await zk.exists(path)) await zk.set(path, value);
+    else await zk.create(path, value);
+  } catch (e) {
+    return no(`canary write failed: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    zk.close();
+  }
+  for (const m of members) {
+    const one = await ZkClient.connect(`${m.host}:${env.clientPort}`, 3000).catch(() => null);
+    if (!one) return no(`could not connect to ${m.host} alone`);
+    try {
+      await one.sync(path);
+      const got = (await one.get(path)).data.toString();
+      if (got !== value) return no(`server ${m.myid} reads ${JSON.stringify(got)} at ${path}, not the canary just written`);
+    } catch (e) {
+      return no(`server ${m.myid}: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      one.close();
+    }
+  }
+  return ok;
+}
+
+async function checkZnodes(members: NodeRef[], znodes: { path: string; minChildren: number }[], env: GateEnv): Promise<Verdict> {
+  const zk = await ZkClient.connect(members.map((m) => `${m.host}:${env.clientPort}`).join(','), 3000).catch(() => null);
+  if (!zk) return no('could not connect to the ensemble');
+  try {
+    for (const z of znodes) {
+      const st = await zk.exists(z.path);
+      if (!st) return no(`${z.path} does not exist`);
+      if (z.minChildren > 0) {
+        const n = (await zk.getChildren(z.path)).length;
+        if (n < z.minChildren) return no(`${z.path} has ${n} children, expected at least ${z.minChildren}`);
+      }
+    }
+    return ok;
+  } finally {
+    zk.close();
+  }
+}
+
+export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
+  switch (g.kind) {
+    case 'stopped': {
+      const srvr = await probeSrvr(g.node.host, env.clientPort, 1000);
+      if (srvr) return no(`server ${g.node.myid} still answers srvr (${srvr.mode})`);
+      return (await env.hasProcess(g.node)) ? no(`a ZooKeeper process${g.node.config ? ` with ${g.node.config}` : ''} still runs on ${g.node.host}`) : ok;
+    }
+    case 'running':
+      return (await env.hasProcess(g.node)) ? ok : no(`no ZooKeeper process with ${g.node.config} on ${g.node.host}`);
+    case 'serving': {
+      const srvr = await probeSrvr(g.node.host, env.clientPort, 1000);
+      return srvr ? ok : no(`server ${g.node.myid} on ${g.node.host} does not serve`);
+    }
+    case 'ensemble':
+      return checkEnsemble(g.members, env);
+    case 'canary':
+      return checkCanary(g.members, g.path, env);
+    case 'znodes':
+      return checkZnodes(g.members, g.znodes, env);
+  }
+}
+
+/** Poll a gate until it holds; throws GateFailed with the last reason at its deadline. */
+export async function waitGate(g: Gate, env: GateEnv): Promise<number> {
+  const t0 = Date.now();
+  let last = 'not checked yet';
+  for (;;) {
+    const v = await checkGate(g, env).catch((e: unknown): Verdict => no(e instanceof Error ? e.message : String(e)));
+    if (v.ok) return Date.now() - t0;
+    last = v.why;
+    if (env.stopped?.()) throw new GateFailed(g, `interrupted while waiting (${last})`, Date.now() - t0);
+    if (Date.now() - t0 >= g.deadlineMs) throw new GateFailed(g, last, Date.now() - t0);
+    await new Promise((r) => setTimeout(r, env.pollIntervalMs));
+  }
+}
