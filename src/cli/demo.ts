@@ -1,20 +1,33 @@
-// `npm run demo` (an entry point of its own, beside main.ts): rehearse the Codis incident on the lab. Today (before the executor exists) it
-// brings the lab up in the incident state, shows what it built, proves every host answers over
-// SSH with strict host-key checking, and takes the lab down again (`-- --keep` leaves it up).
-// Invariants: always tears down what it started unless --keep, also on failure.
+// `npm run demo` (an entry point of its own, beside main.ts): rehearse the Codis incident on
+// the lab. Lab up in the incident state → `zkroll apply plans/codis-incident.yaml --yes` (the
+// real CLI, as an operator runs it) → end-state check → a short summary → lab down
+// (`npm run demo -- --keep` leaves the lab up).
+// Invariants: always tears down what it started unless --keep, also on failure; exits non-zero
+// when the recovery or the end-state check fails.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compile } from '../compile/index.js';
 import { loadPlanFile, formatPlanError } from '../plan/load.js';
-import { SshPool } from '../remote/ssh.js';
-import { sshTargets } from '../plan/helpers.js';
 import { labSpecFromPlan } from '../lab/fromplan.js';
-import { labDown, labStatus, labUp } from '../lab/lab.js';
+import { labDown, labUp } from '../lab/lab.js';
+import { fourLetterWord, parseMntr, probeSrvr } from '../zk/fourlw.js';
+import { ZkClient } from '../zk/client.js';
 import { table } from '../ui/table.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const planFile = path.relative(process.cwd(), path.join(root, 'plans', 'codis-incident.yaml'));
 const keep = process.argv.includes('--keep');
 const say = (s: string) => process.stdout.write(s + '\n');
+
+function zkroll(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'zkroll'), ...args], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
 
 async function main(): Promise<number> {
   const loaded = loadPlanFile(planFile);
@@ -24,37 +37,50 @@ async function main(): Promise<number> {
   }
   const plan = loaded.plan;
   const spec = labSpecFromPlan(plan, planFile);
-  say(`== zkroll demo: the Codis incident (${planFile}) ==`);
+  const totals = compile(plan).totals;
+  say(`== zkroll demo: rehearse the Codis incident (${planFile}) ==\n`);
   const up = await labUp(spec, (l) => say(`lab: ${l}`));
   try {
-    say(`\nlab up in ${up.seconds.toFixed(1)} s: serving ${up.serving.join(', ')} (leader ${up.leader}), down ${up.down.join(', ')}`);
-    const st = await labStatus(spec);
-    say(
-      table(
-        ['myid', 'host', 'mode', 'zxid', 'znodes'],
-        st.servers.map((s) => [String(s.myid), s.ip, s.srvr?.mode ?? 'DOWN', s.srvr?.zxid != null ? `0x${s.srvr.zxid.toString(16)}` : '-', String(s.srvr?.nodeCount ?? '-')]),
-      ),
-    );
-    say(`proxies under /jodis/${spec.proxies?.product}: ${st.proxies.join(', ')}`);
-    const pool = new SshPool();
-    try {
-      say('\nSSH to every host (strict host-key checking):');
-      for (const t of sshTargets(plan, planFile)) {
-        const host = await pool.get(t);
-        const myidFile = path.posix.join(t.entry.node.dataDir, 'myid');
-        const r = await host.exec(['sh', '-c', 'cat "$1" 2>/dev/null || echo "-"; readlink /proc/self/ns/mnt', 'sh', myidFile], { timeoutMs: 10000 });
-        const [myid, ns] = r.stdout.trim().split('\n');
-        say(`  ${t.label.padEnd(18)} myid file: ${myid?.padEnd(3)} mount namespace ${ns}`);
-      }
-    } finally {
-      await pool.closeAll();
+    say(`lab up in ${up.seconds.toFixed(1)} s: a 5-server config, serving ${up.serving.join(', ')} (leader ${up.leader}), down ${up.down.join(', ')}\n`);
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-demo-state-'));
+    const t0 = Date.now();
+    const code = await zkroll(['apply', planFile, '--yes'], { ...process.env, ZKROLL_STATE_DIR: stateDir });
+    const seconds = (Date.now() - t0) / 1000;
+    if (code !== 0) {
+      say(`\ndemo: zkroll apply exited ${code}; run state and report in ${stateDir}`);
+      return 1;
     }
-    say('\nThe executor (issue 3) will run the recovery from here: `zkroll apply plans/codis-incident.yaml`.');
+    say('\n== end state ==');
+    const hosts = plan.servers.map((s) => s.host);
+    const rows = await Promise.all(
+      hosts.map(async (h) => {
+        const srvr = await probeSrvr(h, plan.cluster.ports.client);
+        const conf = srvr ? await fourLetterWord(h, plan.cluster.ports.client, 'conf').catch(() => '') : '';
+        const myid = /^serverId=(\d+)$/m.exec(conf)?.[1] ?? '-';
+        return { h, srvr, myid };
+      }),
+    );
+    say(table(['host', 'myid', 'mode', 'zxid', 'znodes'], rows.map((r) => [r.h, r.myid, r.srvr?.mode ?? 'DOWN', r.srvr?.zxid != null ? `0x${r.srvr.zxid.toString(16)}` : '-', String(r.srvr?.nodeCount ?? '-')])));
+    const leader = rows.find((r) => r.srvr?.mode === 'leader');
+    const synced = leader ? parseMntr(await fourLetterWord(leader.h, plan.cluster.ports.client, 'mntr')).get('zk_synced_followers') : undefined;
+    const zk = await ZkClient.connect(hosts.map((h) => `${h}:${plan.cluster.ports.client}`).join(','), 10000);
+    let data = 0;
+    let proxies = 0;
+    try {
+      data = (await zk.getChildren('/lab/data')).length;
+      for (const c of await zk.getChildren('/jodis/codis-demo')) if (String((await zk.exists(`/jodis/codis-demo/${c}`))?.ephemeralOwner ?? '0') !== '0') proxies++;
+    } finally {
+      zk.close();
+    }
+    const ok = leader !== undefined && synced === String(hosts.length - 1) && rows.filter((r) => r.srvr?.mode === 'follower').length === hosts.length - 1 && data === spec.znodes && proxies >= 1;
+    say(`\nleader ${leader?.myid ?? 'none'} (${leader?.h ?? '-'}) with ${synced ?? '?'} synced followers; ${data} of ${spec.znodes} data znodes; ${proxies} proxies registered as ephemeral nodes again`);
+    say(`recovery: ${totals.steps} steps (${totals.starts} starts, ${totals.stops} stops, ${totals.restarts} restarts in ${totals.rounds} rounds) in ${seconds.toFixed(1)} s; report: ${path.join(stateDir, plan.cluster.name, 'report.json')}`);
+    say(ok ? '\ndemo: the incident recovery succeeded' : '\ndemo: the end state is NOT what the recovery promises');
+    return ok ? 0 : 1;
   } finally {
     if (keep) say(`\nlab left up (--keep): zkroll lab status ${planFile}; zkroll lab down ${planFile}`);
     else await labDown(spec.cluster, (l) => say(`lab: ${l}`));
   }
-  return 0;
 }
 
 main().then(

@@ -10,8 +10,10 @@ export async function healthTable(plan: Plan): Promise<string> {
   const rows = await Promise.all(
     hosts.map(async (h) => {
       const s = await probeSrvr(h.host, plan.cluster.ports.client, 1500);
-      return [h.host, h.role === 'temporary' ? `temporary ${h.myid}` : `old ${h.myid}`, s?.mode ?? 'not serving', s?.zxid != null ? `0x${s.zxid.toString(16)}` : '-', s?.nodeCount != null ? String(s.nodeCount) : '-'];
+      const to = plan.strategy.kind === 'rebuild' ? plan.strategy.renumber.find((r) => r.from === h.myid)?.to : undefined;
+      const role = h.role === 'temporary' ? `temporary ${h.myid}` : to !== undefined && to !== h.myid ? `${h.myid} → ${to}` : `${h.myid}`;
+      return [h.host, role, s?.mode ?? 'not serving', s?.zxid != null ? `0x${s.zxid.toString(16)}` : '-', s?.nodeCount != null ? String(s.nodeCount) : '-'];
     }),
   );
-  return table(['host', 'plan role', 'mode', 'zxid', 'znodes'], rows);
+  return table(['host', 'myid (plan)', 'mode', 'zxid', 'znodes'], rows);
 }

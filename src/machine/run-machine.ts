@@ -120,6 +120,7 @@ export const runMachine = setup({
     running: {
       entry: assign(({ context }) => ({
         records: patch(context, context.index, { status: 'running', attempts: (context.records[context.index]?.attempts ?? 0) + 1, startedAt: now(), endedAt: null }),
+        failure: null,
       })),
       invoke: {
         src: 'runStep',

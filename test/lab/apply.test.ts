@@ -1,0 +1,219 @@
+// Executor lab tests against real sshd + ZooKeeper: the incident recovery end to end
+// (unattended), the same recovery killed with SIGKILL at three steps and resumed, the rolling
+// plan guided (answers on stdin), and a server that fails to start → failed → fix → resume.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ZkClient } from '../../src/zk/client.js';
+import { fourLetterWord, parseMntr, probeSrvr } from '../../src/zk/fourlw.js';
+import { labDir } from '../../src/lab/lab.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const zkroll = path.join(root, 'bin', 'zkroll');
+const incident = path.join(root, 'plans', 'codis-incident.yaml');
+const rolling = path.join(root, 'plans', 'rolling-upgrade.yaml');
+const NEW_IDS = new Map([['127.0.10.6', 2], ['127.0.10.8', 3], ['127.0.10.7', 4], ['127.0.10.9', 5], ['127.0.10.10', 6]]);
+const INCIDENT_CONNECT = [...NEW_IDS.keys()].map((h) => `${h}:2181`).join(',');
+
+function stateEnv(tag: string): NodeJS.ProcessEnv {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `zkroll-state-${tag}-`));
+  return { ...process.env, ZKROLL_STATE_DIR: dir };
+}
+
+function run(env: NodeJS.ProcessEnv, args: string[], input?: string) {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [zkroll, ...args], { encoding: 'utf8', env, input: input ?? '', timeout: 400000 });
+  return { code: r.status, out: r.stdout, err: r.stderr, ms: Date.now() - t0 };
+}
+
+function labUp(plan: string, ...flags: string[]): void {
+  spawnSync(process.execPath, [zkroll, 'lab', 'down', plan], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [zkroll, 'lab', 'up', plan, ...flags], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `lab up: ${r.stdout}${r.stderr}`);
+}
+
+function labDown(plan: string): void {
+  spawnSync(process.execPath, [zkroll, 'lab', 'down', plan], { encoding: 'utf8' });
+}
+
+/** Every persistent path and its data under `base` (what must survive the recovery). */
+async function tree(connect: string, base: string): Promise<Map<string, string>> {
+  const zk = await ZkClient.connect(connect, 15000);
+  const out = new Map<string, string>();
+  try {
+    const walk = async (p: string) => {
+      const { data, stat } = await zk.get(p);
+      if (String(stat.ephemeralOwner) === '0') out.set(p, data.toString('base64'));
+      for (const c of await zk.getChildren(p)) await walk(`${p}/${c}`);
+    };
+    await walk(base);
+  } finally {
+    zk.close();
+  }
+  return out;
+}
+
+async function assertIncidentEndState(before: Map<string, string>): Promise<void> {
+  const modes = new Map<string, string>();
+  for (const h of NEW_IDS.keys()) modes.set(h, (await probeSrvr(h, 2181))?.mode ?? 'down');
+  const leaders = [...modes.entries()].filter(([, m]) => m === 'leader');
+  assert.equal(leaders.length, 1, `modes ${JSON.stringify([...modes])}`);
+  assert.equal([...modes.values()].filter((m) => m === 'follower').length, 4);
+  assert.equal(await probeSrvr('127.0.10.1', 2181), null, 'the temporary server is retired');
+  const mntr = parseMntr(await fourLetterWord(leaders[0]![0], 2181, 'mntr'));
+  assert.equal(mntr.get('zk_synced_followers'), '4');
+  const conf = await fourLetterWord(leaders[0]![0], 2181, 'conf');
+  for (const [h, id] of NEW_IDS) {
+    assert.match(conf, new RegExp(`server\\.${id}=${h.replaceAll('.', '\\.')}:2888:3888`), `server.${id} on ${h}`);
+    // every server answers on its own host and client port with its new myid
+    const c = await fourLetterWord(h, 2181, 'conf');
+    assert.match(c, new RegExp(`^serverId=${id}$`, 'm'), `${h} runs as myid ${id}`);
+  }
+  assert.doesNotMatch(conf, /server\.1=/, 'server.1 removed from the configuration');
+  const now = await tree(INCIDENT_CONNECT, '/lab');
+  assert.equal(now.size, before.size);
+  assert.deepEqual(now, before, 'the data tree is identical to before the recovery');
+  const zk = await ZkClient.connect(INCIDENT_CONNECT, 10000);
+  try {
+    const deadline = Date.now() + 30000;
+    let eph = 0;
+    while (Date.now() < deadline) {
+      eph = 0;
+      for (const c of await zk.getChildren('/jodis/codis-demo')) {
+        const st = await zk.exists(`/jodis/codis-demo/${c}`);
+        if (st && String(st.ephemeralOwner) !== '0') eph++;
+      }
+      if (eph >= 3) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(eph >= 3, `proxies registered again (${eph} ephemeral nodes)`);
+  } finally {
+    zk.close();
+  }
+}
+
+describe('apply: the Codis incident, unattended', () => {
+  after(() => labDown(incident));
+  it('recovers to 5 servers, myids 2..6 on the original hosts, same data, proxies back', async () => {
+    labUp(incident, '--znodes', '300');
+    const before = await tree('127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181', '/lab');
+    assert.equal(before.size, 302, '/lab, /lab/data and 300 znodes');
+    const env = stateEnv('e2e');
+    const r = run(env, ['apply', incident, '--yes']);
+    assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+    process.stdout.write(`# apply codis-incident (67 steps) unattended: ${r.ms} ms\n`);
+    await assertIncidentEndState(before);
+    const dir = path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident');
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as { state: string; steps: { status: string; durationMs: number }[]; seed: { myid: number } };
+    assert.equal(report.state, 'done');
+    assert.equal(report.steps.length, 67);
+    assert.ok(report.steps.every((s) => s.status === 'done'));
+    assert.equal(report.seed.myid, 10, 'seeded from the old leader, found at run time');
+    const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { host: string; command: string; code: number | null });
+    assert.ok(audit.length > 60);
+    assert.ok(audit.some((a) => /zkServer\.sh start/.test(a.command) && a.code === 0));
+    assert.ok(!fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').includes('PRIVATE KEY'), 'no secrets in the audit log');
+    // nothing deleted: the broken servers' old data is in dated backups
+    const backups = fs.readdirSync(path.join(labDir('codis-incident'), 'hosts', '127.0.10.6', 'fs', 'data__zookeeper', 'data'));
+    assert.ok(backups.some((b) => b.startsWith('version-2.zkroll-backup-')), `backups: ${backups}`);
+  });
+});
+
+function spawnApply(env: NodeJS.ProcessEnv, args: string[]): ChildProcess {
+  return spawn(process.execPath, [zkroll, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function killAtStep(env: NodeJS.ProcessEnv, child: ChildProcess, index: number, delayMs: number): Promise<void> {
+  const file = path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident', 'run.json');
+  const deadline = Date.now() + 180000;
+  while (Date.now() < deadline) {
+    try {
+      const run = JSON.parse(fs.readFileSync(file, 'utf8')) as { snapshot: { value: string; context: { index: number } } };
+      if (run.snapshot.value === 'running' && run.snapshot.context.index >= index) break;
+    } catch {
+      // not written yet / being replaced
+    }
+    if (child.exitCode !== null) throw new Error(`apply ended (${child.exitCode}) before step ${index + 1}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, delayMs));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+}
+
+describe('apply: killed with SIGKILL at three steps, then resumed', () => {
+  after(() => labDown(incident));
+  it('reaches the same end state', async () => {
+    labUp(incident, '--znodes', '300');
+    const before = await tree('127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181', '/lab');
+    const env = stateEnv('kill');
+    // during the seed copy, during a follower restart of the first round, during the last leader restart
+    const a = spawnApply(env, ['apply', incident, '--yes']);
+    await killAtStep(env, a, 12, 300);
+    const locked = run(env, ['status', incident]);
+    assert.match(locked.out, /running/);
+    const b = spawnApply(env, ['resume', incident, '--yes']);
+    await killAtStep(env, b, 28, 1200);
+    const c = spawnApply(env, ['resume', incident, '--yes']);
+    await killAtStep(env, c, 65, 800);
+    const r = run(env, ['resume', incident, '--yes']);
+    assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+    await assertIncidentEndState(before);
+    const st = run(env, ['status', incident]);
+    assert.match(st.out, /: done/);
+    assert.match(st.out, /67 of 67 steps done/);
+  });
+});
+
+describe('apply: rolling plan', () => {
+  after(() => labDown(rolling));
+
+  it('guided: asks per step, "round" answers the rest of the round, and finishes', async () => {
+    labUp(rolling, '--znodes', '50');
+    const env = stateEnv('guided');
+    const r = run(env, ['apply', rolling, '--guided'], 'y\ny\nyes\nround\ny\n');
+    assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+    const asked = r.out.match(/run step \d+\?/g) ?? [];
+    assert.deepEqual(asked, ['run step 1?', 'run step 2?', 'run step 3?', 'run step 4?', 'run step 7?']);
+    assert.match(r.out, /\$ \/opt\/zookeeper-3\.8\.0\/bin\/zkServer\.sh stop/, 'shows the commands before asking');
+    const modes = await Promise.all(['127.0.20.1', '127.0.20.2', '127.0.20.3'].map(async (h) => (await probeSrvr(h, 2181))?.mode));
+    assert.deepEqual([...modes].sort(), ['follower', 'follower', 'leader']);
+  });
+
+  it('a server that fails to start: failed state, the plan cannot change under the run, fix, resume', async () => {
+    labUp(rolling, '--znodes', '50');
+    const env = stateEnv('fail');
+    const plan = path.join(env['ZKROLL_STATE_DIR']!, 'rolling.yaml');
+    fs.writeFileSync(plan, fs.readFileSync(rolling, 'utf8'));
+    // break the target install of the first follower: its JVM refuses to start
+    const javaEnv = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.8.4', 'conf', 'java.env');
+    const good = fs.readFileSync(javaEnv, 'utf8');
+    fs.writeFileSync(javaEnv, 'JVMFLAGS="-XX:+ThisFlagDoesNotExist"\n');
+    const first = run(env, ['apply', plan, '--yes']);
+    assert.equal(first.code, 1, first.out);
+    assert.match(first.out, /step 4 failed: on 127\.0\.20\.1: `\/opt\/zookeeper-3\.8\.4\/bin\/zkServer\.sh start \/opt\/zookeeper-3\.8\.4\/conf\/zoo\.cfg` exited with 1/);
+    assert.match(first.out, /FAILED TO START/, 'the command\'s own output is shown');
+    assert.match(first.out, /continue with: zkroll resume/);
+    const st = run(env, ['status', plan]);
+    assert.match(st.out, /failed/);
+    assert.match(st.out, /next: step 4/);
+    // quorum held throughout: the other two still serve
+    assert.ok(await probeSrvr('127.0.20.2', 2181));
+    assert.ok(await probeSrvr('127.0.20.3', 2181));
+    fs.writeFileSync(plan, fs.readFileSync(plan, 'utf8').replace('gateDeadline: 2m', 'gateDeadline: 3m'));
+    const edited = run(env, ['resume', plan, '--yes']);
+    assert.equal(edited.code, 2);
+    assert.match(edited.err, /changed since run .* started; resuming with an edited plan is refused/);
+    assert.match(edited.err, /health\.gateDeadline: 120000 → 180000/);
+    fs.writeFileSync(plan, fs.readFileSync(plan, 'utf8').replace('gateDeadline: 3m', 'gateDeadline: 2m'));
+    fs.writeFileSync(javaEnv, good);
+    const resumed = run(env, ['resume', plan, '--yes']);
+    assert.equal(resumed.code, 0, `${resumed.out}\n${resumed.err}`);
+    const modes = await Promise.all(['127.0.20.1', '127.0.20.2', '127.0.20.3'].map(async (h) => (await probeSrvr(h, 2181))?.mode));
+    assert.deepEqual([...modes].sort(), ['follower', 'follower', 'leader']);
+  });
+});
