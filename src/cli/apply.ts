@@ -20,6 +20,9 @@ import { renderPlan } from '../ui/plan-render.js';
 import { makeProgress } from '../ui/progress.js';
 import { Prompter } from '../ui/prompt.js';
 import { healthTable } from './health.js';
+import { checkHost } from './check.js';
+import { electionListener } from '../check/checks.js';
+import { quorumOf } from '../compile/nodes.js';
 import { compileOrFail } from './plan.js';
 import { CliError, EXIT, loadOrFail } from './common.js';
 
@@ -71,6 +74,23 @@ async function preflight(plan: Plan, file: string, pool: SshPool, fresh: boolean
   if (live.mismatches.length > 0) {
     throw new CliError(`${file}: the plan does not match the cluster; nothing was changed:\n${live.mismatches.map((m) => `  - ${m}`).join('\n')}`, EXIT.badInput);
   }
+  // a restart needs an election, and an election needs a quorum of live election listeners
+  const targets = new Map(sshTargets(plan, file).map((t) => [t.host, t]));
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  const findings = await Promise.all(
+    plan.servers.map(async (s) => electionListener(s.host, `${s.myid} (${s.host})`, checkHost(await pool.get(targets.get(s.host)!)), plan.cluster.ports.election, live.servers.find((x) => x.myid === s.myid)?.srvr != null, sleep)),
+  );
+  const dead = findings.filter((f) => f.status === 'fail');
+  const liveCount = plan.servers.length - dead.length;
+  if (dead.length > 0 && plan.strategy.kind === 'rolling' && liveCount < quorumOf(plan.servers.length)) {
+    throw new CliError(
+      `${file}: refusing to restart servers: only ${liveCount} of ${plan.servers.length} servers have a live election listener, fewer than a quorum (${quorumOf(plan.servers.length)}). ` +
+        `A restarted server needs an election to rejoin, and no election can succeed; the ensemble would lose a member it cannot get back (the Codis incident). ` +
+        `Dead listeners: ${dead.map((f) => f.server).join(', ')}. Use the rebuild strategy (see plans/codis-incident.yaml). Nothing was changed.`,
+      EXIT.failed,
+    );
+  }
+  for (const f of dead) process.stderr.write(`warning: server ${f.server}: ${f.detail}\n`);
 }
 
 export async function cmdApply(file: string, o: ApplyOptions, out: (s: string) => void): Promise<number> {

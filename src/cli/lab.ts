@@ -1,7 +1,7 @@
 // `zkroll lab up|status|down <plan>`: the CLI face of src/lab. Loads the plan (plan errors
 // exit 2 like `validate`), turns it into a lab spec and prints what happened.
 // Invariants: prints results, never exits the process (main.ts owns process.exit).
-import { labDown, labStatus, labUp, labDir } from '../lab/lab.js';
+import { labDown, labKillListener, labStatus, labUp, labDir } from '../lab/lab.js';
 import { labSpecFromPlan, type LabOverrides } from '../lab/fromplan.js';
 import { table } from '../ui/table.js';
 import { loadOrFail } from './common.js';
@@ -50,5 +50,11 @@ export async function cmdLabStatus(file: string, json: boolean, out: (s: string)
 export async function cmdLabDown(file: string, out: (s: string) => void): Promise<number> {
   const plan = loadOrFail(file);
   await labDown(plan.cluster.name, (l) => out(l));
+  return 0;
+}
+
+export async function cmdLabKillListener(file: string, myid: number, out: (s: string) => void): Promise<number> {
+  const plan = loadOrFail(file);
+  await labKillListener(labSpecFromPlan(plan, file), myid, (l) => out(`lab: ${l}`));
   return 0;
 }

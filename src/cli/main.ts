@@ -4,11 +4,12 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LabError } from '../lab/spec.js';
 import { planJsonSchema } from '../plan/jsonschema.js';
-import { cmdLabDown, cmdLabStatus, cmdLabUp } from './lab.js';
+import { cmdLabDown, cmdLabKillListener, cmdLabStatus, cmdLabUp } from './lab.js';
 import { cmdValidate } from './validate.js';
 import { cmdPlan } from './plan.js';
 import { cmdApply } from './apply.js';
 import { cmdStatus } from './status.js';
+import { cmdCheck, cmdVerify } from './check.js';
 import { CliError, EXIT } from './common.js';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -18,6 +19,11 @@ function idList(v: string): number[] {
   const ids = v.split(',').map((x) => x.trim());
   if (!ids.every((x) => /^\d+$/.test(x))) throw new InvalidArgumentError('expected myids like 6,8 (or "none")');
   return ids.map(Number);
+}
+
+function zxidArg(v: string): bigint {
+  if (!/^(0x[0-9a-f]{1,16}|\d{1,20})$/i.test(v)) throw new InvalidArgumentError('expected a zxid like 0x1fffff000');
+  return BigInt(v);
 }
 
 function int(v: string): number {
@@ -81,6 +87,24 @@ async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('check')
+    .description('the incident checks: ports, election listener (accept queue, thread dump), zxid headroom, log rotation')
+    .argument('<plan>', 'plan YAML file')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, o: { json?: boolean }) => {
+      code = await cmdCheck(file, o.json === true, out);
+    });
+
+  program
+    .command('verify')
+    .description('compare the data tree of every serving server, each read alone after a sync')
+    .argument('<plan>', 'plan YAML file')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, o: { json?: boolean }) => {
+      code = await cmdVerify(file, o.json === true, out);
+    });
+
+  program
     .command('schema')
     .description('print the JSON Schema of plan files (for editors)')
     .action(() => {
@@ -95,7 +119,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--down <myids>', 'servers to leave stopped, e.g. 6,8 or "none" (default: plan lab.down, else the broken servers)', idList)
     .option('--znodes <n>', 'data znodes to load (default: plan lab.znodes)', int)
     .option('--proxies <n>', 'Codis-like proxies registering ephemeral nodes (default: plan lab.proxies.count)', int)
-    .action(async (file: string, o: { down?: number[]; znodes?: number; proxies?: number }) => {
+    .option('--initial-zxid <zxid>', 'start the servers at this zxid (e.g. 0x1fffff000: near the counter rollover)', zxidArg)
+    .action(async (file: string, o: { down?: number[]; znodes?: number; proxies?: number; initialZxid?: bigint }) => {
       code = await cmdLabUp(file, o, out);
     });
   lab
@@ -105,6 +130,14 @@ async function main(argv: string[]): Promise<number> {
     .option('--json', 'machine-readable output')
     .action(async (file: string, o: { json?: boolean }) => {
       code = await cmdLabStatus(file, o.json === true, out);
+    });
+  lab
+    .command('kill-listener')
+    .description('reproduce the incident: stop the election listener threads of a running lab server (it keeps serving)')
+    .argument('<plan>', 'plan YAML file')
+    .argument('<myid>', 'server whose listener dies', int)
+    .action(async (file: string, myid: number) => {
+      code = await cmdLabKillListener(file, myid, out);
     });
   lab
     .command('down')

@@ -95,11 +95,13 @@ export function finalStep(b: StepList, members: NodeRef[]): void {
     { kind: 'canary', members, path: h.canaryPath, deadlineMs: h.gateDeadline },
   ];
   if (h.requiredZnodes.length > 0) gates.push({ kind: 'znodes', members, znodes: h.requiredZnodes, deadlineMs: h.gateDeadline });
+  // the last gate of every plan: the same data on every server (zkroll verify)
+  gates.push({ kind: 'consistent', members, skip: [h.canaryPath], deadlineMs: h.gateDeadline });
   b.add({
     id: 'final/check',
     phase: b.phase,
     action: 'final-check',
-    title: `Check the ensemble of ${members.length}: one leader, ${members.length - 1} synced followers, writes accepted`,
+    title: `Check the ensemble of ${members.length}: one leader, ${members.length - 1} synced followers, writes accepted, the same data everywhere`,
     reason: 'the run is done only when the end state is proven, not assumed',
     target: { kind: 'ensemble', which: 'new', members },
     commands: [],

@@ -64,7 +64,9 @@ export type Gate =
   | { kind: 'serving'; node: NodeRef; deadlineMs: number }
   | { kind: 'ensemble'; members: NodeRef[]; deadlineMs: number }
   | { kind: 'canary'; members: NodeRef[]; path: string; deadlineMs: number }
-  | { kind: 'znodes'; members: NodeRef[]; znodes: { path: string; minChildren: number }[]; deadlineMs: number };
+  | { kind: 'znodes'; members: NodeRef[]; znodes: { path: string; minChildren: number }[]; deadlineMs: number }
+  /** Every member holds the same tree (paths, data, ephemeral-ness), read from each alone. */
+  | { kind: 'consistent'; members: NodeRef[]; skip: string[]; deadlineMs: number };
 
 /** One configuration's quorum arithmetic after (and during) a step. */
 export interface QuorumView {

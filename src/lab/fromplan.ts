@@ -10,6 +10,7 @@ export interface LabOverrides {
   down?: number[];
   znodes?: number;
   proxies?: number;
+  initialZxid?: bigint;
 }
 
 export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = {}): LabSpec {
@@ -47,5 +48,6 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
     down,
     znodes: o.znodes ?? plan.lab.znodes,
     proxies: proxies && proxies.count > 0 ? proxies : null,
+    initialZxid: o.initialZxid ?? null,
   };
 }

@@ -70,7 +70,7 @@ log4j.appender.ROLLINGFILE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] 
 `;
 
 /** Write one install tree at `dir` (the host's backing path of the install home). */
-export function writeInstall(dir: string, version: string): void {
+export function writeInstall(dir: string, version: string, extraJvmFlags = ''): void {
   for (const sub of ['bin', 'conf', 'lib', 'logs']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
   for (const script of ['zkServer.sh', 'zkCli.sh']) {
     const src = path.join(DEBIAN_ZK_BIN, script);
@@ -83,7 +83,7 @@ export function writeInstall(dir: string, version: string): void {
     fs.rmSync(link, { force: true });
     fs.symlinkSync(path.join(DEBIAN_JAVA, jar), link);
   }
-  fs.writeFileSync(path.join(dir, 'conf', 'java.env'), JAVA_ENV);
+  fs.writeFileSync(path.join(dir, 'conf', 'java.env'), extraJvmFlags ? `${JAVA_ENV}JVMFLAGS="$JVMFLAGS ${extraJvmFlags}"\n` : JAVA_ENV);
   fs.writeFileSync(path.join(dir, 'conf', 'log4j.properties'), LOG4J_SIZE_ROLLED);
   fs.writeFileSync(path.join(dir, 'VERSION'), `${version} (zkroll lab: Debian's ZooKeeper jars from ${DEBIAN_JAVA})\n`);
 }

@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { probeSrvr, type Srvr } from '../zk/fourlw.js';
 import { ZkClient } from '../zk/client.js';
 import { checkPrerequisites, renderLabZooCfg, writeInstall } from './install.js';
-import { isAlive, killAll, pidsInNamespace, pidsWithCmdline, pollUntil, portFree } from './procs.js';
+import { isAlive, killAll, pidsInNamespace, pidsWithCmdline, pollUntil, portFree, tcpOpen } from './procs.js';
 import { backingPath, connectString, encodeRoot, isLoopbackV4, LabError, mountRoots, type LabServer, type LabSpec } from './spec.js';
 import { ensureIdentity, hostDirs, prepareSshd, startSshd } from './sshd.js';
+import { killElectionListener } from './listener-agent.js';
 
 export interface LabState {
   version: 1;
@@ -223,7 +224,9 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
     const hd = hostDirs(dir, h.ip);
     for (const r of roots) fs.mkdirSync(path.join(hd.dir, 'fs', encodeRoot(r)), { recursive: true });
     const at = (p: string) => backingPath(hd.dir, roots, p);
-    for (const inst of h.installs) writeInstall(at(inst.home), inst.version);
+    const current = new Set(spec.servers.map((s) => s.home));
+    const zxidFlag = spec.initialZxid !== null ? `-Dzookeeper.testingonly.initialZxid=${spec.initialZxid}` : '';
+    for (const inst of h.installs) writeInstall(at(inst.home), inst.version, current.has(inst.home) ? zxidFlag : '');
     for (const s of spec.servers.filter((x) => x.ip === h.ip)) {
       fs.mkdirSync(at(s.dataDir), { recursive: true });
       fs.mkdirSync(at(s.dataLogDir), { recursive: true });
@@ -331,4 +334,21 @@ export async function labDown(cluster: string, log: Log): Promise<{ killed: numb
   if (pids.size > 0 || st) log(`lab ${cluster} down: ended ${pids.size} processes${hard.length ? ` (${hard.length} needed SIGKILL)` : ''}, removed ${dir}`);
   else log(`lab ${cluster}: nothing to do (not up)`);
   return { killed: pids.size, hard: hard.length };
+}
+
+/** The incident's fault: stop the election listener threads of server `myid` (it keeps serving). */
+export async function labKillListener(spec: LabSpec, myid: number, log: Log): Promise<number> {
+  const dir = labDir(spec.cluster);
+  const st = readState(dir);
+  const s = spec.servers.find((x) => x.myid === myid);
+  if (!st || !s) throw new LabError(!st ? `lab ${spec.cluster} is not up` : `no server ${myid} in the plan`);
+  const h = st.hosts.find((x) => x.ip === s.ip);
+  const jvm = h ? pidsInNamespace(h.ns).find((p) => fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'java') : undefined;
+  if (jvm === undefined) throw new LabError(`lab: server ${myid} (${s.ip}) has no running JVM`);
+  killElectionListener(path.join(dir, 'agent'), jvm);
+  // a thread suspended inside accept() still completes the accept in flight: hand it one
+  // connection so that from now on every connection waits in the kernel's queue
+  await tcpOpen(s.ip, spec.ports.election, 1000);
+  log(`suspended the election listener threads of server ${myid} (${s.ip}, JVM ${jvm}); it keeps serving clients`);
+  return jvm;
 }

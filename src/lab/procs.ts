@@ -3,6 +3,7 @@
 // namespace the lab recorded; waits are polls against a deadline, never fixed sleeps.
 import fs from 'node:fs';
 import net from 'node:net';
+export { tcpOpen } from '../zk/fourlw.js';
 
 export function isAlive(pid: number): boolean {
   try {
@@ -90,26 +91,6 @@ export async function killAll(pids: number[], graceMs = 5000): Promise<number[]>
   const endKill = Date.now() + 2000;
   while (Date.now() < endKill && left.some(isAlive)) await new Promise((r) => setTimeout(r, 20));
   return left;
-}
-
-/** True when something accepts TCP connections at host:port. */
-export function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const t = setTimeout(() => {
-      s.destroy();
-      resolve(false);
-    }, timeoutMs);
-    s.on('connect', () => {
-      clearTimeout(t);
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => {
-      clearTimeout(t);
-      resolve(false);
-    });
-  });
 }
 
 /** True when host:port can be bound right now (nothing else listens there). */

@@ -35,6 +35,8 @@ export interface LabSpec {
   down: number[];
   znodes: number;
   proxies: { product: string; count: number } | null;
+  /** Start the current servers with -Dzookeeper.testingonly.initialZxid (zxid-rollover rehearsals). */
+  initialZxid: bigint | null;
 }
 
 /** A problem that stops the lab before it changes anything. */

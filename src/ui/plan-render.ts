@@ -31,6 +31,8 @@ export function describeGate(g: Gate): string {
       return `servers ${ids(g.members.map((m) => m.myid))}: exactly one leader, every other member following it and synced, zxids caught up, ${within}`;
     case 'canary':
       return `a canary write to ${g.path} is read back from every member, ${within}`;
+    case 'consistent':
+      return `every member (${ids(g.members.map((m) => m.myid))}), read alone after a sync, holds the same paths, data and ephemeral nodes, ${within}`;
     case 'znodes':
       return `znodes present: ${g.znodes.map((z) => (z.minChildren > 0 ? `${z.path} (≥ ${z.minChildren} children)` : z.path)).join(', ')}, ${within}`;
   }

@@ -90,3 +90,23 @@ export async function probeSrvr(host: string, port: number, timeoutMs = 2000): P
     return null;
   }
 }
+
+/** True when something accepts TCP connections at host:port. */
+export function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, timeoutMs);
+    s.on('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      resolve(false);
+    });
+  });
+}

@@ -7,6 +7,7 @@
 import type { Gate, NodeRef } from '../compile/types.js';
 import { ZkClient } from './client.js';
 import { fourLetterWord, parseMntr, probeSrvr, type Srvr } from './fourlw.js';
+import { outliers, verifyConsistency } from './verify.js';
 
 export interface GateEnv {
   clientPort: number;
@@ -134,6 +135,12 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
       return checkCanary(g.members, g.path, env);
     case 'znodes':
       return checkZnodes(g.members, g.znodes, env);
+    case 'consistent': {
+      const r = await verifyConsistency(g.members.map((m) => ({ label: `server ${m.myid}`, host: m.host, port: env.clientPort })), { skip: g.skip, maxReported: 5 });
+      if (r.unreachable.length > 0) return no(`could not read ${r.unreachable.join(', ')} alone`);
+      if (r.differences.length === 0) return ok;
+      return no(`data differs: ${r.differences.map((d) => `${d.path} (on ${outliers(d).join(', ')})`).join('; ')}`);
+    }
   }
 }
 

@@ -1,0 +1,144 @@
+// The checks the incident write-ups ask for, as one report: per server the client port, the
+// election port (a TCP connect is not enough: the accept queue of its LISTEN socket and the
+// election listener thread in a thread dump, over SSH), the quorum port on the leader, zxid
+// headroom from two reads of the leader, and whether the install's logs are rotated daily.
+// Invariants: read-only; every finding says what it means in a DBA's words; a check that
+// could not run is reported as such ("unknown"), never as passing.
+import type { Plan } from '../plan/schema.js';
+import { allHosts } from '../plan/helpers.js';
+import { fourLetterWord, parseSrvr, probeSrvr, tcpOpen, type Srvr } from '../zk/fourlw.js';
+import net from 'node:net';
+import { headroom, humanDuration } from './zxid.js';
+
+export type Status = 'ok' | 'warn' | 'fail' | 'unknown';
+
+export interface Finding {
+  check: string;
+  server: string;
+  status: Status;
+  detail: string;
+}
+
+/** Remote access the checks need (SSH on real hosts); null = the host could not be reached. */
+export interface CheckHost {
+  run(script: string, args: string[]): Promise<{ code: number | null; stdout: string } | null>;
+  read(path: string): Promise<string | null>;
+}
+
+export const HEADROOM_WARN = 0.9;
+
+/**
+ * Parse `ss -ltn` output: Recv-Q (connections completed by the kernel, not yet accepted) and
+ * Send-Q (backlog) of the LISTEN socket on `port`, preferring the one bound to `host`.
+ */
+export function acceptQueue(ssOutput: string, port: number, host?: string): { pending: number; backlog: number } | null {
+  const rows: { addr: string; pending: number; backlog: number }[] = [];
+  for (const line of ssOutput.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[0] !== 'LISTEN' || f.length < 5 || !f[3]?.endsWith(`:${port}`)) continue;
+    rows.push({ addr: f[3].slice(0, -`:${port}`.length).replace(/^\[(::ffff:)?|\]$/g, ''), pending: Number(f[1]), backlog: Number(f[2]) });
+  }
+  const pick = rows.find((r) => r.addr === host) ?? rows.find((r) => ['*', '0.0.0.0', '::', ''].includes(r.addr)) ?? (host === undefined ? rows[0] : undefined);
+  return pick ? { pending: pick.pending, backlog: pick.backlog } : null;
+}
+
+/** Election listener threads in a `jcmd <pid> Thread.print` dump (3.4: QuorumCnxManager$Listener; 3.6+: ListenerHandler). */
+export function listenerThreads(dump: string): string[] {
+  const names: string[] = [];
+  for (const m of dump.matchAll(/^"([^"]+)"/gm)) {
+    const n = m[1]!;
+    if (/ListenerHandler|QuorumCnxManager\$Listener|^ListenerThread|QuorumPeerListener/.test(n)) names.push(n);
+  }
+  return names;
+}
+
+/** Does a log4j.properties / logback.xml roll daily? */
+export function rollsDaily(text: string): boolean {
+  return /DailyRollingFileAppender/.test(text) || /TimeBasedRollingPolicy[\s\S]*%d\{yyyy-MM-dd/.test(text) || /rolling\.TimeBasedRollingPolicy/.test(text);
+}
+
+function holdConnection(host: string, port: number): Promise<net.Socket | null> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const t = setTimeout(() => (s.destroy(), resolve(null)), 1000);
+    s.on('connect', () => (clearTimeout(t), resolve(s)));
+    s.on('error', () => (clearTimeout(t), resolve(null)));
+  });
+}
+
+const JVM_PID = 'me=$(readlink /proc/$$/ns/mnt); for p in $(pgrep -f -- QuorumPeerMain); do [ "$(cat /proc/$p/comm 2>/dev/null)" = java ] || continue; [ "$(readlink /proc/$p/ns/mnt 2>/dev/null)" = "$me" ] && { echo $p; exit 0; }; done; exit 1';
+
+/** The election listener of the server on `hostName`: bound, accepting, its thread alive. */
+export async function electionListener(hostName: string, label: string, h: CheckHost, port: number, serving: boolean, sleep: (ms: number) => Promise<void>): Promise<Finding> {
+  const check = 'election listener';
+  // hold a connection to the election port while reading the accept queue: a live listener
+  // takes it at once; a dead one (the 3.4.6 bug) leaves it queued in the kernel
+  const probe = await holdConnection(hostName, port);
+  let q: { pending: number; backlog: number } | null = null;
+  for (let i = 0; i < 5; i++) {
+    const ss = await h.run('ss -ltn', []);
+    q = ss ? acceptQueue(ss.stdout, port, hostName) : null;
+    if (!q || q.pending === 0) break;
+    await sleep(100);
+  }
+  probe?.destroy();
+  const pid = (await h.run(JVM_PID, []))?.stdout.trim();
+  const dump = pid ? await h.run('jcmd "$1" Thread.print 2>/dev/null || jstack "$1"', [pid]) : null;
+  const threads = dump && dump.code === 0 ? listenerThreads(dump.stdout) : null;
+  if (!pid) return { check, server: label, status: serving ? 'unknown' : 'fail', detail: 'no ZooKeeper JVM runs on this host' };
+  if (q === null) return { check, server: label, status: 'fail', detail: `nothing listens on election port ${port}: this server cannot take part in an election` };
+  if (q.pending > 0) {
+    return {
+      check,
+      server: label,
+      status: 'fail',
+      detail: `DEAD election listener: connections to port ${port} are queued by the kernel (${q.pending} waiting) but never accepted (the 3.4.6 listener bug). It still serves clients but cannot take part in an election: a server restarted next to it cannot rejoin`,
+    };
+  }
+  if (threads !== null && threads.length === 0) return { check, server: label, status: 'fail', detail: `port ${port} is bound but no election listener thread runs: this server cannot take part in an election` };
+  return { check, server: label, status: threads === null ? 'warn' : 'ok', detail: threads === null ? `port ${port} listening, accept queue empty; thread dump unavailable (no jcmd/jstack)` : `port ${port} listening and accepting, thread ${threads[0]}` };
+}
+
+export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<CheckHost | null>, sleep: (ms: number) => Promise<void>): Promise<Finding[]> {
+  const ports = plan.cluster.ports;
+  const out: Finding[] = [];
+  const nodes = allHosts(plan).filter((h) => h.role === 'server');
+  const srvr = new Map<number, Srvr | null>();
+  await Promise.all(nodes.map(async (n) => srvr.set(n.myid, await probeSrvr(n.host, ports.client, 2000))));
+  const leader = nodes.find((n) => srvr.get(n.myid)?.mode === 'leader');
+
+  for (const n of nodes) {
+    const label = `${n.myid} (${n.host})`;
+    const s = srvr.get(n.myid);
+    out.push({ check: 'client port', server: label, status: s ? 'ok' : 'fail', detail: s ? `${ports.client}: serving as ${s.mode}` : `${ports.client}: not serving — clients cannot use this server` });
+    const h = await hostFor(n.host);
+    if (!h) {
+      out.push({ check: 'election listener', server: label, status: 'unknown', detail: 'host not reachable over SSH' });
+      continue;
+    }
+    out.push(await electionListener(n.host, label, h, ports.election, s !== null && s !== undefined, sleep));
+    const logConf = (await h.read(`${n.node.home}/conf/logback.xml`)) ?? (await h.read(`${n.node.home}/conf/log4j.properties`));
+    out.push({ check: 'log rotation', server: label, status: logConf === null ? 'unknown' : rollsDaily(logConf) ? 'ok' : 'warn', detail: logConf === null ? `no log configuration in ${n.node.home}/conf` : rollsDaily(logConf) ? 'logs roll daily' : `logs of ${n.node.home} are not rolled daily: they grow until the disk fills (the incident's 20 GB log)` });
+  }
+
+  if (leader) {
+    const label = `${leader.myid} (${leader.host})`;
+    const q = await tcpOpen(leader.host, ports.quorum, 1000);
+    out.push({ check: 'quorum port', server: label, status: q ? 'ok' : 'fail', detail: q ? `leader accepts followers on ${ports.quorum}` : `leader does not accept on ${ports.quorum}: followers cannot sync` });
+    const a = srvr.get(leader.myid)!;
+    const t0 = Date.now();
+    await sleep(1000);
+    const b = parseSrvr(await fourLetterWord(leader.host, ports.client, 'srvr').catch(() => '')) ?? a;
+    const hr = headroom(b.zxid ?? 0n, a.zxid !== null ? { zxid: a.zxid, atMs: t0 } : undefined, Date.now());
+    const when = hr.secondsLeft !== null ? `, about ${humanDuration(hr.secondsLeft)} at ${hr.ratePerSec?.toFixed(1)} writes/s` : ', no writes seen in 1 s';
+    out.push({
+      check: 'zxid headroom',
+      server: label,
+      status: hr.used >= HEADROOM_WARN ? 'warn' : 'ok',
+      detail: `zxid 0x${(b.zxid ?? 0n).toString(16)}: ${hr.left} transactions before the counter rolls over and forces an election (${(Math.floor(hr.used * 10000) / 100).toFixed(2)}% used${when})`,
+    });
+  } else {
+    out.push({ check: 'leader', server: '-', status: 'fail', detail: 'no server reports itself leader: the ensemble is not serving' });
+  }
+  return out;
+}

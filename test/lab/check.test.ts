@@ -1,0 +1,92 @@
+// The incident checks against the lab: the dead election listener reproduced in a running
+// server (check names it while the ensemble serves; apply refuses to restart servers when a
+// quorum of listeners is dead), zxid headroom near rollover, log rotation, data consistency.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { labDir } from '../../src/lab/lab.js';
+import { ZkClient } from '../../src/zk/client.js';
+import { probeSrvr } from '../../src/zk/fourlw.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const zkroll = path.join(root, 'bin', 'zkroll');
+const incident = path.join(root, 'plans', 'codis-incident.yaml');
+const rolling = path.join(root, 'plans', 'rolling-upgrade.yaml');
+
+function run(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(process.execPath, [zkroll, ...args], { encoding: 'utf8', env, timeout: 120000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function labUp(plan: string, ...flags: string[]) {
+  run(['lab', 'down', plan]);
+  const r = run(['lab', 'up', plan, ...flags]);
+  assert.equal(r.code, 0, r.out + r.err);
+}
+
+describe('check: the Codis incident', () => {
+  after(() => run(['lab', 'down', incident]));
+  it('names the broken servers, then a dead election listener while the ensemble still serves', async () => {
+    labUp(incident, '--znodes', '50');
+    const before = run(['check', incident]);
+    assert.equal(before.code, 1, 'servers 6 and 8 are down');
+    assert.match(before.out, /client port\s+6 \(127\.0\.10\.6\)\s+FAIL\s+2181: not serving/);
+    assert.match(before.out, /election listener\s+9 \(127\.0\.10\.9\)\s+OK/);
+    const kill = run(['lab', 'kill-listener', incident, '9']);
+    assert.equal(kill.code, 0, kill.err);
+    const after9 = run(['check', incident]);
+    assert.equal(after9.code, 1);
+    assert.match(after9.out, /election listener\s+9 \(127\.0\.10\.9\)\s+FAIL\s+DEAD election listener: connections to port 3888 are queued by the kernel/);
+    assert.match(after9.out, /election listener\s+7 \(127\.0\.10\.7\)\s+OK/);
+    assert.match(after9.out, /election listener\s+10 \(127\.0\.10\.10\)\s+OK/);
+    assert.match(after9.out, /client port\s+9 \(127\.0\.10\.9\)\s+OK\s+2181: serving as follower/);
+    // the ensemble still serves reads and writes, through server 9 too
+    const zk = await ZkClient.connect('127.0.10.9:2181', 10000);
+    try {
+      await zk.create('/check-still-writable', 'yes');
+      assert.equal((await zk.get('/check-still-writable')).data.toString(), 'yes');
+    } finally {
+      zk.close();
+    }
+    const json = JSON.parse(run(['check', incident, '--json']).out) as { findings: { check: string; server: string; status: string }[] };
+    const dead = json.findings.filter((f) => f.check === 'election listener' && f.status === 'fail').map((f) => f.server);
+    assert.deepEqual(dead, ['6 (127.0.10.6)', '8 (127.0.10.8)', '9 (127.0.10.9)']);
+    const v = run(['verify', incident]);
+    assert.equal(v.code, 0, v.out + v.err);
+    assert.match(v.out, /compared \d+ paths on 3 serving servers/);
+    assert.match(v.out, /the data is the same on every server/);
+  });
+});
+
+describe('check: rolling plan', () => {
+  after(() => run(['lab', 'down', rolling]));
+
+  it('warns about zxid headroom near the counter rollover and logs without daily rotation', () => {
+    labUp(rolling, '--znodes', '20', '--initial-zxid', '0xfffff000');
+    const r = run(['check', rolling]);
+    assert.equal(r.code, 0, r.out);
+    const m = /zxid headroom\s+\d \(127\.0\.20\.\d\)\s+WARN\s+zxid 0x1fffff0[0-9a-f]{2}: (\d+) transactions before the counter rolls over and forces an election/.exec(r.out);
+    assert.ok(m, r.out);
+    assert.ok(Number(m[1]) < 4096 && Number(m[1]) > 3000);
+    assert.match(r.out, /log rotation\s+1 \(127\.0\.20\.1\)\s+WARN\s+logs of \/opt\/zookeeper-3\.8\.0 are not rolled daily/);
+  });
+
+  it('apply refuses to restart servers while a quorum of election listeners is dead, and changes nothing', async () => {
+    labUp(rolling, '--znodes', '20');
+    assert.equal(run(['lab', 'kill-listener', rolling, '1']).code, 0);
+    assert.equal(run(['lab', 'kill-listener', rolling, '2']).code, 0);
+    const env = { ...process.env, ZKROLL_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-state-listener-')) };
+    const r = run(['apply', rolling, '--yes'], env);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.err, /refusing to restart servers: only 1 of 3 servers have a live election listener, fewer than a quorum \(2\)/);
+    assert.match(r.err, /Dead listeners: 1 \(127\.0\.20\.1\), 2 \(127\.0\.20\.2\)/);
+    assert.match(r.err, /Nothing was changed/);
+    assert.equal(fs.existsSync(path.join(env.ZKROLL_STATE_DIR, 'rolling-demo', 'run.json')), false);
+    assert.equal(fs.existsSync(path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.8.4', 'conf', 'zoo.cfg')), false, 'no config written');
+    for (const h of ['127.0.20.1', '127.0.20.2', '127.0.20.3']) assert.ok(await probeSrvr(h, 2181), `${h} still serves`);
+  });
+});
