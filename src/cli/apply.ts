@@ -53,7 +53,7 @@ function report(dir: string, run: RunFile, c: Compiled, value: string, ctx: RunC
         failure: ctx.failure,
         steps: c.steps.map((s, i) => {
           const r = ctx.records[i]!;
-          return { n: s.n, id: s.id, title: s.title, status: r.status, attempts: r.attempts, startedAt: r.startedAt && new Date(r.startedAt).toISOString(), endedAt: r.endedAt && new Date(r.endedAt).toISOString(), durationMs: r.startedAt && r.endedAt ? r.endedAt - r.startedAt : null, resolved: r.resolved, notes: r.notes };
+          return { n: s.n, id: s.id, title: s.title, status: r.status, attempts: r.attempts, election: r.election ?? null, startedAt: r.startedAt && new Date(r.startedAt).toISOString(), endedAt: r.endedAt && new Date(r.endedAt).toISOString(), durationMs: r.startedAt && r.endedAt ? r.endedAt - r.startedAt : null, resolved: r.resolved, notes: r.notes };
         }),
       },
       null,
@@ -144,7 +144,8 @@ export async function cmdApply(file: string, o: ApplyOptions, out: (s: string) =
           progress.start(`${step.n}/${compiled.steps.length} ${step.title}`);
           const t0 = Date.now();
           try {
-            const res: StepOutcome = await executeStep(step, env, { slotOrders: { ...input.slotOrders }, canarySeq: input.canarySeq });
+            const memo = { slotOrders: { ...input.slotOrders }, canarySeq: input.canarySeq, ...(input.seedZxid ? { seedZxid: input.seedZxid } : {}) };
+            const res: StepOutcome = await executeStep(step, env, memo);
             progress.succeed(`${step.n}/${compiled.steps.length} ${step.title}${res.resolved !== undefined ? ` → server ${res.resolved}` : ''} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
             return res;
           } catch (e) {
@@ -187,6 +188,13 @@ export async function cmdApply(file: string, o: ApplyOptions, out: (s: string) =
             case 'done':
               progress.stop();
               out(`run ${run.runId} done: ${ctx.records.filter((r) => r.status === 'done').length} steps done, ${ctx.records.filter((r) => r.status === 'skipped').length} skipped`);
+              {
+                const el = ctx.records.map((r, i) => ({ r, i })).filter(({ r }) => r.election);
+                if (el.length > 0) {
+                  const ms = el.map(({ r }) => r.election!.ms);
+                  out(`leader elections caused by the run: ${el.length}, ${Math.min(...ms)}–${Math.max(...ms)} ms (${el.map(({ r, i }) => `step ${i + 1}: ${r.election!.from}→${r.election!.to ?? '?'} ${r.election!.ms} ms`).join('; ')})`);
+                }
+              }
               out(await healthTable(plan));
               return resolve(EXIT.ok);
             case 'aborted':

@@ -74,6 +74,11 @@ async function main(): Promise<number> {
     }
     const ok = leader !== undefined && synced === String(hosts.length - 1) && rows.filter((r) => r.srvr?.mode === 'follower').length === hosts.length - 1 && data === spec.znodes && proxies >= 1;
     say(`\nleader ${leader?.myid ?? 'none'} (${leader?.h ?? '-'}) with ${synced ?? '?'} synced followers; ${data} of ${spec.znodes} data znodes; ${proxies} proxies registered as ephemeral nodes again`);
+    const report = JSON.parse(fs.readFileSync(path.join(stateDir, plan.cluster.name, 'report.json'), 'utf8')) as { steps: { n: number; election: { from: number; to: number | null; ms: number } | null; notes: string[]; id: string }[] };
+    const elections = report.steps.filter((x) => x.election).map((x) => `${x.election!.from}→${x.election!.to} in ${x.election!.ms} ms`);
+    say(`leader elections the run caused: ${elections.join(', ') || 'none measured'}`);
+    const split = report.steps.find((x) => x.id === 'old/split-window');
+    if (split) say(`split window: ${split.notes.join('; ')}`);
     say(`recovery: ${totals.steps} steps (${totals.starts} starts, ${totals.stops} stops, ${totals.restarts} restarts in ${totals.rounds} rounds) in ${seconds.toFixed(1)} s; report: ${path.join(stateDir, plan.cluster.name, 'report.json')}`);
     say(ok ? '\ndemo: the incident recovery succeeded' : '\ndemo: the end state is NOT what the recovery promises');
     return ok ? 0 : 1;

@@ -124,11 +124,22 @@ export function compileRebuild(plan: Plan): Step[] {
       `old/stop-${x.myid}`,
       oldNode(x),
       `Stop old server ${x.myid} (${x.host})`,
-      i === 0 ? 'the old ensemble ends here; the split-window check runs just before (writes that reached it after the copy are carried over); clients reconnect to the new ensemble on the same hosts and ports' : 'the rest of the old ensemble goes; the server rejoins renumbered in its round',
+      i === 0 ? 'the old ensemble ends here (no write can be acknowledged by it after this); writes it took after the copy are carried over once it has stopped; clients reconnect to the new ensemble on the same hosts and ports' : 'the rest of the old ensemble goes; the server rejoins renumbered in its round',
       () => b.model.stopOld(x.myid),
     );
   });
 
+  b.add({
+    id: 'old/split-window',
+    phase: b.phase,
+    action: 'split-window',
+    title: 'Carry over the writes the old ensemble took after the copy (split window)',
+    reason: 'two ensembles served from the copy until the old one stopped: copies of the old servers\' final data are opened read-only, the last zxid is compared with the one recorded at the copy, and every node the old ensemble created or changed since is written to the new ensemble (nothing is deleted)',
+    target: { kind: 'split', old: rest.map(oldNode), neu: mini },
+    commands: [],
+    files: [],
+    gates: [],
+  });
   let members = [...mini];
   for (const x of rest) {
     const joiner = target(x);

@@ -27,7 +27,9 @@ export type StepTarget =
   | { kind: 'node'; node: NodeRef }
   | { kind: 'slot'; round: string; slot: number; of: number; members: NodeRef[] }
   | { kind: 'ensemble'; which: 'old' | 'new'; members: NodeRef[] }
-  | { kind: 'seed'; seedFrom: 'leader' | number; candidates: NodeRef[]; to: NodeRef };
+  | { kind: 'seed'; seedFrom: 'leader' | number; candidates: NodeRef[]; to: NodeRef }
+  /** Compare the old ensemble (still serving) with the new one and carry writes across. */
+  | { kind: 'split'; old: NodeRef[]; neu: NodeRef[] };
 
 /** A remote command: argv run on the step's host (quoted by remote/, never re-parsed). */
 export interface RemoteCommand {
@@ -93,6 +95,7 @@ export type StepAction =
   | 'stop'
   | 'backup-data'
   | 'copy-seed-data'
+  | 'split-window'
   | 'write-config'
   | 'start'
   | 'restart'

@@ -10,15 +10,19 @@ import { describeNode } from '../compile/nodes.js';
 import type { Gate, NodeRef, Step } from '../compile/types.js';
 import { ZkClient } from '../zk/client.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
+import { carrySplitWindow } from './split-window.js';
 import { hasProcess, host, Interrupted, readText, runCommand, StepError, writeKeeping, type RunEnv } from './env.js';
 
 export interface StepMemo {
   /** round → myids in restart order (followers by myid, then the leader), fixed at the round's first slot. */
   slotOrders: Record<string, number[]>;
   canarySeq: number;
+  /** zxid of the seed server when its data was copied (the split-window check compares with it). */
+  seedZxid?: string;
 }
 
 export interface StepOutcome {
+  election?: { from: number | null; to: number | null; ms: number };
   resolved?: number;
   slotOrder?: number[];
   seed?: { myid: number; zxid: string };
@@ -39,6 +43,20 @@ async function gates(env: RunEnv, memo: StepMemo, list: Gate[]): Promise<void> {
   for (const g of list) {
     const ms = await waitGate(g, gateEnv(env, memo));
     env.progress(`gate ${g.kind} held after ${ms} ms`);
+  }
+}
+
+/** After the leader went down: poll until the others have a leader again; that time is the election. */
+async function measureElection(env: RunEnv, others: NodeRef[], from: number | null, since: number): Promise<{ from: number | null; to: number | null; ms: number }> {
+  const deadline = since + env.plan.health.gateDeadline;
+  for (;;) {
+    const v = await ensembleView(others, env.plan.cluster.ports.client);
+    if (v.leader !== null || Date.now() >= deadline || env.stopRequested()) {
+      const ms = Date.now() - since;
+      env.progress(v.leader !== null ? `election: leader ${from} → ${v.leader} in ${ms} ms` : `no new leader after ${ms} ms`);
+      return { from, to: v.leader, ms };
+    }
+    await new Promise((r) => setTimeout(r, env.plan.health.pollInterval));
   }
 }
 
@@ -101,7 +119,9 @@ async function copySeed(env: RunEnv, step: Step & { target: { kind: 'seed' } }, 
     // one compressed archive per directory (preallocated txn logs are mostly zeros), carried
     // over SFTP; a copy interrupted earlier is kept aside, never mixed with the fresh one
     const archive = `/tmp/zkroll-seed-${env.runId}-${i}.tgz`;
-    await from.exec(['tar', '-C', src, '-czf', archive, 'version-2'], { timeoutMs: env.plan.health.gateDeadline });
+    // a live leader appends to its log while tar reads it: GNU tar then exits 1 ("file changed
+    // as we read it"), which is expected here (ZooKeeper reads a log up to its last whole txn)
+    await from.exec(['tar', '--warning=no-file-changed', '-C', src, '-czf', archive, 'version-2'], { timeoutMs: env.plan.health.gateDeadline, okCodes: [0, 1] });
     const buf = await from.readFile(archive);
     await to.writeFileAtomic(archive, buf, 0o600);
     await to.exec(
@@ -152,11 +172,14 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
     case 'start': {
       if (t.kind !== 'node') throw new StepError(`step ${step.id}: expected a node target`);
       const node = t.node;
+      const ensembleGate = step.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined;
+      const leading = step.maybeElection && ensembleGate ? (await ensembleView([node], env.plan.cluster.ports.client)).leader === node.myid : false;
       if (step.action === 'stop' && (await hasProcess(env, node)) === false) {
         env.progress(`${describeNode(node)} is not running`);
       } else {
         for (const c of step.commands) await runCommand(env, node.host, c, step.action === 'start' ? alreadyRunning : undefined);
       }
+      if (leading && ensembleGate) out.election = await measureElection(env, ensembleGate.members, node.myid, Date.now());
       if (step.files.length > 0) await writeFiles(env, step, node);
       await gates(env, memo, step.gates);
       return out;
@@ -170,10 +193,16 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
       out.slotOrder = memo.slotOrders[t.round]!;
       env.progress(`slot ${t.slot} of ${t.of} is server ${id} (${m.host})`);
       const [stop, ...rest] = m.commands;
+      const wasLeader = t.slot === t.of && (await ensembleView(t.members, env.plan.cluster.ports.client)).leader === id;
       if (stop) await runCommand(env, m.host, stop);
+      const stoppedAt = Date.now();
       // zkServer.sh stop does not wait for the JVM to exit: the start would find the ports taken
       const ms = await waitGate({ kind: 'stopped', node: { ...t.members.find((x) => x.myid === id)!, config: '' }, deadlineMs: env.plan.health.gateDeadline }, gateEnv(env, memo));
       env.progress(`server ${id} stopped after ${ms} ms`);
+      if (wasLeader) {
+        const others = (m.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined)?.members.filter((x) => x.myid !== id) ?? [];
+        out.election = await measureElection(env, others, id, stoppedAt);
+      }
       for (const c of rest) await runCommand(env, m.host, c, alreadyRunning);
       await gates(env, memo, m.gates);
       return out;
@@ -186,6 +215,16 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
       if (t.kind !== 'ensemble') throw new StepError(`step ${step.id}: expected an ensemble target`);
       await persistEphemerals(env, step as Step & { target: { kind: 'ensemble' } }, out);
       return out;
+    case 'split-window': {
+      if (t.kind !== 'split') throw new StepError(`step ${step.id}: expected a split target`);
+      const r = await carrySplitWindow(env, t.old, t.neu, memo.seedZxid);
+      out.notes.push(
+        r.oldZxid === null
+          ? 'no old server data to compare'
+          : `old ensemble ended at ${r.oldZxid} (server ${r.from}): carried ${r.created.length} created and ${r.changed.length} changed nodes${r.onlyNew.length ? `; only in the new ensemble (kept): ${r.onlyNew.slice(0, 20).join(', ')}` : ''}`,
+      );
+      return out;
+    }
     case 'final-check':
       await gates(env, memo, step.gates);
       return out;

@@ -22,9 +22,18 @@ export interface StepRecord {
   endedAt: number | null;
   resolved: number | null;
   notes: string[];
+  /** The leader election this step caused, measured from losing a leader to having one again. */
+  election?: Election | null;
+}
+
+export interface Election {
+  from: number | null;
+  to: number | null;
+  ms: number;
 }
 
 export interface RunOutput {
+  election?: Election;
   resolved?: number;
   slotOrder?: number[];
   seed?: { myid: number; zxid: string };
@@ -36,6 +45,7 @@ export interface RunInput {
   attempt: number;
   slotOrders: Record<string, number[]>;
   canarySeq: number;
+  seedZxid?: string;
 }
 
 export interface RunContext {
@@ -124,14 +134,14 @@ export const runMachine = setup({
       })),
       invoke: {
         src: 'runStep',
-        input: ({ context }) => ({ index: context.index, attempt: context.records[context.index]?.attempts ?? 1, slotOrders: context.slotOrders, canarySeq: context.canarySeq }),
+        input: ({ context }) => ({ index: context.index, attempt: context.records[context.index]?.attempts ?? 1, slotOrders: context.slotOrders, canarySeq: context.canarySeq, ...(context.seed ? { seedZxid: context.seed.zxid } : {}) }),
         onDone: {
           target: 'deciding',
           actions: assign(({ context, event }) => {
             const out = event.output;
             const round = context.steps[context.index]?.round;
             return {
-              records: patch(context, context.index, { status: 'done', endedAt: now(), resolved: out.resolved ?? null, notes: out.notes }),
+              records: patch(context, context.index, { status: 'done', endedAt: now(), resolved: out.resolved ?? null, notes: out.notes, election: out.election ?? null }),
               index: context.index + 1,
               slotOrders: round && out.slotOrder ? { ...context.slotOrders, [round]: out.slotOrder } : context.slotOrders,
               seed: out.seed ?? context.seed,

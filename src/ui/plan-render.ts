@@ -65,6 +65,8 @@ function stepWhere(s: Step): string {
       return `slot ${s.target.slot} of ${s.target.of} among ${ids(s.target.members.map((m) => m.myid))} (${s.target.slot === s.target.of ? 'the leader' : 'the non-leaders in myid order'}, resolved at run time)`;
     case 'ensemble':
       return `the ${s.target.which} ensemble through the ZooKeeper client (${s.target.members.map((m) => m.host).join(', ')})`;
+    case 'split':
+      return `copies of the old servers' final data (${ids(s.target.old.map((m) => m.myid))}), opened on their own hosts by a standalone reader, and the new ensemble (${ids(s.target.neu.map((m) => m.myid))})`;
     case 'seed':
       return `from ${s.target.seedFrom === 'leader' ? 'the leader of ' + ids(s.target.candidates.map((c) => c.myid)) : `server ${s.target.seedFrom}`} to ${s.target.to.host}`;
   }

@@ -30,6 +30,54 @@ function run(env: NodeJS.ProcessEnv, args: string[], input?: string) {
   return { code: r.status, out: r.stdout, err: r.stderr, ms: Date.now() - t0 };
 }
 
+function runAsync(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [zkroll, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => resolve({ code, out, err, ms: Date.now() - t0 }));
+  });
+}
+
+/** A client of the old ensemble that writes all through the run and remembers what was acknowledged. */
+function startWriter(connect: string): { stop: () => Promise<string[]> } {
+  const acked: string[] = [];
+  let running = true;
+  let zk: ZkClient | null = null;
+  const loop = (async () => {
+    let i = 0;
+    while (running) {
+      try {
+        if (!zk || zk.isClosed) {
+          zk = await ZkClient.connect(connect, 5000);
+          await zk.mkdirp('/writer');
+        }
+        const p = `/writer/w-${String(i).padStart(6, '0')}`;
+        await zk.create(p, `write ${i}`);
+        acked.push(p);
+        i++;
+      } catch {
+        i++; // not acknowledged: it may or may not exist, it is not counted
+        if (zk && !zk.isClosed) zk.close();
+        zk = null;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      (zk as ZkClient | null)?.close();
+      return acked;
+    },
+  };
+}
+
 function labUp(plan: string, ...flags: string[]): void {
   spawnSync(process.execPath, [zkroll, 'lab', 'down', plan], { encoding: 'utf8' });
   const r = spawnSync(process.execPath, [zkroll, 'lab', 'up', plan, ...flags], { encoding: 'utf8' });
@@ -103,14 +151,32 @@ describe('apply: the Codis incident, unattended', () => {
     const before = await tree('127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181', '/lab');
     assert.equal(before.size, 302, '/lab, /lab/data and 300 znodes');
     const env = stateEnv('e2e');
-    const r = run(env, ['apply', incident, '--yes']);
+    // a client of the old ensemble keeps writing all through the recovery (the split window)
+    const writer = startWriter('127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181');
+    const r = await runAsync(env, ['apply', incident, '--yes']);
+    const acked = await writer.stop();
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
-    process.stdout.write(`# apply codis-incident (67 steps) unattended: ${r.ms} ms\n`);
+    process.stdout.write(`# apply codis-incident (68 steps) unattended: ${r.ms} ms, ${acked.length} writes acknowledged during the run\n`);
     await assertIncidentEndState(before);
+    const zk = await ZkClient.connect(INCIDENT_CONNECT, 10000);
+    try {
+      const present = new Set(await zk.getChildren('/writer'));
+      const lost = acked.filter((p) => !present.has(p.slice('/writer/'.length)));
+      assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged writes lost`);
+    } finally {
+      zk.close();
+    }
+    assert.match(r.out, /carried \d+ new and \d+ changed nodes to the new ensemble/);
     const dir = path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident');
-    const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as { state: string; steps: { status: string; durationMs: number }[]; seed: { myid: number } };
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as { state: string; steps: { status: string; durationMs: number; election: { from: number; to: number | null; ms: number } | null }[]; seed: { myid: number } };
+    // every leader restart (4 rounds) caused an election, measured from losing to regaining a leader
+    const elections = report.steps.map((s) => s.election).filter((e) => e !== null);
+    assert.ok(elections.length >= 4, `elections: ${JSON.stringify(elections)}`);
+    for (const e of elections) assert.ok(e.to !== null && e.to !== e.from && e.ms > 0 && e.ms < 60000, JSON.stringify(e));
+    assert.match(r.out, /leader elections caused by the run: \d+, \d+–\d+ ms/);
+    process.stdout.write(`# elections: ${elections.map((e) => `${e.from}->${e.to} ${e.ms} ms`).join(', ')}\n`);
     assert.equal(report.state, 'done');
-    assert.equal(report.steps.length, 67);
+    assert.equal(report.steps.length, 68);
     assert.ok(report.steps.every((s) => s.status === 'done'));
     assert.equal(report.seed.myid, 10, 'seeded from the old leader, found at run time');
     const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { host: string; command: string; code: number | null });
@@ -151,21 +217,21 @@ describe('apply: killed with SIGKILL at three steps, then resumed', () => {
     labUp(incident, '--znodes', '300');
     const before = await tree('127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181', '/lab');
     const env = stateEnv('kill');
-    // during the seed copy, during a follower restart of the first round, during the last leader restart
+    // during the seed copy, during the split-window carry-over, during the last leader restart
     const a = spawnApply(env, ['apply', incident, '--yes']);
     await killAtStep(env, a, 12, 300);
     const locked = run(env, ['status', incident]);
     assert.match(locked.out, /running/);
     const b = spawnApply(env, ['resume', incident, '--yes']);
-    await killAtStep(env, b, 28, 1200);
+    await killAtStep(env, b, 22, 1500);
     const c = spawnApply(env, ['resume', incident, '--yes']);
-    await killAtStep(env, c, 65, 800);
+    await killAtStep(env, c, 66, 800);
     const r = run(env, ['resume', incident, '--yes']);
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
     await assertIncidentEndState(before);
     const st = run(env, ['status', incident]);
     assert.match(st.out, /: done/);
-    assert.match(st.out, /67 of 67 steps done/);
+    assert.match(st.out, /68 of 68 steps done/);
   });
 });
 
