@@ -23,6 +23,8 @@ export interface Finding {
 export interface CheckHost {
   run(script: string, args: string[]): Promise<{ code: number | null; stdout: string } | null>;
   read(path: string): Promise<string | null>;
+  /** The server's data directories (snapshot and log continuity, free space). */
+  data?: (dataDir: string, dataLogDir: string, tag: string, runningZxid?: bigint | null) => Promise<{ ok: boolean; detail: string; lowSpace: string[] }>;
 }
 
 export const HEADROOM_WARN = 0.9;
@@ -117,6 +119,10 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
       continue;
     }
     out.push(await electionListener(n.host, label, h, ports.election, s !== null && s !== undefined, sleep));
+    if (h.data) {
+      const d = await h.data(n.node.dataDir, n.node.dataLogDir, `check-${n.myid}`, s?.zxid).catch((e: unknown) => ({ ok: false, detail: `could not read: ${e instanceof Error ? e.message : String(e)}`, lowSpace: [] as string[] }));
+      out.push({ check: 'data files', server: label, status: d.ok ? 'ok' : 'fail', detail: [d.detail, ...d.lowSpace].join('; ') + (d.ok ? '' : ' — do not start or restart this server until fixed') });
+    }
     const logConf = (await h.read(`${n.node.home}/conf/logback.xml`)) ?? (await h.read(`${n.node.home}/conf/log4j.properties`));
     out.push({ check: 'log rotation', server: label, status: logConf === null ? 'unknown' : rollsDaily(logConf) ? 'ok' : 'warn', detail: logConf === null ? `no log configuration in ${n.node.home}/conf` : rollsDaily(logConf) ? 'logs roll daily' : `logs of ${n.node.home} are not rolled daily: they grow until the disk fills (the incident's 20 GB log)` });
   }

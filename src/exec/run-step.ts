@@ -10,7 +10,9 @@ import { describeNode } from '../compile/nodes.js';
 import type { Gate, NodeRef, Step } from '../compile/types.js';
 import { ZkClient } from '../zk/client.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
+import { probeSrvr } from '../zk/fourlw.js';
 import { carrySplitWindow } from './split-window.js';
+import { readDataDirs } from '../check/datadir.js';
 import { hasProcess, host, Interrupted, readText, runCommand, StepError, writeKeeping, type RunEnv } from './env.js';
 
 export interface StepMemo {
@@ -58,6 +60,24 @@ async function measureElection(env: RunEnv, others: NodeRef[], from: number | nu
     }
     await new Promise((r) => setTimeout(r, env.plan.health.pollInterval));
   }
+}
+
+/**
+ * Before a server starts (or is stopped to restart): its newest snapshot must be valid, the logs
+ * must continue from it, and both directories need room (seed 004). Refused otherwise.
+ */
+async function assertDataOk(env: RunEnv, node: NodeRef): Promise<void> {
+  const h = await host(env, node.host);
+  const running = await probeSrvr(node.host, env.plan.cluster.ports.client, 1500);
+  const r = await readDataDirs(
+    { exec: async (argv) => h.exec(argv, { timeoutMs: env.plan.health.gateDeadline, raw: true }), readFile: (p) => h.readFile(p) },
+    node.dataDir,
+    node.dataLogDir,
+    `${env.runId}-${node.myid}`,
+    running?.zxid,
+  );
+  if (!r.ok) throw new StepError(`refusing to start ${describeNode(node)}: ${[r.ok ? '' : r.detail, ...r.lowSpace].filter(Boolean).join('; ')}. Nothing was done to it; fix its data (or free space), then resume.`);
+  env.progress(`${describeNode(node)}: ${r.detail}`);
 }
 
 const alreadyRunning = (r: { stdout: string; stderr: string }) => /already running/.test(r.stdout + r.stderr);
@@ -172,6 +192,7 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
     case 'start': {
       if (t.kind !== 'node') throw new StepError(`step ${step.id}: expected a node target`);
       const node = t.node;
+      if (step.action === 'start' && !(await hasProcess(env, node))) await assertDataOk(env, node);
       const ensembleGate = step.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined;
       const leading = step.maybeElection && ensembleGate ? (await ensembleView([node], env.plan.cluster.ports.client)).leader === node.myid : false;
       if (step.action === 'stop' && (await hasProcess(env, node)) === false) {
@@ -192,12 +213,14 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
       out.resolved = id;
       out.slotOrder = memo.slotOrders[t.round]!;
       env.progress(`slot ${t.slot} of ${t.of} is server ${id} (${m.host})`);
+      const memberNode = t.members.find((x) => x.myid === id)!;
+      await assertDataOk(env, memberNode);
       const [stop, ...rest] = m.commands;
       const wasLeader = t.slot === t.of && (await ensembleView(t.members, env.plan.cluster.ports.client)).leader === id;
       if (stop) await runCommand(env, m.host, stop);
       const stoppedAt = Date.now();
       // zkServer.sh stop does not wait for the JVM to exit: the start would find the ports taken
-      const ms = await waitGate({ kind: 'stopped', node: { ...t.members.find((x) => x.myid === id)!, config: '' }, deadlineMs: env.plan.health.gateDeadline }, gateEnv(env, memo));
+      const ms = await waitGate({ kind: 'stopped', node: { ...memberNode, config: '' }, deadlineMs: env.plan.health.gateDeadline }, gateEnv(env, memo));
       env.progress(`server ${id} stopped after ${ms} ms`);
       if (wasLeader) {
         const others = (m.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined)?.members.filter((x) => x.myid !== id) ?? [];

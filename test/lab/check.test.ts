@@ -90,3 +90,38 @@ describe('check: rolling plan', () => {
     for (const h of ['127.0.20.1', '127.0.20.2', '127.0.20.3']) assert.ok(await probeSrvr(h, 2181), `${h} still serves`);
   });
 });
+
+/** Run a shell script inside a lab host's own filesystem view (its mount namespace). */
+function onHost(cluster: string, ip: string, script: string): string {
+  const st = JSON.parse(fs.readFileSync(path.join(labDir(cluster), 'state.json'), 'utf8')) as { hosts: { ip: string; sshPid: number }[] };
+  const pid = st.hosts.find((h) => h.ip === ip)!.sshPid;
+  const r = spawnSync('nsenter', [`--mount=/proc/${pid}/ns/mnt`, '--', 'sh', '-c', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+describe('check: snapshot and log continuity, free space (seed 004)', () => {
+  after(() => run(['lab', 'down', rolling]));
+
+  it('names a truncated snapshot, missing logs and a nearly full disk; apply refuses to restart such a server', async () => {
+    labUp(rolling, '--znodes', '30');
+    const ok = run(['check', rolling]);
+    assert.match(ok.out, /data files\s+1 \(127\.0\.20\.1\)\s+OK\s+snapshot snapshot\.\S+ valid, logs continue to 0x/);
+    // server 1: its only snapshot truncated (a full disk while snapshotting)
+    onHost('rolling-demo', '127.0.20.1', 'cd /data/zookeeper/data/version-2 && for f in snapshot.*; do mv "$f" /tmp/zkroll-test-snap.$$; head -c 100 /tmp/zkroll-test-snap.$$ > "$f"; rm /tmp/zkroll-test-snap.$$; done');
+    // server 2: its transaction log gone (moved away) while it runs
+    onHost('rolling-demo', '127.0.20.2', 'cd /data/zookeeper/datalog/version-2 && mkdir -p ../moved && mv log.* ../moved/');
+    // server 3: its data on a small disk (a 72 MiB tmpfs holding a 64 MiB log)
+    onHost('rolling-demo', '127.0.20.3', 'cp -a /data/zookeeper /tmp/zkroll-test-zk3 && mount -t tmpfs -o size=72m tmpfs /data/zookeeper && cp -a /tmp/zkroll-test-zk3/. /data/zookeeper/ && rm -rf /tmp/zkroll-test-zk3');
+    const r = run(['check', rolling]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /data files\s+1 \(127\.0\.20\.1\)\s+FAIL\s+no valid snapshot \(snapshot\.\S+: (only 100 bytes|truncated[^)]*)\) but 1 transaction logs: a restart would replay them onto an empty tree/);
+    assert.match(r.out, /data files\s+2 \(127\.0\.20\.2\)\s+FAIL\s+the server has processed up to 0x[0-9a-f]+ but its files end at 0x[0-9a-f]+: transaction logs are missing/);
+    assert.match(r.out, /data files\s+3 \(127\.0\.20\.3\)\s+FAIL\s+.*\/data\/zookeeper\/data has \d+ MiB free, less than the 80 MiB/);
+    const env = { ...process.env, ZKROLL_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-state-data-')) };
+    const a = run(['apply', rolling, '--yes'], env);
+    assert.equal(a.code, 1, a.out + a.err);
+    assert.match(a.out, /refusing to start server \d \(127\.0\.20\.\d\): .*Nothing was done to it/);
+    for (const h of ['127.0.20.1', '127.0.20.2', '127.0.20.3']) assert.ok(await probeSrvr(h, 2181), `${h} was not stopped`);
+  });
+});

@@ -1,0 +1,61 @@
+// Reads a server's data directories for the continuity check: lists version-2, fetches each
+// snapshot and the logs that matter (gzip-compressed on the host first: preallocated logs are
+// mostly zeros), and the free space on both directories. Thin I/O over an injected remote.
+// Invariants: read-only on the server (its own temporary .gz copies in /tmp are removed).
+import zlib from 'node:zlib';
+import { checkSnapshot, continuity, scanLog, zxidOfName, type Continuity, type DataFiles } from './datafiles.js';
+
+export interface DataRemote {
+  exec(argv: string[]): Promise<{ code: number | null; stdout: string }>;
+  readFile(path: string): Promise<Buffer>;
+}
+
+/** A txn log file is preallocated in 64 MiB steps: a server needs room for the next one. */
+export const MIN_FREE_KB = 64 * 1024 + 16 * 1024;
+
+async function fetchGz(r: DataRemote, file: string, tag: string): Promise<Buffer> {
+  const tmp = `/tmp/zkroll-read-${tag}-${process.pid}.gz`;
+  const z = await r.exec(['sh', '-c', 'gzip -c "$1" > "$2"', 'sh', file, tmp]);
+  if (z.code !== 0) throw new Error(`could not read ${file}`);
+  try {
+    return zlib.gunzipSync(await r.readFile(tmp));
+  } finally {
+    await r.exec(['rm', '-f', tmp]);
+  }
+}
+
+export interface DataReport extends Continuity {
+  freeKb: { path: string; kb: number }[];
+  lowSpace: string[];
+}
+
+/**
+ * `runningZxid`: the zxid the server reports while it runs. Its files must reach it (a server
+ * logs a transaction before it acknowledges it), or files are missing under a running server.
+ */
+export async function readDataDirs(r: DataRemote, dataDir: string, dataLogDir: string, tag: string, runningZxid?: bigint | null): Promise<DataReport> {
+  const ls = async (d: string) => {
+    const res = await r.exec(['sh', '-c', 'ls -1 "$1" 2>/dev/null || true', 'sh', `${d}/version-2`]);
+    return res.stdout.split('\n').filter(Boolean);
+  };
+  const files: DataFiles = { snapshots: [], logs: [] };
+  for (const name of await ls(dataDir)) {
+    const zxid = zxidOfName(name, 'snapshot');
+    if (zxid === null) continue;
+    files.snapshots.push({ name, zxid, verdict: checkSnapshot(await fetchGz(r, `${dataDir}/version-2/${name}`, `${tag}-${name}`)) });
+  }
+  const logs = (await ls(dataLogDir)).map((n) => ({ name: n, start: zxidOfName(n, 'log') })).filter((l): l is { name: string; start: bigint } => l.start !== null);
+  for (const l of logs) files.logs.push({ name: l.name, start: l.start, scan: scanLog(await fetchGz(r, `${dataLogDir}/version-2/${l.name}`, `${tag}-${l.name}`)) });
+  const df = await r.exec(['df', '-Pk', dataDir, dataLogDir]);
+  const freeKb = df.stdout
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((line, i) => ({ path: i === 0 ? dataDir : dataLogDir, kb: Number(line.trim().split(/\s+/)[3]) }));
+  const lowSpace = freeKb.filter((f) => Number.isFinite(f.kb) && f.kb < MIN_FREE_KB).map((f) => `${f.path} has ${Math.round(f.kb / 1024)} MiB free, less than the ${MIN_FREE_KB / 1024} MiB a new transaction log and snapshot need`);
+  let c = continuity(files);
+  if (c.ok && runningZxid != null && (runningZxid & 0xffffffffn) !== 0n && (c.lastZxid ?? 0n) < runningZxid) {
+    c = { ...c, ok: false, detail: `the server has processed up to 0x${runningZxid.toString(16)} but its files end at 0x${(c.lastZxid ?? 0n).toString(16)}: transaction logs are missing; a restart would serve a tree without them` };
+  }
+  return { ...c, ok: c.ok && lowSpace.length === 0, freeKb, lowSpace };
+}

@@ -1,0 +1,84 @@
+// Snapshot / transaction-log parsers and the continuity verdict. Real files captured from a lab
+// server are in test/fixtures/data (a snapshot and the used prefix of a log); damaged variants
+// are made from them here.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { adler32, checkSnapshot, continuity, scanLog, zxidOfName, type DataFiles } from '../../src/check/datafiles.js';
+
+const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/data');
+const files = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+const snapName = files.find((f) => f.startsWith('snapshot.'))!;
+const logName = files.find((f) => f.startsWith('log.'))!;
+const snap = fs.readFileSync(path.join(dir, snapName));
+const log = fs.readFileSync(path.join(dir, logName));
+
+describe('adler32', () => {
+  it('matches the reference value', () => {
+    assert.equal(adler32(Buffer.from('Wikipedia')), 0x11e60398);
+    assert.equal(adler32(Buffer.alloc(0)), 1);
+  });
+});
+
+describe('checkSnapshot (a real 3.8 snapshot)', () => {
+  it('accepts the real file', () => assert.deepEqual(checkSnapshot(snap), { ok: true }));
+  it('rejects a truncated copy (a full disk during the snapshot)', () => {
+    const v = checkSnapshot(snap.subarray(0, snap.length - 40));
+    assert.equal(v.ok, false);
+    assert.match((v as { why: string }).why, /truncated|checksum/);
+  });
+  it('rejects one flipped byte', () => {
+    const bad = Buffer.from(snap);
+    bad[Math.floor(bad.length / 2)]! ^= 0xff;
+    assert.match((checkSnapshot(bad) as { why: string }).why, /checksum mismatch/);
+  });
+});
+
+describe('scanLog (a real 3.8 transaction log)', () => {
+  const s = scanLog(log);
+  it('reads every transaction with contiguous zxids', () => {
+    assert.ok(s.ok && s.txns > 10, JSON.stringify({ ...s, first: String(s.first), last: String(s.last) }));
+    assert.equal(s.first, zxidOfName(logName, 'log'));
+    assert.equal(s.last! - s.first! + 1n, BigInt(s.txns));
+  });
+  it('stops at a torn last entry, as ZooKeeper does', () => {
+    const torn = scanLog(log.subarray(0, log.length - 30));
+    assert.ok(torn.txns < s.txns && torn.txns > 0);
+  });
+});
+
+describe('continuity', () => {
+  const first = zxidOfName(logName, 'log')!;
+  const snapZxid = first - 1n;
+  const base = (): DataFiles => ({ snapshots: [{ name: `snapshot.${snapZxid.toString(16)}`, zxid: snapZxid, verdict: { ok: true } }], logs: [{ name: logName, start: first, scan: scanLog(log) }] });
+
+  it('a valid snapshot followed by contiguous logs is fine', () => {
+    const c = continuity(base());
+    assert.equal(c.ok, true, c.detail);
+  });
+  it('an empty data directory is fine (the server syncs from the leader)', () => {
+    assert.equal(continuity({ snapshots: [], logs: [] }).ok, true);
+  });
+  it('no valid snapshot but logs: refused (replayed onto an empty tree)', () => {
+    const f = base();
+    f.snapshots[0]!.verdict = { ok: false, why: 'truncated: the end-of-snapshot seal is missing' };
+    const c = continuity(f);
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /no valid snapshot .* replay them onto an empty tree/);
+  });
+  it('the first log after the snapshot missing: refused, naming the missing transactions', () => {
+    // the log file that held the first 5 transactions after the snapshot is gone: what is left
+    // starts at the 6th (entries: [crc 8][len 4][txn len][0x42])
+    let off = 16;
+    for (let i = 0; i < 5; i++) off += 12 + log.readInt32BE(off + 8) + 1;
+    const later = Buffer.concat([log.subarray(0, 16), log.subarray(off)]);
+    const scan = scanLog(later);
+    assert.equal(scan.first, first + 5n);
+    const f: DataFiles = { snapshots: [{ name: 'snapshot.100000000', zxid: first - 1n, verdict: { ok: true } }], logs: [{ name: `log.${(first + 5n).toString(16)}`, start: first + 5n, scan }] };
+    const c = continuity(f);
+    assert.equal(c.ok, false);
+    assert.match(c.detail, new RegExp(`transactions 0x${first.toString(16)}\\.\\.0x${(first + 4n).toString(16)} are missing`));
+  });
+});
