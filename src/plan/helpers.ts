@@ -1,9 +1,14 @@
 // Small read-only views of a loaded plan that the rest of zkroll needs.
 //
 // Invariants:
-// - Pure functions of the Plan (resolveLocalPath also reads os.homedir()); nothing is mutated.
+// - Pure functions of the Plan (resolveLocalPath also reads os.homedir(); sshTargets also reads
+//   ZKROLL_SSH_CONFIG and whether ~/.ssh/config exists); nothing is mutated.
+// - sshTargets: sshConfigFile is $ZKROLL_SSH_CONFIG when set (empty string: no ssh config),
+//   else ~/.ssh/config when that file exists. The plan's values win over the ssh config's
+//   (see src/remote/connect.ts for what the ssh config may still supply).
 // - effectiveSsh: a per-host ssh field that is present always wins over the plan-wide default.
 // - allHosts: the current servers in plan order, then the rebuild's temporary server (if any).
+import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { NodeSpec, Plan } from "./schema.js";
@@ -75,12 +80,23 @@ export interface SshTargetSpec {
   connectTimeoutMs: number;
   sudo: boolean;
   jumpHost?: string;
+  /** OpenSSH client config consulted for HostName / IdentityFile / ProxyJump (absolute). */
+  sshConfigFile?: string;
   /** The host's role and myid in the plan. */
   entry: HostEntry;
 }
 
+/** $ZKROLL_SSH_CONFIG ("" = none; ~ and relative paths resolved), else ~/.ssh/config if it exists. */
+export function sshConfigFile(): string | undefined {
+  const env = process.env["ZKROLL_SSH_CONFIG"];
+  if (env !== undefined) return env === "" ? undefined : resolveLocalPath(path.join(process.cwd(), "-"), env);
+  const p = path.join(os.homedir(), ".ssh/config");
+  return existsSync(p) ? p : undefined;
+}
+
 /** Every host of the plan as an SSH target, local paths resolved against the plan file. */
 export function sshTargets(plan: Plan, planFile: string): SshTargetSpec[] {
+  const configFile = sshConfigFile();
   return allHosts(plan).map((entry) => {
     const ssh = effectiveSsh(plan, entry.node);
     const t: SshTargetSpec = {
@@ -95,6 +111,7 @@ export function sshTargets(plan: Plan, planFile: string): SshTargetSpec[] {
     };
     if (ssh.identityFile !== undefined) t.identityFile = resolveLocalPath(planFile, ssh.identityFile);
     if (ssh.jumpHost !== undefined) t.jumpHost = ssh.jumpHost;
+    if (configFile !== undefined) t.sshConfigFile = configFile;
     return t;
   });
 }

@@ -11,11 +11,16 @@
 //    RemoteError 'closed' (outcome of in-flight commands unknown).
 //  - With sudo, file operations go through exec (SFTP runs as the login user).
 //  - The audit hook gets commands and outcomes, never stdin or key material.
+//  - Through jump hosts (plan jumpHost / ssh config ProxyJump, see connect.ts)
+//    each hop is an SshHost of its own with strict host-key checking, and the
+//    next hop's transport is a direct-tcpip channel of the previous one. The
+//    target's key is checked under the target's own name and port. A hop's
+//    jump connection is closed when the hop's connection closes.
 
 import ssh2 from 'ssh2';
-import type { SFTPWrapper } from 'ssh2';
+import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { runOnChannel, type ChannelRunContext, type RawRun } from './channel.js';
-import { prepareConnect, type HostTarget, type PreparedConnect } from './connect.js';
+import { prepareConnect, resolveRoute, routeError, type HostTarget, type PreparedConnect } from './connect.js';
 import { classifyConnectError, describeHost, RemoteError, type ExecResult } from './errors.js';
 import { ChannelLimiter, OUTPUT_CAP_BYTES, remoteTimeoutSecs, tail, TIMEOUT_EXIT_CODES, wrapCommand } from './executil.js';
 import { shellCommand } from './quote.js';
@@ -64,6 +69,8 @@ export class SshHost {
   private sftpP: Promise<SFTPWrapper> | null = null;
   private closeP: Promise<void> | null = null;
   private readonly channelCtx: ChannelRunContext;
+  /** The jump host connection this one runs over (closed with it). */
+  private via: SshHost | null = null;
 
   private constructor(t: HostTarget, opts: SshHostOptions) {
     this.target = t;
@@ -80,12 +87,43 @@ export class SshHost {
     };
   }
 
-  /** Connect with strict host key checking; resolves once authenticated. */
+  /** Connect (through the jump hosts, if any) with strict host key checking; resolves once authenticated. */
   static async connect(t: HostTarget, opts: SshHostOptions = {}): Promise<SshHost> {
-    const prep = await prepareConnect(t);
-    const h = new SshHost(t, opts);
-    await h.start(prep);
-    return h;
+    const hops = await resolveRoute(t);
+    let prev: SshHost | null = null;
+    for (const hop of hops) {
+      try {
+        const prep = await prepareConnect(hop.target, hop);
+        const sock = prev === null ? undefined : await prev.forwardOut(hop.dialHost, hop.target);
+        const h: SshHost = new SshHost(hop.target, hop.target === t ? opts : {});
+        h.via = prev;
+        await h.start(prep, sock);
+        prev = h;
+      } catch (e) {
+        await prev?.close();
+        throw routeError(t, hop, e);
+      }
+    }
+    return prev as SshHost;
+  }
+
+  /** A direct-tcpip channel from this host to `host`:to.port (this host is a jump host). */
+  private forwardOut(host: string, to: HostTarget): Promise<ClientChannel> {
+    const who = describeHost(to);
+    return new Promise((resolve, reject) => {
+      if (this.closedErr !== null) return reject(this.closedErr);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(new RemoteError('timeout', to.label, `${who}: the jump host did not open a connection to ${host}:${to.port} within ${to.connectTimeoutMs} ms.`));
+      }, to.connectTimeoutMs);
+      this.client.forwardOut('127.0.0.1', 0, host, to.port, (err, stream) => {
+        clearTimeout(timer);
+        if (timedOut) return stream?.close();
+        if (err) return reject(new RemoteError('unreachable', to.label, `${who}: the jump host cannot open a connection to ${host}:${to.port} (${err.message}). Check the address and port, and that the jump host may forward (sshd AllowTcpForwarding).`, { cause: err }));
+        resolve(stream);
+      });
+    });
   }
 
   get label(): string {
@@ -100,7 +138,7 @@ export class SshHost {
     return describeHost(this.target);
   }
 
-  private start(prep: PreparedConnect): Promise<void> {
+  private start(prep: PreparedConnect, sock?: ClientChannel): Promise<void> {
     const t = this.target;
     return new Promise((resolve, reject) => {
       let ready = false;
@@ -128,7 +166,8 @@ export class SshHost {
       });
       this.client.on('close', () => {
         this.sockClosed = true;
-        const why = this.lastError?.message ?? 'no reason given';
+        const why = this.lastError?.message ?? (this.via?.closed === true ? 'the jump host connection closed' : 'no reason given');
+        void this.via?.close();
         if (!ready) {
           fail(prep.hostKeyFailure() ?? new RemoteError('closed', t.label, `${this.who}: connection closed during the SSH handshake (${why}). Check that ${t.host}:${t.port} is an SSH server.`));
           return;
@@ -136,7 +175,7 @@ export class SshHost {
         this.markClosed(new RemoteError('closed', t.label, `${this.who}: SSH connection lost (${why}); anything running at that moment has an unknown outcome — re-check the host before continuing.`));
       });
       try {
-        this.client.connect(prep.config);
+        this.client.connect(sock === undefined ? prep.config : { ...prep.config, sock });
       } catch (e) {
         fail(classifyConnectError(e, t, ctx()));
       }
@@ -292,7 +331,7 @@ export class SshHost {
         resolve();
       });
       this.client.end();
-    });
+    }).then(() => this.via?.close());
     return this.closeP;
   }
 }

@@ -9,6 +9,8 @@
 //    address is a programming error.
 //  - After closeAll() the pool refuses new connections, and connections
 //    still being established are closed as soon as they complete.
+//  - Jump host connections (jumpHost / ssh config ProxyJump) are not pooled:
+//    each host's connection owns its own and closes it with itself.
 
 import { RemoteError, describeHost } from './errors.js';
 import { SshHost, type CommandHook, type SshHostOptions } from './host.js';
@@ -19,6 +21,8 @@ export type { ExecResult, RemoteErrorKind } from './errors.js';
 export { SshHost, DEFAULT_MAX_CHANNELS, LOCAL_GRACE_MS } from './host.js';
 export type { CommandHook, CommandRecord, ExecOptions, SshHostOptions } from './host.js';
 export type { HostTarget } from './connect.js';
+export { parseSshConfig, resolveHost } from './sshconfig.js';
+export type { ResolvedSshHost, SshConfig } from './sshconfig.js';
 export type { RemoteStat } from './sftp.js';
 export { shq, shellCommand } from './quote.js';
 

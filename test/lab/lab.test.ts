@@ -238,4 +238,26 @@ describe('lab: the rolling plan', () => {
     const modes = await Promise.all(['127.0.20.1', '127.0.20.2', '127.0.20.3'].map(async (h) => (await probeSrvr(h, 2181))?.mode));
     assert.deepEqual([...modes].sort(), ['follower', 'follower', 'leader']);
   });
+
+  it('reaches a host through a jump host (plan ssh.jumpHost), with strict host keys on both hops', () => {
+    const withJump = (jump: string) => {
+      const file = path.join(path.dirname(rolling), `.jump-${process.pid}-${jump.replace(/\W/g, '_')}.yaml`);
+      fs.writeFileSync(file, fs.readFileSync(rolling, 'utf8').replace('  - myid: 3\n    host: 127.0.20.3\n', `  - myid: 3\n    host: 127.0.20.3\n    ssh: { jumpHost: "${jump}" }\n`));
+      return file;
+    };
+    const good = withJump('root@127.0.20.1:2222');
+    const bad = withJump('root@127.0.20.9:2222');
+    try {
+      const r = run('plan', good, '--live');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Live: leader is server \d/);
+      const b = run('plan', bad, '--live');
+      assert.notEqual(b.code, 0);
+      assert.match(b.stderr, /via jump host root@127\.0\.20\.9:2222/);
+      assert.doesNotMatch(b.stderr, /\n\s+at /, 'no stack trace');
+    } finally {
+      fs.rmSync(good);
+      fs.rmSync(bad);
+    }
+  });
 });
