@@ -10,6 +10,7 @@ import { cmdPlan } from './plan.js';
 import { cmdApply } from './apply.js';
 import { cmdStatus } from './status.js';
 import { cmdCheck, cmdVerify } from './check.js';
+import { cmdCopies } from './copies.js';
 import { CliError, EXIT } from './common.js';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -102,6 +103,15 @@ async function main(argv: string[]): Promise<number> {
     .option('--json', 'machine-readable output')
     .action(async (file: string, o: { json?: boolean }) => {
       code = await cmdVerify(file, o.json === true, out);
+    });
+
+  program
+    .command('copies')
+    .description('after a rebuild: which persistent copies of ephemeral nodes are shadowed by their re-registered owners')
+    .argument('<plan>', 'plan YAML file')
+    .option('--clean', 'remove the shadowed copies (their data is saved to the state directory first)')
+    .action(async (file: string, o: { clean?: boolean }) => {
+      code = await cmdCopies(file, o.clean === true, out);
     });
 
   program

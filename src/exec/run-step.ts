@@ -9,6 +9,7 @@ import { resolveFile, type ReadFile } from '../compile/files.js';
 import { describeNode } from '../compile/nodes.js';
 import type { Gate, NodeRef, Step } from '../compile/types.js';
 import { ZkClient } from '../zk/client.js';
+import { COPY_SUFFIX, findPersistedCopies } from '../zk/persisted.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
 import { carrySplitWindow } from './split-window.js';
@@ -164,21 +165,21 @@ async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'en
       const st = await zk.exists(p);
       if (!st) return;
       if (String(st.ephemeralOwner) !== '0') {
-        const copy = `${p}.zkroll-persisted`;
+        const copy = `${p}${COPY_SUFFIX}`;
         if (!(await zk.exists(copy))) {
           await zk.create(copy, (await zk.get(p)).data);
           copied++;
         }
         return;
       }
-      for (const c of await zk.getChildren(p)) if (!c.endsWith('.zkroll-persisted')) await walk(p === '/' ? `/${c}` : `${p}/${c}`);
+      for (const c of await zk.getChildren(p)) if (!c.endsWith(COPY_SUFFIX)) await walk(p === '/' ? `/${c}` : `${p}/${c}`);
     };
     for (const p of paths) await walk(p);
   } finally {
     zk.close();
   }
   env.progress(`${copied} persistent copies written`);
-  out.notes.push(`${copied} ephemeral nodes copied as <name>.zkroll-persisted`);
+  out.notes.push(`${copied} ephemeral nodes copied as <name>${COPY_SUFFIX}`);
 }
 
 export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome> {
@@ -250,6 +251,18 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
     }
     case 'final-check':
       await gates(env, memo, step.gates);
+      if (env.plan.strategy.kind === 'rebuild' && env.plan.strategy.preserveEphemerals.length > 0 && t.kind === 'ensemble') {
+        const zk = await ZkClient.connect(t.members.map((m) => `${m.host}:${env.plan.cluster.ports.client}`).join(','), 10000);
+        try {
+          const copies = await findPersistedCopies(zk, env.plan.strategy.preserveEphemerals);
+          const shadowed = copies.filter((c) => c.shadowed);
+          const line = `persistent copies of ephemeral nodes: ${copies.length}, ${shadowed.length} shadowed by their re-registered owners${copies.length > shadowed.length ? `; not re-registered (kept): ${copies.filter((c) => !c.shadowed).map((c) => c.original).join(', ')}` : ''}; remove the shadowed ones with: zkroll copies ${env.planFile} --clean`;
+          env.progress(line);
+          out.notes.push(line);
+        } finally {
+          zk.close();
+        }
+      }
       return out;
   }
 }

@@ -13,6 +13,7 @@ import type { NodeRef } from '../compile/types.js';
 import { ZkClient, ZNODEEXISTS, ZkError } from '../zk/client.js';
 import { ensembleView } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
+import { COPY_SUFFIX } from '../zk/persisted.js';
 import { host, StepError, type RunEnv } from './env.js';
 
 const READER = `set -e
@@ -92,7 +93,7 @@ export async function carrySplitWindow(env: RunEnv, oldMembers: NodeRef[], newMe
     }
     env.progress(`the old ensemble ended at ${hex}, after the copy at ${seedZxid ?? 'unknown'}: comparing with the new ensemble`);
     const canary = env.plan.health.canaryPath;
-    const skip = (p: string) => p === '/zookeeper' || p.startsWith('/zookeeper/') || p === canary || p.endsWith('.zkroll-persisted');
+    const skip = (p: string) => p === '/zookeeper' || p.startsWith('/zookeeper/') || p === canary || p.endsWith(COPY_SUFFIX);
     const oldZk = await ZkClient.connect(`${best.r.node.host}:${best.r.port}`, 10000);
     const newZk = await ZkClient.connect(newMembers.map((m) => `${m.host}:${port}`).join(','), 10000);
     try {

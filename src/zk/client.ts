@@ -162,6 +162,15 @@ export class ZkClient {
     }
   }
 
+  /** Delete one node (any version). Only for nodes zkroll itself created. */
+  async delete(path: string): Promise<void> {
+    try {
+      await this.zk.delete_(path, -1);
+    } catch (e) {
+      throw toZkError(e, `delete ${path}`);
+    }
+  }
+
   /** Make this server catch up with the leader before the next read (ZooKeeper's sync). */
   async sync(path: string): Promise<void> {
     try {

@@ -168,6 +168,21 @@ describe('apply: the Codis incident, unattended', () => {
       zk.close();
     }
     assert.match(r.out, /carried \d+ new and \d+ changed nodes to the new ensemble/);
+    // the persistent copies of the proxies' ephemeral nodes: reported, then cleaned on request
+    assert.match(r.out, /persistent copies of ephemeral nodes: 3, 3 shadowed by their re-registered owners/);
+    const copies = run(env, ['copies', incident]);
+    assert.equal(copies.code, 0, copies.err);
+    assert.equal((copies.out.match(/shadowed \(owner is back\)/g) ?? []).length, 3, copies.out);
+    const clean = run(env, ['copies', incident, '--clean']);
+    assert.match(clean.out, /removed 3 shadowed copies; their paths and data are kept in (\S+)/);
+    const savedFile = /kept in (\S+)/.exec(clean.out)![1]!;
+    assert.equal((JSON.parse(fs.readFileSync(savedFile, 'utf8')) as unknown[]).length, 3);
+    const zkc = await ZkClient.connect(INCIDENT_CONNECT, 10000);
+    try {
+      assert.deepEqual((await zkc.getChildren('/jodis/codis-demo')).filter((c) => c.endsWith('.zkroll-persisted')), []);
+    } finally {
+      zkc.close();
+    }
     const dir = path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident');
     const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as { state: string; steps: { status: string; durationMs: number; election: { from: number; to: number | null; ms: number } | null }[]; seed: { myid: number } };
     // every leader restart (4 rounds) caused an election, measured from losing to regaining a leader

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { labDir } from '../../src/lab/lab.js';
 import { ZkClient } from '../../src/zk/client.js';
 import { probeSrvr } from '../../src/zk/fourlw.js';
+import { outliers, verifyConsistency } from '../../src/zk/verify.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const zkroll = path.join(root, 'bin', 'zkroll');
@@ -59,6 +60,29 @@ describe('check: the Codis incident', () => {
     assert.equal(v.code, 0, v.out + v.err);
     assert.match(v.out, /compared \d+ paths on 3 serving servers/);
     assert.match(v.out, /the data is the same on every server/);
+  });
+
+  it('verify names the servers and paths that differ (servers of two different ensembles)', async () => {
+    // a second lab beside the incident one: its servers hold a different tree
+    labUp(rolling, '--znodes', '5');
+    try {
+      const r = await verifyConsistency(
+        [
+          { label: 'incident-7', host: '127.0.10.7', port: 2181 },
+          { label: 'incident-10', host: '127.0.10.10', port: 2181 },
+          { label: 'rolling-1', host: '127.0.20.1', port: 2181 },
+        ],
+        { skip: ['/zkroll/canary'] },
+      );
+      assert.deepEqual(r.unreachable, []);
+      const extra = r.differences.find((d) => d.path === '/lab/data/n-000010');
+      assert.ok(extra, 'a node only the incident servers have');
+      assert.deepEqual(outliers(extra), ['rolling-1']);
+      assert.equal(extra.values['rolling-1'], 'missing');
+      assert.equal(r.differences.some((d) => d.path === '/lab/data/n-000001' && d.values['incident-7'] !== d.values['incident-10']), false, 'same-ensemble servers agree');
+    } finally {
+      run(['lab', 'down', rolling]);
+    }
   });
 });
 
