@@ -8,6 +8,7 @@ import type { Plan } from '../plan/schema.js';
 import { allHosts } from '../plan/helpers.js';
 import { fourLetterWord, parseSrvr, probeSrvr, tcpOpen, type Srvr } from '../zk/fourlw.js';
 import net from 'node:net';
+import { FIND_ZK_JVM, zkJvmPattern } from '../zk/process.js';
 import { headroom, humanDuration } from './zxid.js';
 
 export type Status = 'ok' | 'warn' | 'fail' | 'unknown';
@@ -68,7 +69,6 @@ function holdConnection(host: string, port: number): Promise<net.Socket | null> 
   });
 }
 
-const JVM_PID = 'me=$(readlink /proc/$$/ns/mnt); for p in $(pgrep -f -- QuorumPeerMain); do [ "$(cat /proc/$p/comm 2>/dev/null)" = java ] || continue; [ "$(readlink /proc/$p/ns/mnt 2>/dev/null)" = "$me" ] && { echo $p; exit 0; }; done; exit 1';
 
 /** The election listener of the server on `hostName`: bound, accepting, its thread alive. */
 export async function electionListener(hostName: string, label: string, h: CheckHost, port: number, serving: boolean, sleep: (ms: number) => Promise<void>): Promise<Finding> {
@@ -84,7 +84,7 @@ export async function electionListener(hostName: string, label: string, h: Check
     await sleep(100);
   }
   probe?.destroy();
-  const pid = (await h.run(JVM_PID, []))?.stdout.trim();
+  const pid = (await h.run(FIND_ZK_JVM, [zkJvmPattern('')]))?.stdout.trim();
   const dump = pid ? await h.run('jcmd "$1" Thread.print 2>/dev/null || jstack "$1"', [pid]) : null;
   const threads = dump && dump.code === 0 ? listenerThreads(dump.stdout) : null;
   if (!pid) return { check, server: label, status: serving ? 'unknown' : 'fail', detail: 'no ZooKeeper JVM runs on this host' };

@@ -17,7 +17,7 @@ export function checkHost(ssh: SshHost): CheckHost {
       const r = await ssh.exec(['sh', '-c', script, 'sh', ...args], { timeoutMs: 20000, raw: true }).catch(() => null);
       return r ? { code: r.code, stdout: r.stdout } : null;
     },
-    read: async (p) => ((await ssh.stat(p)) ? (await ssh.readFile(p)).toString('utf8') : null),
+    read: async (p) => (await ssh.readIfExists(p))?.toString('utf8') ?? null,
     data: (dataDir, dataLogDir, tag, runningZxid) =>
       readDataDirs({ exec: async (argv) => ssh.exec(argv, { timeoutMs: 60000, raw: true }), readFile: (p) => ssh.readFile(p) }, dataDir, dataLogDir, tag, runningZxid),
   };

@@ -6,6 +6,7 @@
 // id in every argv; a file is never overwritten without its previous content kept beside it.
 import type { NodeRef, RemoteCommand } from '../compile/types.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
+import { FIND_ZK_JVM, zkJvmPattern } from '../zk/process.js';
 import { sshTargets, type SshTargetSpec } from '../plan/helpers.js';
 import type { Plan } from '../plan/schema.js';
 import { RemoteError, type ExecResult, type SshHost, type SshPool } from '../remote/ssh.js';
@@ -63,24 +64,17 @@ export async function runCommand(env: RunEnv, on: string, c: RemoteCommand, acce
   throw new StepError(`on ${on}: \`${r.command}\` exited with ${r.code ?? r.signal}`, tail);
 }
 
-// pgrep also matches the shells that carry the pattern in their argv: count only JVMs; other
-// hosts of a lab share the kernel but not the mount namespace: count only processes in ours
-const HAS_PROCESS =
-  'me=$(readlink /proc/$$/ns/mnt); for p in $(pgrep -f -- "$1"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = java ] || continue; [ "$(readlink /proc/$p/ns/mnt 2>/dev/null)" = "$me" ] && exit 0; done; exit 1';
-
 /** Is a ZooKeeper JVM running with this node's config on its host (same mount namespace)? */
 export async function hasProcess(env: RunEnv, node: NodeRef): Promise<boolean> {
   const h = await host(env, node.host);
-  // an empty config means any ZooKeeper server on the host
-  const pattern = node.config === '' ? 'QuorumPeerMain' : `QuorumPeerMain.* ${node.config.replace(/[.[\]()*+?^$\\|{}]/g, '\\$&')}$`;
-  const r = await h.exec(['sh', '-c', HAS_PROCESS, 'sh', pattern], { timeoutMs: 10000, raw: true });
+  const r = await h.exec(['sh', '-c', FIND_ZK_JVM, 'sh', zkJvmPattern(node.config)], { timeoutMs: 10000, raw: true });
   return r.code === 0;
 }
 
 /** Read a remote text file, or undefined when it does not exist. */
 export async function readText(env: RunEnv, on: string, path: string): Promise<string | undefined> {
   const h = await host(env, on);
-  return (await h.stat(path)) ? (await h.readFile(path)).toString('utf8') : undefined;
+  return (await h.readIfExists(path))?.toString('utf8');
 }
 
 /** Write a file atomically; a different existing file is first copied to <path>.zkroll-backup-<run>. */
@@ -88,7 +82,7 @@ export async function writeKeeping(env: RunEnv, on: string, path: string, conten
   const h = await host(env, on);
   const dir = path.slice(0, path.lastIndexOf('/')) || '/';
   await h.exec(['mkdir', '-p', dir], { timeoutMs: 10000 });
-  const before = (await h.stat(path)) ? (await h.readFile(path)).toString('utf8') : undefined;
+  const before = (await h.readIfExists(path))?.toString('utf8');
   if (before === content) return 'unchanged';
   if (before !== undefined) {
     const backup = `${path}.zkroll-backup-${env.runId}`;

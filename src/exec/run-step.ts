@@ -8,7 +8,7 @@
 import { resolveFile, type ReadFile } from '../compile/files.js';
 import { describeNode } from '../compile/nodes.js';
 import type { Gate, NodeRef, Step } from '../compile/types.js';
-import { ZkClient } from '../zk/client.js';
+import { hostsConnectString, ZkClient } from '../zk/client.js';
 import { COPY_SUFFIX, findPersistedCopies } from '../zk/persisted.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
@@ -158,7 +158,7 @@ async function copySeed(env: RunEnv, step: Step & { target: { kind: 'seed' } }, 
 
 async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'ensemble' } }, out: StepOutcome): Promise<void> {
   const paths = env.plan.strategy.kind === 'rebuild' ? env.plan.strategy.preserveEphemerals : [];
-  const zk = await ZkClient.connect(step.target.members.map((m) => `${m.host}:${env.plan.cluster.ports.client}`).join(','), 10000);
+  const zk = await ZkClient.connect(hostsConnectString(step.target.members, env.plan.cluster.ports.client), 10000);
   let copied = 0;
   try {
     const walk = async (p: string): Promise<void> => {
@@ -252,7 +252,7 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
     case 'final-check':
       await gates(env, memo, step.gates);
       if (env.plan.strategy.kind === 'rebuild' && env.plan.strategy.preserveEphemerals.length > 0 && t.kind === 'ensemble') {
-        const zk = await ZkClient.connect(t.members.map((m) => `${m.host}:${env.plan.cluster.ports.client}`).join(','), 10000);
+        const zk = await ZkClient.connect(hostsConnectString(t.members, env.plan.cluster.ports.client), 10000);
         try {
           const copies = await findPersistedCopies(zk, env.plan.strategy.preserveEphemerals);
           const shadowed = copies.filter((c) => c.shadowed);

@@ -32,7 +32,7 @@ export async function readLive(plan: Plan, planFile: string, pool: SshPool): Pro
     targets.map(async (t): Promise<LiveServer> => {
       const s = plan.servers.find((x) => x.myid === t.entry.myid)!;
       const host = await pool.get(t);
-      const readOr = async (p: string) => (await host.stat(p)) ? (await host.readFile(p)).toString('utf8') : null;
+      const readOr = async (p: string) => (await host.readIfExists(p))?.toString('utf8') ?? null;
       const config = await readOr(s.config);
       if (config !== null) {
         files.set(`${s.host}\u0000${s.config}`, config);

@@ -281,6 +281,11 @@ export class SshHost {
     }
   }
 
+  /** A file's contents, or null when the path does not exist. */
+  async readIfExists(path: string): Promise<Buffer | null> {
+    return (await this.stat(path)) ? this.readFile(path) : null;
+  }
+
   /** Stat (following symlinks); null when the path does not exist. */
   async stat(path: string): Promise<RemoteStat | null> {
     try {

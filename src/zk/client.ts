@@ -17,6 +17,11 @@ function lib(): NativeLike {
   return ZooKeeperCtor;
 }
 
+/** The client connect string of some servers: "host:port,host:port". */
+export function hostsConnectString(nodes: readonly { host: string }[], port: number): string {
+  return nodes.map((n) => `${n.host}:${port}`).join(',');
+}
+
 export const ZNONODE = -101;
 export const ZNODEEXISTS = -110;
 export const ZNOTEMPTY = -111;

@@ -5,7 +5,7 @@
 // Invariants: no fixed sleeps — every wait is a poll against a deadline; a gate that times out
 // reports the last reason it did not hold; zxids compare as BigInt.
 import type { Gate, NodeRef } from '../compile/types.js';
-import { ZkClient } from './client.js';
+import { hostsConnectString, ZkClient } from './client.js';
 import { fourLetterWord, parseMntr, probeSrvr, type Srvr } from './fourlw.js';
 import { outliers, verifyConsistency } from './verify.js';
 
@@ -69,7 +69,7 @@ async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict>
 
 async function checkCanary(members: NodeRef[], path: string, env: GateEnv): Promise<Verdict> {
   const value = env.canaryValue();
-  const all = members.map((m) => `${m.host}:${env.clientPort}`).join(',');
+  const all = hostsConnectString(members, env.clientPort);
   const zk = await ZkClient.connect(all, 3000).catch(() => null);
   if (!zk) return no(`could not connect to ${all}`);
   try {
@@ -99,7 +99,7 @@ async function checkCanary(members: NodeRef[], path: string, env: GateEnv): Prom
 }
 
 async function checkZnodes(members: NodeRef[], znodes: { path: string; minChildren: number }[], env: GateEnv): Promise<Verdict> {
-  const zk = await ZkClient.connect(members.map((m) => `${m.host}:${env.clientPort}`).join(','), 3000).catch(() => null);
+  const zk = await ZkClient.connect(hostsConnectString(members, env.clientPort), 3000).catch(() => null);
   if (!zk) return no('could not connect to the ensemble');
   try {
     for (const z of znodes) {
