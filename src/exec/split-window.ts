@@ -10,10 +10,11 @@
 // temporary copies and readers are zkroll's own and are removed; safe to run twice (creates are
 // create-if-missing, changes set-if-different).
 import type { NodeRef } from '../compile/types.js';
-import { ZkClient, ZNODEEXISTS, ZkError } from '../zk/client.js';
+import { hostsConnectString, ZkClient, ZNODEEXISTS, ZkError } from '../zk/client.js';
 import { ensembleView } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
 import { COPY_SUFFIX } from '../zk/persisted.js';
+import { walkTree } from '../zk/tree.js';
 import { host, StepError, type RunEnv } from './env.js';
 
 const READER = `set -e
@@ -27,21 +28,12 @@ cd "$tmp"
 nohup java -Xmx256m -cp "$home/*:$home/lib/*:$home/conf" -Dzookeeper.log.dir="$tmp" -Dzookeeper.root.logger=INFO,CONSOLE org.apache.zookeeper.server.ZooKeeperServerMain "$tmp/zoo.cfg" > "$tmp/reader.log" 2>&1 < /dev/null &
 echo $!`;
 
+/** Every persistent node except "/" with its data (owners re-register their ephemerals). */
 async function persistentTree(zk: ZkClient, skip: (p: string) => boolean): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
-  const visit = async (p: string): Promise<void> => {
-    if (skip(p)) return;
-    let node;
-    try {
-      node = await zk.get(p);
-    } catch {
-      return; // deleted meanwhile
-    }
-    if (String(node.stat.ephemeralOwner) !== '0') return; // owners re-register their ephemerals
-    if (p !== '/') out.set(p, node.data);
-    for (const c of await zk.getChildren(p).catch(() => [] as string[])) await visit(p === '/' ? `/${c}` : `${p}/${c}`);
-  };
-  await visit('/');
+  await walkTree(zk, skip, (p, data, stat) => {
+    if (p !== '/' && String(stat.ephemeralOwner) === '0') out.set(p, data);
+  });
   return out;
 }
 
@@ -95,7 +87,7 @@ export async function carrySplitWindow(env: RunEnv, oldMembers: NodeRef[], newMe
     const canary = env.plan.health.canaryPath;
     const skip = (p: string) => p === '/zookeeper' || p.startsWith('/zookeeper/') || p === canary || p.endsWith(COPY_SUFFIX);
     const oldZk = await ZkClient.connect(`${best.r.node.host}:${best.r.port}`, 10000);
-    const newZk = await ZkClient.connect(newMembers.map((m) => `${m.host}:${port}`).join(','), 10000);
+    const newZk = await ZkClient.connect(hostsConnectString(newMembers, port), 10000);
     try {
       const [a, b] = [await persistentTree(oldZk, skip), await persistentTree(newZk, skip)];
       const created: string[] = [];

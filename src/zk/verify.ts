@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import { ZkClient } from './client.js';
 import { fourLetterWord, parseMntr } from './fourlw.js';
+import { walkTree } from './tree.js';
 
 export interface VerifyServer {
   label: string;
@@ -45,20 +46,7 @@ async function readNode(zk: ZkClient, p: string): Promise<string> {
 
 async function walk(zk: ZkClient, skip: (p: string) => boolean): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const visit = async (p: string): Promise<void> => {
-    if (skip(p)) return;
-    const d = await readNode(zk, p);
-    if (d === 'missing') return;
-    out.set(p, d);
-    let children: string[] = [];
-    try {
-      children = await zk.getChildren(p);
-    } catch {
-      return; // deleted meanwhile
-    }
-    for (const c of children.sort()) await visit(p === '/' ? `/${c}` : `${p}/${c}`);
-  };
-  await visit('/');
+  await walkTree(zk, skip, (p, data, stat) => out.set(p, digest(data, String(stat.ephemeralOwner) !== '0')));
   return out;
 }
 
