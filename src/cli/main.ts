@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
 
   program
     .command('check')
-    .description('the incident checks: ports, election listener (accept queue, thread dump), zxid headroom, log rotation')
+    .description('the incident checks: ports, election listener (accept queue, thread dump), zxid headroom, data files, log rotation')
     .argument('<plan>', 'plan YAML file')
     .option('--json', 'machine-readable output')
     .action(async (file: string, o: { json?: boolean }) => {
@@ -143,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
     });
   lab
     .command('kill-listener')
-    .description('reproduce the incident: stop the election listener threads of a running lab server (it keeps serving)')
+    .description('reproduce the incident: suspend the election listener threads of a running lab server (it keeps serving)')
     .argument('<plan>', 'plan YAML file')
     .argument('<myid>', 'server whose listener dies', int)
     .action(async (file: string, myid: number) => {
