@@ -17,8 +17,18 @@ import { COPY_SUFFIX } from '../zk/persisted.js';
 import { walkTree } from '../zk/tree.js';
 import { host, StepError, type RunEnv } from './env.js';
 
+// A reader left by an attempt that was killed (SIGKILL skips the cleanup below) still holds
+// the port: it is stopped first, so the step is safe to run again.
 const READER = `set -e
 tmp="$1"; home="$2"; data="$3"; log="$4"; addr="$5"; port="$6"
+if [ -f "$tmp/reader.pid" ]; then
+  old=$(cat "$tmp/reader.pid")
+  if grep -q "$tmp/zoo.cfg" "/proc/$old/cmdline" 2>/dev/null; then
+    kill "$old" 2>/dev/null || true
+    for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do kill -0 "$old" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$old" 2>/dev/null || true
+  fi
+fi
 if [ -d "$tmp" ]; then rm -rf "$tmp"; fi
 mkdir -p "$tmp/data/version-2"
 cp -a "$data/version-2/." "$tmp/data/version-2/"
@@ -26,6 +36,7 @@ if [ "$log" != "$data" ]; then cp -a "$log/version-2/." "$tmp/data/version-2/"; 
 printf 'tickTime=2000\\ndataDir=%s/data\\nclientPort=%s\\nclientPortAddress=%s\\nadmin.enableServer=false\\n4lw.commands.whitelist=*\\nmaxClientCnxns=0\\n' "$tmp" "$port" "$addr" > "$tmp/zoo.cfg"
 cd "$tmp"
 nohup java -Xmx256m -cp "$home/*:$home/lib/*:$home/conf" -Dzookeeper.log.dir="$tmp" -Dzookeeper.root.logger=INFO,CONSOLE org.apache.zookeeper.server.ZooKeeperServerMain "$tmp/zoo.cfg" > "$tmp/reader.log" 2>&1 < /dev/null &
+echo $! > "$tmp/reader.pid"
 echo $!`;
 
 /** Every persistent node except "/" with its data (owners re-register their ephemerals). */

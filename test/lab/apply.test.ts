@@ -209,7 +209,12 @@ function spawnApply(env: NodeJS.ProcessEnv, args: string[]): ChildProcess {
   return spawn(process.execPath, [zkroll, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-async function killAtStep(env: NodeJS.ProcessEnv, child: ChildProcess, index: number, delayMs: number): Promise<void> {
+/** Is a split-window reader (a standalone ZooKeeper on a copy of old data) running? */
+function readerRunning(): boolean {
+  return spawnSync('pgrep', ['-f', 'zkroll-split-.*zoo.cfg']).status === 0;
+}
+
+async function killAtStep(env: NodeJS.ProcessEnv, child: ChildProcess, index: number, delayMs: number, until?: () => boolean): Promise<void> {
   const file = path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident', 'run.json');
   const deadline = Date.now() + 180000;
   while (Date.now() < deadline) {
@@ -223,6 +228,7 @@ async function killAtStep(env: NodeJS.ProcessEnv, child: ChildProcess, index: nu
     await new Promise((r) => setTimeout(r, 20));
   }
   await new Promise((r) => setTimeout(r, delayMs));
+  for (let i = 0; until && !until() && i < 600 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
 }
@@ -239,7 +245,9 @@ describe('apply: killed with SIGKILL at three steps, then resumed', () => {
     const locked = run(env, ['status', incident]);
     assert.match(locked.out, /running/);
     const b = spawnApply(env, ['resume', incident, '--yes']);
-    await killAtStep(env, b, 22, 1500);
+    // killed while its readers run: they outlive it, and the resumed step must cope
+    await killAtStep(env, b, 22, 0, readerRunning);
+    assert.ok(readerRunning(), 'a reader of the killed attempt is still running');
     const c = spawnApply(env, ['resume', incident, '--yes']);
     await killAtStep(env, c, 66, 800);
     const r = run(env, ['resume', incident, '--yes']);
