@@ -7,6 +7,7 @@
 import type { NodeRef, RemoteCommand } from '../compile/types.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
 import { FIND_ZK_JVM, zkJvmPattern } from '../zk/process.js';
+import { retryTransient, ZkClient } from '../zk/client.js';
 import { sshTargets, type SshTargetSpec } from '../plan/helpers.js';
 import type { Plan } from '../plan/schema.js';
 import { RemoteError, type ExecResult, type SshHost, type SshPool } from '../remote/ssh.js';
@@ -91,6 +92,29 @@ export async function writeKeeping(env: RunEnv, on: string, path: string, conten
   await h.writeFileAtomic(path, content, mode);
   env.progress(`${on}: wrote ${path}`);
   return 'written';
+}
+
+/**
+ * Idempotent client work against some servers on one connection of its own, done again from the
+ * start after a lost connection (a busy server, an election) until the gate deadline passes.
+ */
+export function withZk<T>(env: RunEnv, connectString: string, work: (zk: ZkClient) => Promise<T>): Promise<T> {
+  return retryTransient(
+    async () => {
+      const zk = await ZkClient.connect(connectString, 10000);
+      try {
+        return await work(zk);
+      } finally {
+        zk.close();
+      }
+    },
+    {
+      deadlineMs: Date.now() + env.plan.health.gateDeadline,
+      pollMs: env.plan.health.pollInterval,
+      onRetry: (e, n) => env.progress(`lost the connection to ${connectString} (${e.message}): starting over (${n})`),
+      stopped: env.stopRequested,
+    },
+  );
 }
 
 export function errorText(e: unknown): string {

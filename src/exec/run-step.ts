@@ -8,13 +8,13 @@
 import { resolveFile, type ReadFile } from '../compile/files.js';
 import { describeNode } from '../compile/nodes.js';
 import type { Gate, NodeRef, Step } from '../compile/types.js';
-import { hostsConnectString, ZkClient } from '../zk/client.js';
+import { hostsConnectString } from '../zk/client.js';
 import { COPY_SUFFIX, findPersistedCopies } from '../zk/persisted.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
 import { carrySplitWindow } from './split-window.js';
 import { readDataDirs } from '../check/datadir.js';
-import { hasProcess, host, Interrupted, readText, runCommand, StepError, writeKeeping, type RunEnv } from './env.js';
+import { hasProcess, host, Interrupted, readText, runCommand, StepError, withZk, writeKeeping, type RunEnv } from './env.js';
 
 export interface StepMemo {
   /** round → myids in restart order (followers by myid, then the leader), fixed at the round's first slot. */
@@ -158,9 +158,8 @@ async function copySeed(env: RunEnv, step: Step & { target: { kind: 'seed' } }, 
 
 async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'ensemble' } }, out: StepOutcome): Promise<void> {
   const paths = env.plan.strategy.kind === 'rebuild' ? env.plan.strategy.preserveEphemerals : [];
-  const zk = await ZkClient.connect(hostsConnectString(step.target.members, env.plan.cluster.ports.client), 10000);
-  let copied = 0;
-  try {
+  const copied = await withZk(env, hostsConnectString(step.target.members, env.plan.cluster.ports.client), async (zk) => {
+    let copied = 0;
     const walk = async (p: string): Promise<void> => {
       const st = await zk.exists(p);
       if (!st) return;
@@ -175,9 +174,8 @@ async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'en
       for (const c of await zk.getChildren(p)) if (!c.endsWith(COPY_SUFFIX)) await walk(p === '/' ? `/${c}` : `${p}/${c}`);
     };
     for (const p of paths) await walk(p);
-  } finally {
-    zk.close();
-  }
+    return copied;
+  });
   env.progress(`${copied} persistent copies written`);
   out.notes.push(`${copied} ephemeral nodes copied as <name>${COPY_SUFFIX}`);
 }
@@ -217,7 +215,9 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
       const memberNode = t.members.find((x) => x.myid === id)!;
       await assertDataOk(env, memberNode);
       const [stop, ...rest] = m.commands;
-      const wasLeader = t.slot === t.of && (await ensembleView(t.members, env.plan.cluster.ports.client)).leader === id;
+      // the round's leader goes last, but a leader that stepped down mid-round leaves another one:
+      // whichever server leads when it is stopped causes an election, measured below
+      const wasLeader = (await ensembleView(t.members, env.plan.cluster.ports.client)).leader === id;
       if (stop) await runCommand(env, m.host, stop);
       const stoppedAt = Date.now();
       // zkServer.sh stop does not wait for the JVM to exit: the start would find the ports taken
@@ -252,16 +252,12 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
     case 'final-check':
       await gates(env, memo, step.gates);
       if (env.plan.strategy.kind === 'rebuild' && env.plan.strategy.preserveEphemerals.length > 0 && t.kind === 'ensemble') {
-        const zk = await ZkClient.connect(hostsConnectString(t.members, env.plan.cluster.ports.client), 10000);
-        try {
-          const copies = await findPersistedCopies(zk, env.plan.strategy.preserveEphemerals);
-          const shadowed = copies.filter((c) => c.shadowed);
-          const line = `persistent copies of ephemeral nodes: ${copies.length}, ${shadowed.length} shadowed by their re-registered owners${copies.length > shadowed.length ? `; not re-registered (kept): ${copies.filter((c) => !c.shadowed).map((c) => c.original).join(', ')}` : ''}; remove the shadowed ones with: zkroll copies ${env.planFile} --clean`;
-          env.progress(line);
-          out.notes.push(line);
-        } finally {
-          zk.close();
-        }
+        const roots = env.plan.strategy.preserveEphemerals;
+        const copies = await withZk(env, hostsConnectString(t.members, env.plan.cluster.ports.client), (zk) => findPersistedCopies(zk, roots));
+        const shadowed = copies.filter((c) => c.shadowed);
+        const line = `persistent copies of ephemeral nodes: ${copies.length}, ${shadowed.length} shadowed by their re-registered owners${copies.length > shadowed.length ? `; not re-registered (kept): ${copies.filter((c) => !c.shadowed).map((c) => c.original).join(', ')}` : ''}; remove the shadowed ones with: zkroll copies ${env.planFile} --clean`;
+        env.progress(line);
+        out.notes.push(line);
       }
       return out;
   }

@@ -10,12 +10,12 @@
 // temporary copies and readers are zkroll's own and are removed; safe to run twice (creates are
 // create-if-missing, changes set-if-different).
 import type { NodeRef } from '../compile/types.js';
-import { hostsConnectString, ZkClient, ZNODEEXISTS, ZkError } from '../zk/client.js';
+import { hostsConnectString, ZNODEEXISTS, ZkError, type ZkClient } from '../zk/client.js';
 import { ensembleView } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
 import { COPY_SUFFIX } from '../zk/persisted.js';
 import { walkTree } from '../zk/tree.js';
-import { host, StepError, type RunEnv } from './env.js';
+import { host, StepError, withZk, type RunEnv } from './env.js';
 
 // A reader left by an attempt that was killed (SIGKILL skips the cleanup below) still holds
 // the port: it is stopped first, so the step is safe to run again.
@@ -97,34 +97,35 @@ export async function carrySplitWindow(env: RunEnv, oldMembers: NodeRef[], newMe
     env.progress(`the old ensemble ended at ${hex}, after the copy at ${seedZxid ?? 'unknown'}: comparing with the new ensemble`);
     const canary = env.plan.health.canaryPath;
     const skip = (p: string) => p === '/zookeeper' || p.startsWith('/zookeeper/') || p === canary || p.endsWith(COPY_SUFFIX);
-    const oldZk = await ZkClient.connect(`${best.r.node.host}:${best.r.port}`, 10000);
-    const newZk = await ZkClient.connect(hostsConnectString(newMembers, port), 10000);
-    try {
-      const [a, b] = [await persistentTree(oldZk, skip), await persistentTree(newZk, skip)];
-      const created: string[] = [];
-      const changed: string[] = [];
-      // parents before children
-      for (const [p, data] of [...a.entries()].sort(([x], [y]) => x.split('/').length - y.split('/').length || x.localeCompare(y))) {
-        const mine = b.get(p);
-        if (mine === undefined) {
-          try {
-            await newZk.create(p, data);
-          } catch (e) {
-            if (!(e instanceof ZkError && e.rc === ZNODEEXISTS)) throw e;
+    const oldAt = `${best.r.node.host}:${best.r.port}`;
+    const from = best.r.node.myid;
+    // old reader and new ensemble on connections of their own; a lost connection starts the
+    // comparison over (creates are create-if-missing and changes set-if-different)
+    return await withZk(env, oldAt, (oldZk) =>
+      withZk(env, hostsConnectString(newMembers, port), async (newZk) => {
+        const [a, b] = [await persistentTree(oldZk, skip), await persistentTree(newZk, skip)];
+        const created: string[] = [];
+        const changed: string[] = [];
+        // parents before children
+        for (const [p, data] of [...a.entries()].sort(([x], [y]) => x.split('/').length - y.split('/').length || x.localeCompare(y))) {
+          const mine = b.get(p);
+          if (mine === undefined) {
+            try {
+              await newZk.create(p, data);
+            } catch (e) {
+              if (!(e instanceof ZkError && e.rc === ZNODEEXISTS)) throw e;
+            }
+            created.push(p);
+          } else if (!mine.equals(data)) {
+            await newZk.set(p, data);
+            changed.push(p);
           }
-          created.push(p);
-        } else if (!mine.equals(data)) {
-          await newZk.set(p, data);
-          changed.push(p);
         }
-      }
-      const onlyNew = [...b.keys()].filter((p) => !a.has(p));
-      env.progress(`carried ${created.length} new and ${changed.length} changed nodes to the new ensemble; ${onlyNew.length} nodes only in the new one (kept)`);
-      return { oldZxid: hex, from: best.r.node.myid, created, changed, onlyNew };
-    } finally {
-      oldZk.close();
-      newZk.close();
-    }
+        const onlyNew = [...b.keys()].filter((p) => !a.has(p));
+        env.progress(`carried ${created.length} new and ${changed.length} changed nodes to the new ensemble; ${onlyNew.length} nodes only in the new one (kept)`);
+        return { oldZxid: hex, from, created, changed, onlyNew };
+      }),
+    );
   } finally {
     // the readers and their copies are zkroll's own temporary files
     await Promise.all(

@@ -25,6 +25,31 @@ export function hostsConnectString(nodes: readonly { host: string }[], port: num
 export const ZNONODE = -101;
 export const ZNODEEXISTS = -110;
 export const ZNOTEMPTY = -111;
+/** Connection loss, operation timeout, session expired: the server may or may not have applied it. */
+const TRANSIENT_RCS = new Set([-4, -7, -112]);
+
+/** Did this fail because the connection was lost (or never made), not because of the request? */
+export function isTransient(e: unknown): boolean {
+  if (!(e instanceof ZkError)) return false;
+  return e.rc === null ? e.message.startsWith('could not connect') : TRANSIENT_RCS.has(e.rc);
+}
+
+/**
+ * Run idempotent client work (it opens and closes its own connection) again after a transient
+ * failure, polling every `pollMs` until `deadlineMs` (epoch ms) passes; then the last error is
+ * thrown. Anything else is thrown at once.
+ */
+export async function retryTransient<T>(work: () => Promise<T>, o: { deadlineMs: number; pollMs: number; onRetry: (e: ZkError, attempt: number) => void; stopped?: () => boolean }): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (e) {
+      if (!isTransient(e) || Date.now() + o.pollMs > o.deadlineMs || o.stopped?.() === true) throw e;
+      o.onRetry(e as ZkError, attempt);
+      await new Promise((r) => setTimeout(r, o.pollMs));
+    }
+  }
+}
 
 export class ZkError extends Error {
   constructor(

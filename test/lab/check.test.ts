@@ -44,7 +44,8 @@ describe('check: the Codis incident', () => {
     assert.match(after9.out, /election listener\s+9 \(127\.0\.10\.9\)\s+FAIL\s+DEAD election listener: connections to port 3888 are queued by the kernel/);
     assert.match(after9.out, /election listener\s+7 \(127\.0\.10\.7\)\s+OK/);
     assert.match(after9.out, /election listener\s+10 \(127\.0\.10\.10\)\s+OK/);
-    assert.match(after9.out, /client port\s+9 \(127\.0\.10\.9\)\s+OK\s+2181: serving as follower/);
+    // which of 7, 9, 10 leads depends on which started first: either way 9 still serves
+    assert.match(after9.out, /client port\s+9 \(127\.0\.10\.9\)\s+OK\s+2181: serving as (leader|follower)/);
     // the ensemble still serves reads and writes, through server 9 too
     const zk = await ZkClient.connect('127.0.10.9:2181', 10000);
     try {
@@ -94,7 +95,7 @@ describe('check: rolling plan', () => {
     // (the testing-only initialZxid makes the counter jump inside an epoch: the data-files check
     // rightly cannot tell that from a missing log, so only the two checks at issue are asserted)
     const r = run(['check', rolling]);
-    const m = /zxid headroom\s+\d \(127\.0\.20\.\d\)\s+WARN\s+zxid 0x1fffff0[0-9a-f]{2}: (\d+) transactions before the counter rolls over and forces an election/.exec(r.out);
+    const m = /zxid headroom\s+\d \(127\.0\.20\.\d\)\s+WARN\s+zxid 0x[0-9a-f]*fffff[0-9a-f]{3}: (\d+) transactions before the counter rolls over and forces an election/.exec(r.out);
     assert.ok(m, r.out);
     assert.ok(Number(m[1]) < 4096 && Number(m[1]) > 3000);
     assert.match(r.out, /log rotation\s+1 \(127\.0\.20\.1\)\s+WARN\s+logs of \/opt\/zookeeper-3\.8\.0 are not rolled daily/);
