@@ -9,6 +9,7 @@ import { allHosts } from '../plan/helpers.js';
 import { fourLetterWord, parseSrvr, probeSrvr, tcpOpen, type Srvr } from '../zk/fourlw.js';
 import net from 'node:net';
 import { FIND_ZK_JVM, zkJvmPattern } from '../zk/process.js';
+import { readMonitor } from '../zk/monitor.js';
 import { headroom, humanDuration } from './zxid.js';
 
 export type Status = 'ok' | 'warn' | 'fail' | 'unknown';
@@ -101,6 +102,22 @@ export async function electionListener(hostName: string, label: string, h: Check
   return { check, server: label, status: threads === null ? 'warn' : 'ok', detail: threads === null ? `port ${port} listening, accept queue empty; thread dump unavailable (no jcmd/jstack)` : `port ${port} listening and accepting, thread ${threads[0]}` };
 }
 
+/** Can zkroll read this server's monitor values (synced followers, digest mismatches)? */
+async function monitoring(host: string, label: string, clientPort: number, adminPort: number): Promise<Finding> {
+  const check = 'monitoring';
+  const r = await readMonitor(host, clientPort, adminPort);
+  if (r.via === null) {
+    return {
+      check,
+      server: label,
+      status: 'warn',
+      detail: `cannot read monitor values (${r.why}): gates cannot count synced followers and fall back to comparing zxids. Add mntr to 4lw.commands.whitelist or enable the AdminServer on port ${adminPort}`,
+    };
+  }
+  if (r.via === 'mntr') return { check, server: label, status: 'ok', detail: `'mntr' answers on ${clientPort}` };
+  return { check, server: label, status: 'ok', detail: `'mntr' is not whitelisted; the AdminServer on ${adminPort} answers instead (zkroll reads it)` };
+}
+
 export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<CheckHost | null>, sleep: (ms: number) => Promise<void>): Promise<Finding[]> {
   const ports = plan.cluster.ports;
   const out: Finding[] = [];
@@ -113,6 +130,7 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
     const label = `${n.myid} (${n.host})`;
     const s = srvr.get(n.myid);
     out.push({ check: 'client port', server: label, status: s ? 'ok' : 'fail', detail: s ? `${ports.client}: serving as ${s.mode}` : `${ports.client}: not serving — clients cannot use this server` });
+    if (s) out.push(await monitoring(n.host, label, ports.client, plan.cluster.adminPort));
     const h = await hostFor(n.host);
     if (!h) {
       out.push({ check: 'election listener', server: label, status: 'unknown', detail: 'host not reachable over SSH' });

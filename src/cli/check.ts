@@ -53,7 +53,7 @@ export async function cmdVerify(file: string, json: boolean, out: (s: string) =>
   const port = plan.cluster.ports.client;
   const hosts = allHosts(plan);
   const serving = (await Promise.all(hosts.map(async (h) => ((await probeSrvr(h.host, port, 2000)) ? h : null)))).filter((h) => h !== null);
-  const r = await verifyConsistency(serving.map((h) => ({ label: h.host, host: h.host, port })), { skip: [plan.health.canaryPath] });
+  const r = await verifyConsistency(serving.map((h) => ({ label: h.host, host: h.host, port })), { skip: [plan.health.canaryPath], adminPort: plan.cluster.adminPort });
   const bad = r.differences.length > 0 || r.unreachable.length > 0 || Object.values(r.digestMismatches).some((n) => n > 0);
   if (json) out(JSON.stringify(r, null, 2));
   else {

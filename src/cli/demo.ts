@@ -13,7 +13,8 @@ import { compile } from '../compile/index.js';
 import { loadPlanFile, formatPlanError } from '../plan/load.js';
 import { labSpecFromPlan } from '../lab/fromplan.js';
 import { labDown, labUp } from '../lab/lab.js';
-import { fourLetterWord, parseMntr, probeSrvr } from '../zk/fourlw.js';
+import { fourLetterWord, probeSrvr } from '../zk/fourlw.js';
+import { readMonitor } from '../zk/monitor.js';
 import { ZkClient } from '../zk/client.js';
 import { table } from '../ui/table.js';
 
@@ -62,7 +63,8 @@ async function main(): Promise<number> {
     );
     say(table(['host', 'myid', 'mode', 'zxid', 'znodes'], rows.map((r) => [r.h, r.myid, r.srvr?.mode ?? 'DOWN', r.srvr?.zxid != null ? `0x${r.srvr.zxid.toString(16)}` : '-', String(r.srvr?.nodeCount ?? '-')])));
     const leader = rows.find((r) => r.srvr?.mode === 'leader');
-    const synced = leader ? parseMntr(await fourLetterWord(leader.h, plan.cluster.ports.client, 'mntr')).get('zk_synced_followers') : undefined;
+    const monitor = leader ? await readMonitor(leader.h, plan.cluster.ports.client, plan.cluster.adminPort) : null;
+    const synced = monitor?.via ? monitor.values.get('zk_synced_followers') : undefined;
     const zk = await ZkClient.connect(hosts.map((h) => `${h}:${plan.cluster.ports.client}`).join(','), 10000);
     let data = 0;
     let proxies = 0;

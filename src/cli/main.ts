@@ -27,6 +27,11 @@ function zxidArg(v: string): bigint {
   return BigInt(v);
 }
 
+function whitelistArg(v: string): string {
+  if (!/^(\*|[a-z]{4}(,[a-z]{4})*)$/.test(v)) throw new InvalidArgumentError('expected "*" or four-letter words separated by commas, e.g. srvr,ruok');
+  return v;
+}
+
 function int(v: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number');
   return Number(v);
@@ -130,7 +135,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--znodes <n>', 'data znodes to load (default: plan lab.znodes)', int)
     .option('--proxies <n>', 'Codis-like proxies registering ephemeral nodes (default: plan lab.proxies.count)', int)
     .option('--initial-zxid <zxid>', 'start the servers at this zxid (e.g. 0x1fffff000: near the counter rollover)', zxidArg)
-    .action(async (file: string, o: { down?: number[]; znodes?: number; proxies?: number; initialZxid?: bigint }) => {
+    .option('--whitelist <words>', '4lw.commands.whitelist of the servers (default "*"; "srvr" is the 3.5+ default, where zkroll reads the AdminServer)', whitelistArg)
+    .action(async (file: string, o: { down?: number[]; znodes?: number; proxies?: number; initialZxid?: bigint; whitelist?: string }) => {
       code = await cmdLabUp(file, o, out);
     });
   lab

@@ -35,6 +35,7 @@ export interface StepOutcome {
 export function gateEnv(env: RunEnv, memo: StepMemo): GateEnv {
   return {
     clientPort: env.plan.cluster.ports.client,
+    adminPort: env.plan.cluster.adminPort,
     pollIntervalMs: env.plan.health.pollInterval,
     hasProcess: (n) => hasProcess(env, n),
     canaryValue: () => `${env.runId}#${++memo.canarySeq}`,

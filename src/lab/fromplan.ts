@@ -11,6 +11,7 @@ export interface LabOverrides {
   znodes?: number;
   proxies?: number;
   initialZxid?: bigint;
+  whitelist?: string;
 }
 
 export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = {}): LabSpec {
@@ -49,5 +50,6 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
     znodes: o.znodes ?? plan.lab.znodes,
     proxies: proxies && proxies.count > 0 ? proxies : null,
     initialZxid: o.initialZxid ?? null,
+    whitelist: o.whitelist ?? '*',
   };
 }

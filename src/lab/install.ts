@@ -9,8 +9,12 @@ import { LabError, type LabServer, type LabSpec } from './spec.js';
 
 export const DEBIAN_JAVA = '/usr/share/java';
 export const DEBIAN_ZK_BIN = '/usr/share/zookeeper/bin';
-/** Jars an install links in lib/: the server jar (its manifest names the rest) and a log binding. */
-const LIB_JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'log4j-1.2.jar', 'slf4j-log4j12.jar', 'slf4j-api.jar'];
+/**
+ * Jars an install links in lib/: the server jar (its manifest names the rest, Jetty included), a
+ * log binding, and the servlet API Jetty needs for the AdminServer (Debian's libservlet-api-java,
+ * a dependency of the zookeeper package).
+ */
+const LIB_JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'log4j-1.2.jar', 'slf4j-log4j12.jar', 'slf4j-api.jar', 'servlet-api.jar'];
 
 export function checkPrerequisites(): void {
   const missing: string[] = [];
@@ -91,7 +95,8 @@ export function writeInstall(dir: string, version: string, extraJvmFlags = ''): 
 /**
  * zoo.cfg of a current (pre-zkroll) lab server. The lab-only keys bind each server's client
  * and AdminServer ports to its own loopback address, since all lab hosts share one kernel;
- * `4lw.commands.whitelist=*` gives 3.5+ servers the 3.4 behaviour of answering every word.
+ * `4lw.commands.whitelist=*` (the default) gives 3.5+ servers the 3.4 behaviour of answering
+ * every word; `--whitelist srvr` rehearses the 3.5+ default, where zkroll reads the AdminServer.
  */
 export function renderLabZooCfg(spec: LabSpec, server: LabServer): string {
   const lines = [
@@ -103,7 +108,7 @@ export function renderLabZooCfg(spec: LabSpec, server: LabServer): string {
     `dataLogDir=${server.dataLogDir}`,
     `clientPort=${spec.ports.client}`,
     'maxClientCnxns=0',
-    '4lw.commands.whitelist=*',
+    `4lw.commands.whitelist=${spec.whitelist}`,
     '# lab only: every lab host shares this machine\'s kernel, so bind to the host\'s own address',
     `clientPortAddress=${server.ip}`,
     `admin.serverAddress=${server.ip}`,

@@ -37,6 +37,8 @@ export interface LabSpec {
   proxies: { product: string; count: number } | null;
   /** Start the current servers with -Dzookeeper.testingonly.initialZxid (zxid-rollover rehearsals). */
   initialZxid: bigint | null;
+  /** 4lw.commands.whitelist of the current servers: '*' answers every word; 'srvr' is the 3.5+ default. */
+  whitelist: string;
 }
 
 /** A problem that stops the lab before it changes anything. */

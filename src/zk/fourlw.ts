@@ -47,6 +47,11 @@ export function parseMntr(text: string): Map<string, string> {
   return out;
 }
 
+/** Does a four-letter-word answer say the word is not whitelisted (3.5+ answer only `srvr` by default)? */
+export function notWhitelisted(text: string): boolean {
+  return /is not executed because it is not in the whitelist/.test(text);
+}
+
 /** A zxid as printed by ZooKeeper ("0x100000002" or decimal) as BigInt; null if absent/garbled. */
 export function parseZxid(text: string | undefined): bigint | null {
   if (text === undefined) return null;

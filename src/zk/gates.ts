@@ -6,11 +6,14 @@
 // reports the last reason it did not hold; zxids compare as BigInt.
 import type { Gate, NodeRef } from '../compile/types.js';
 import { hostsConnectString, ZkClient } from './client.js';
-import { fourLetterWord, parseMntr, probeSrvr, type Srvr } from './fourlw.js';
+import { probeSrvr, type Srvr } from './fourlw.js';
+import { readMonitor } from './monitor.js';
 import { outliers, verifyConsistency } from './verify.js';
 
 export interface GateEnv {
   clientPort: number;
+  /** AdminServer port: where `mntr` is read when the four-letter word is not whitelisted (3.5+). */
+  adminPort: number;
   pollIntervalMs: number;
   /** Is a ZooKeeper process running with this node's config on its host? */
   hasProcess: (node: NodeRef) => Promise<boolean>;
@@ -55,7 +58,10 @@ async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict>
   const leader = leaders[0]!;
   const odd = members.filter((m) => m !== leader && !['follower', 'observer'].includes(v.modes.get(m.myid)?.mode ?? ''));
   if (odd.length > 0) return no(`not following the leader: ${odd.map((m) => `${m.myid} (${v.modes.get(m.myid)?.mode})`).join(', ')}`);
-  const mntr = parseMntr(await fourLetterWord(leader.host, env.clientPort, 'mntr', 1500).catch(() => ''));
+  // synced followers from mntr, or the AdminServer where mntr is not whitelisted; when neither
+  // answers, the zxid comparison below is what remains (`zkroll check` warns about that beforehand)
+  const read = await readMonitor(leader.host, env.clientPort, env.adminPort, 1500);
+  const mntr = read.via ? read.values : new Map<string, string>();
   const synced = Number(mntr.get('zk_synced_followers') ?? NaN) + Number(mntr.get('zk_synced_non_voting_followers') ?? 0) + Number(mntr.get('zk_synced_observers') ?? 0);
   if (Number.isFinite(synced) && synced < members.length - 1) return no(`leader ${leader.myid} has ${synced} synced followers, expected ${members.length - 1}`);
   // right after an election the leader reports <epoch>00000000, a marker no follower applies;
@@ -136,7 +142,7 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
     case 'znodes':
       return checkZnodes(g.members, g.znodes, env);
     case 'consistent': {
-      const r = await verifyConsistency(g.members.map((m) => ({ label: `server ${m.myid}`, host: m.host, port: env.clientPort })), { skip: g.skip, maxReported: 5 });
+      const r = await verifyConsistency(g.members.map((m) => ({ label: `server ${m.myid}`, host: m.host, port: env.clientPort })), { skip: g.skip, maxReported: 5, adminPort: env.adminPort });
       if (r.unreachable.length > 0) return no(`could not read ${r.unreachable.join(', ')} alone`);
       if (r.differences.length === 0) return ok;
       return no(`data differs: ${r.differences.map((d) => `${d.path} (on ${outliers(d).join(', ')})`).join('; ')}`);

@@ -6,7 +6,7 @@
 // an ephemeral flag.
 import crypto from 'node:crypto';
 import { ZkClient } from './client.js';
-import { fourLetterWord, parseMntr } from './fourlw.js';
+import { readMonitor } from './monitor.js';
 import { walkTree } from './tree.js';
 
 export interface VerifyServer {
@@ -50,7 +50,7 @@ async function walk(zk: ZkClient, skip: (p: string) => boolean): Promise<Map<str
   return out;
 }
 
-export async function verifyConsistency(servers: VerifyServer[], opts: { skip?: string[]; maxReported?: number } = {}): Promise<VerifyResult> {
+export async function verifyConsistency(servers: VerifyServer[], opts: { skip?: string[]; maxReported?: number; adminPort?: number } = {}): Promise<VerifyResult> {
   const skipPrefixes = ['/zookeeper', ...(opts.skip ?? [])];
   const skip = (p: string) => skipPrefixes.some((s) => p === s || p.startsWith(s + '/'));
   const clients = new Map<string, ZkClient>();
@@ -80,21 +80,21 @@ export async function verifyConsistency(servers: VerifyServer[], opts: { skip?: 
         for (const [label, c] of clients) values[label] = await readNode(c, p);
         if (new Set(Object.values(values)).size > 1) again.push({ path: p, values });
       }
-      const digestMismatches = await mismatches(servers);
+      const digestMismatches = await mismatches(servers, opts.adminPort ?? 8080);
       return { servers: [...clients.keys()], unreachable, paths: all.size, differences: again.slice(0, opts.maxReported ?? 50), digestMismatches };
     }
-    return { servers: [...clients.keys()], unreachable, paths: all.size, differences: [], digestMismatches: await mismatches(servers) };
+    return { servers: [...clients.keys()], unreachable, paths: all.size, differences: [], digestMismatches: await mismatches(servers, opts.adminPort ?? 8080) };
   } finally {
     for (const c of clients.values()) c.close();
   }
 }
 
-async function mismatches(servers: VerifyServer[]): Promise<Record<string, number>> {
+async function mismatches(servers: VerifyServer[], adminPort: number): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   await Promise.all(
     servers.map(async (s) => {
-      const m = parseMntr(await fourLetterWord(s.host, s.port, 'mntr', 1500).catch(() => ''));
-      const v = m.get('zk_digest_mismatches_count');
+      const read = await readMonitor(s.host, s.port, adminPort, 1500);
+      const v = read.via ? read.values.get('zk_digest_mismatches_count') : undefined;
       if (v !== undefined && /^\d+$/.test(v)) out[s.label] = Number(v);
     }),
   );

@@ -10,7 +10,8 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { labDir } from '../../src/lab/lab.js';
 import { ZkClient } from '../../src/zk/client.js';
-import { probeSrvr } from '../../src/zk/fourlw.js';
+import { fourLetterWord, probeSrvr } from '../../src/zk/fourlw.js';
+import { readMonitor } from '../../src/zk/monitor.js';
 import { outliers, verifyConsistency } from '../../src/zk/verify.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -99,6 +100,28 @@ describe('check: rolling plan', () => {
     assert.ok(m, r.out);
     assert.ok(Number(m[1]) < 4096 && Number(m[1]) > 3000);
     assert.match(r.out, /log rotation\s+1 \(127\.0\.20\.1\)\s+WARN\s+logs of \/opt\/zookeeper-3\.8\.0 are not rolled daily/);
+  });
+
+  it('reads mntr from the AdminServer where the word is not whitelisted (the 3.5+ default); warns where neither answers', async () => {
+    labUp(rolling, '--znodes', '5', '--whitelist', 'srvr');
+    assert.match(await fourLetterWord('127.0.20.1', 2181, 'mntr'), /mntr is not executed because it is not in the whitelist/);
+    const r = run(['check', rolling]);
+    for (const id of [1, 2, 3]) assert.match(r.out, new RegExp(`monitoring\\s+${id} \\(127\\.0\\.20\\.${id}\\)\\s+OK\\s+'mntr' is not whitelisted; the AdminServer on 8080 answers instead`));
+    const modes = await Promise.all([1, 2, 3].map(async (id) => [id, (await probeSrvr(`127.0.20.${id}`, 2181))?.mode] as const));
+    const leader = modes.find(([, m]) => m === 'leader')![0];
+    const m = await readMonitor(`127.0.20.${leader}`, 2181, 8080);
+    assert.equal(m.via, 'admin');
+    assert.equal(m.via && m.values.get('zk_synced_followers'), '2', 'the gates count synced followers through the AdminServer');
+    // a plan that names the wrong AdminServer port: nothing answers mntr, and check says so
+    const file = path.join(os.tmpdir(), `zkroll-adminport-${process.pid}.yaml`);
+    fs.writeFileSync(file, fs.readFileSync(rolling, 'utf8').replace(/adminPort: 8080/, 'adminPort: 18080'));
+    try {
+      const w = run(['check', file]);
+      assert.match(w.out, /monitoring\s+1 \(127\.0\.20\.1\)\s+WARN\s+cannot read monitor values \('mntr' is not in 4lw\.commands\.whitelist of 127\.0\.20\.1; AdminServer 127\.0\.20\.1:18080: connect ECONNREFUSED/);
+      assert.match(w.out, /Add mntr to 4lw\.commands\.whitelist or enable the AdminServer on port 18080/);
+    } finally {
+      fs.rmSync(file);
+    }
   });
 
   it('apply refuses to restart servers while a quorum of election listeners is dead, and changes nothing', async () => {
