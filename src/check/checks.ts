@@ -102,6 +102,23 @@ export async function electionListener(hostName: string, label: string, h: Check
   return { check, server: label, status: threads === null ? 'warn' : 'ok', detail: threads === null ? `port ${port} listening, accept queue empty; thread dump unavailable (no jcmd/jstack)` : `port ${port} listening and accepting, thread ${threads[0]}` };
 }
 
+/** The install a server runs from: the target's once upgraded (its JVM has the target config), else its own. */
+async function runningHome(h: CheckHost, node: { home: string; config: string }, target: { home: string; config: string }): Promise<string> {
+  if (target.home === node.home) return node.home;
+  const r = await h.run(FIND_ZK_JVM, [zkJvmPattern(target.config)]);
+  return r?.code === 0 ? target.home : node.home;
+}
+
+/** Does the install's logging configuration roll the logs daily (logback.xml for 3.8+, else log4j)? */
+async function logRotation(h: CheckHost, label: string, home: string): Promise<Finding> {
+  const check = 'log rotation';
+  const file = ['logback.xml', 'log4j.properties'].map((f) => `${home}/conf/${f}`);
+  const logConf = (await h.read(file[0]!)) ?? (await h.read(file[1]!));
+  if (logConf === null) return { check, server: label, status: 'unknown', detail: `no log configuration in ${home}/conf` };
+  if (rollsDaily(logConf)) return { check, server: label, status: 'ok', detail: `logs of ${home} roll daily` };
+  return { check, server: label, status: 'warn', detail: `logs of ${home} are not rolled daily: they grow until the disk fills (the incident's 20 GB log)` };
+}
+
 /** Can zkroll read this server's monitor values (synced followers, digest mismatches)? */
 async function monitoring(host: string, label: string, clientPort: number, adminPort: number): Promise<Finding> {
   const check = 'monitoring';
@@ -141,8 +158,7 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
       const d = await h.data(n.node.dataDir, n.node.dataLogDir, `check-${n.myid}`, s?.zxid).catch((e: unknown) => ({ ok: false, detail: `could not read: ${e instanceof Error ? e.message : String(e)}`, lowSpace: [] as string[] }));
       out.push({ check: 'data files', server: label, status: d.ok ? 'ok' : 'fail', detail: [d.detail, ...d.lowSpace].join('; ') + (d.ok ? '' : ' — do not start or restart this server until fixed') });
     }
-    const logConf = (await h.read(`${n.node.home}/conf/logback.xml`)) ?? (await h.read(`${n.node.home}/conf/log4j.properties`));
-    out.push({ check: 'log rotation', server: label, status: logConf === null ? 'unknown' : rollsDaily(logConf) ? 'ok' : 'warn', detail: logConf === null ? `no log configuration in ${n.node.home}/conf` : rollsDaily(logConf) ? 'logs roll daily' : `logs of ${n.node.home} are not rolled daily: they grow until the disk fills (the incident's 20 GB log)` });
+    out.push(await logRotation(h, label, await runningHome(h, n.node, plan.target)));
   }
 
   if (leader) {

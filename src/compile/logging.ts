@@ -29,12 +29,12 @@ log4j.appender.ROLLINGFILE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] 
 
 const LOGBACK = `<!-- written by zkroll: logs under zookeeper.log.dir (<home>/logs), rolled daily, ${RETENTION_DAYS} days kept -->
 <configuration>
-  <property name="zookeeper.log.dir" value="." />
-  <property name="zookeeper.log.file" value="zookeeper.log" />
+  <!-- zkServer.sh passes -Dzookeeper.log.dir/-Dzookeeper.log.file; the defaults after :- apply
+       only without them (a <property> here would take precedence over the JVM's) -->
   <appender name="ROLLINGFILE" class="ch.qos.logback.core.rolling.RollingFileAppender">
-    <File>\${zookeeper.log.dir}/\${zookeeper.log.file}</File>
+    <File>\${zookeeper.log.dir:-.}/\${zookeeper.log.file:-zookeeper.log}</File>
     <rollingPolicy class="ch.qos.logback.core.rolling.TimeBasedRollingPolicy">
-      <fileNamePattern>\${zookeeper.log.dir}/\${zookeeper.log.file}.%d{yyyy-MM-dd}</fileNamePattern>
+      <fileNamePattern>\${zookeeper.log.dir:-.}/\${zookeeper.log.file:-zookeeper.log}.%d{yyyy-MM-dd}</fileNamePattern>
       <maxHistory>${RETENTION_DAYS}</maxHistory>
     </rollingPolicy>
     <encoder>

@@ -5,6 +5,7 @@
 // (safe twice); never touches an existing conf/zoo.cfg of an install (zkroll owns it then).
 import fs from 'node:fs';
 import path from 'node:path';
+import { usesLogback } from '../compile/logging.js';
 import { LabError, type LabServer, type LabSpec } from './spec.js';
 
 export const DEBIAN_JAVA = '/usr/share/java';
@@ -14,14 +15,27 @@ export const DEBIAN_ZK_BIN = '/usr/share/zookeeper/bin';
  * log binding, and the servlet API Jetty needs for the AdminServer (Debian's libservlet-api-java,
  * a dependency of the zookeeper package).
  */
-const LIB_JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'log4j-1.2.jar', 'slf4j-log4j12.jar', 'slf4j-api.jar', 'servlet-api.jar'];
+const LIB_JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'slf4j-api.jar', 'servlet-api.jar'];
+/** The slf4j binding: log4j 1.2 for installs labelled 3.4–3.7 (and the current ones), logback for 3.8+. */
+const LOG4J_JARS = ['log4j-1.2.jar', 'slf4j-log4j12.jar'];
+const LOGBACK_JARS = ['logback-classic.jar', 'logback-core.jar'];
 
-export function checkPrerequisites(): void {
+/** Does this install get logback (a target labelled 3.8+)? The current installs keep log4j. */
+function logbackInstall(version: string): boolean {
+  return version !== 'current' && usesLogback(version);
+}
+
+export function checkPrerequisites(spec: LabSpec): void {
   const missing: string[] = [];
-  for (const j of LIB_JARS) if (!fs.existsSync(path.join(DEBIAN_JAVA, j))) missing.push(path.join(DEBIAN_JAVA, j));
+  for (const j of [...LIB_JARS, ...LOG4J_JARS]) if (!fs.existsSync(path.join(DEBIAN_JAVA, j))) missing.push(path.join(DEBIAN_JAVA, j));
   if (!fs.existsSync(path.join(DEBIAN_ZK_BIN, 'zkServer.sh'))) missing.push(path.join(DEBIAN_ZK_BIN, 'zkServer.sh'));
   if (missing.length > 0) {
     throw new LabError(`lab: Debian's zookeeper package is missing (${missing.join(', ')}): run apt-get install -y zookeeper`);
+  }
+  const logback = spec.hosts.flatMap((h) => h.installs).find((i) => logbackInstall(i.version));
+  const noLogback = LOGBACK_JARS.filter((j) => !fs.existsSync(path.join(DEBIAN_JAVA, j)));
+  if (logback && noLogback.length > 0) {
+    throw new LabError(`lab: the ${logback.version} install (${logback.home}) logs through logback, as 3.8+ do, and ${noLogback.map((j) => path.join(DEBIAN_JAVA, j)).join(', ')} is missing: run apt-get install -y liblogback-java`);
   }
   if (!fs.existsSync('/usr/sbin/sshd')) {
     throw new LabError('lab: /usr/sbin/sshd not found: run apt-get install -y openssh-server');
@@ -73,6 +87,28 @@ log4j.appender.ROLLINGFILE.layout=org.apache.log4j.PatternLayout
 log4j.appender.ROLLINGFILE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
 `;
 
+/** logback.xml as the 3.8 tarball ships it: one size-rolled file, no daily roll. */
+export const LOGBACK_SIZE_ROLLED = `<!-- logback.xml (as shipped by the 3.8 tarball: size-rolled, never rotated daily) -->
+<configuration>
+  <appender name="ROLLINGFILE" class="ch.qos.logback.core.rolling.RollingFileAppender">
+    <File>\${zookeeper.log.dir:-.}/\${zookeeper.log.file:-zookeeper.log}</File>
+    <encoder>
+      <pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern>
+    </encoder>
+    <rollingPolicy class="ch.qos.logback.core.rolling.FixedWindowRollingPolicy">
+      <maxIndex>20</maxIndex>
+      <FileNamePattern>\${zookeeper.log.dir:-.}/\${zookeeper.log.file:-zookeeper.log}.%i</FileNamePattern>
+    </rollingPolicy>
+    <triggeringPolicy class="ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy">
+      <MaxFileSize>10MB</MaxFileSize>
+    </triggeringPolicy>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="ROLLINGFILE" />
+  </root>
+</configuration>
+`;
+
 /** Write one install tree at `dir` (the host's backing path of the install home). */
 export function writeInstall(dir: string, version: string, extraJvmFlags = ''): void {
   for (const sub of ['bin', 'conf', 'lib', 'logs']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
@@ -82,13 +118,17 @@ export function writeInstall(dir: string, version: string, extraJvmFlags = ''): 
     fs.chmodSync(path.join(dir, 'bin', script), 0o755);
   }
   fs.writeFileSync(path.join(dir, 'bin', 'zkEnv.sh'), ZKENV, { mode: 0o755 });
-  for (const jar of LIB_JARS) {
+  const logback = logbackInstall(version);
+  for (const jar of [...LOG4J_JARS, ...LOGBACK_JARS]) fs.rmSync(path.join(dir, 'lib', jar), { force: true });
+  for (const jar of [...LIB_JARS, ...(logback ? LOGBACK_JARS : LOG4J_JARS)]) {
     const link = path.join(dir, 'lib', jar);
     fs.rmSync(link, { force: true });
     fs.symlinkSync(path.join(DEBIAN_JAVA, jar), link);
   }
   fs.writeFileSync(path.join(dir, 'conf', 'java.env'), extraJvmFlags ? `${JAVA_ENV}JVMFLAGS="$JVMFLAGS ${extraJvmFlags}"\n` : JAVA_ENV);
-  fs.writeFileSync(path.join(dir, 'conf', 'log4j.properties'), LOG4J_SIZE_ROLLED);
+  // as the tarballs ship them: size-rolled, never daily (zkroll's prepare step replaces it)
+  if (logback) fs.writeFileSync(path.join(dir, 'conf', 'logback.xml'), LOGBACK_SIZE_ROLLED);
+  else fs.writeFileSync(path.join(dir, 'conf', 'log4j.properties'), LOG4J_SIZE_ROLLED);
   fs.writeFileSync(path.join(dir, 'VERSION'), `${version} (zkroll lab: Debian's ZooKeeper jars from ${DEBIAN_JAVA})\n`);
 }
 

@@ -180,7 +180,7 @@ export interface UpResult {
 export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
   const t0 = Date.now();
   const dir = labDir(spec.cluster);
-  checkPrerequisites();
+  checkPrerequisites(spec);
   validate(spec, dir);
   const serving = spec.servers.map((s) => s.myid).filter((id) => !spec.down.includes(id));
   const existing = readState(dir);

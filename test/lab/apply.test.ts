@@ -282,6 +282,15 @@ describe('apply: rolling plan', () => {
     assert.match(r.out, /\$ \/opt\/zookeeper-3\.8\.0\/bin\/zkServer\.sh stop/, 'shows the commands before asking');
     const modes = await Promise.all(['127.0.20.1', '127.0.20.2', '127.0.20.3'].map(async (h) => (await probeSrvr(h, 2181))?.mode));
     assert.deepEqual([...modes].sort(), ['follower', 'follower', 'leader']);
+    // the 3.8.4 install logs through logback (the lab links no log4j there) with zkroll's
+    // daily-rolled logback.xml: the running server writes under <home>/logs
+    const target = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.8.4');
+    assert.deepEqual(fs.readdirSync(path.join(target, 'lib')).filter((j) => /log4j|logback/.test(j)).sort(), ['logback-classic.jar', 'logback-core.jar']);
+    assert.match(fs.readFileSync(path.join(target, 'conf', 'logback.xml'), 'utf8'), /written by zkroll[\s\S]*TimeBasedRollingPolicy/);
+    const logs = fs.readdirSync(path.join(target, 'logs')).filter((f) => f.endsWith('.log'));
+    assert.ok(logs.some((f) => /\[myid:1\] - INFO/.test(fs.readFileSync(path.join(target, 'logs', f), 'utf8'))), `server 1 logs in ${target}/logs: ${logs.join(', ')}`);
+    const check = run(env, ['check', rolling]);
+    for (const id of [1, 2, 3]) assert.match(check.out, new RegExp(`log rotation\\s+${id} \\(127\\.0\\.20\\.${id}\\)\\s+OK\\s+logs of /opt/zookeeper-3\\.8\\.4 roll daily`));
   });
 
   it('a server that fails to start: failed state, the plan cannot change under the run, fix, resume', async () => {

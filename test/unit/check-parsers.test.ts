@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { acceptQueue, listenerThreads, rollsDaily } from '../../src/check/checks.js';
 import { logConfigFile } from '../../src/compile/logging.js';
-import { LOG4J_SIZE_ROLLED } from '../../src/lab/install.js';
+import { LOG4J_SIZE_ROLLED, LOGBACK_SIZE_ROLLED } from '../../src/lab/install.js';
 
 const SS = `State  Recv-Q Send-Q          Local Address:Port    Peer Address:PortProcess
 LISTEN 1      50      [::ffff:127.0.10.9]:3888             *:*
@@ -39,7 +39,7 @@ describe('listenerThreads', () => {
 });
 
 describe('rollsDaily', () => {
-  it('knows the configurations zkroll writes roll daily and the 3.4 default does not', () => {
+  it('knows the configurations zkroll writes roll daily and the defaults the tarballs ship do not', () => {
     const content = (version: string) => {
       const f = logConfigFile(version, '/opt/zk');
       assert.equal(f.kind, 'literal');
@@ -48,5 +48,6 @@ describe('rollsDaily', () => {
     assert.equal(rollsDaily(content('3.4.13')), true);
     assert.equal(rollsDaily(content('3.8.4')), true);
     assert.equal(rollsDaily(LOG4J_SIZE_ROLLED), false);
+    assert.equal(rollsDaily(LOGBACK_SIZE_ROLLED), false, 'the 3.8 tarball\'s size-rolled logback.xml');
   });
 });
