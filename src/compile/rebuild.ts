@@ -113,7 +113,8 @@ export function compileRebuild(plan: Plan): Step[] {
   mini.forEach((node, i) => {
     const last = i === mini.length - 1;
     const formed = i + 1 === quorumOf(mini.length);
-    const gates: Gate[] = [{ kind: i + 1 >= quorumOf(mini.length) ? 'serving' : 'running', node, deadlineMs: h.startDeadline }];
+    const gates: Gate[] = [{ kind: 'running', node, deadlineMs: h.startDeadline }];
+    if (i + 1 >= quorumOf(mini.length)) gates.push({ kind: 'serving', node, deadlineMs: h.startDeadline });
     if (last) gates.push({ kind: 'ensemble', members: mini, deadlineMs: h.gateDeadline }, { kind: 'canary', members: mini, path: h.canaryPath, deadlineMs: h.gateDeadline });
     b.startStep(`mini/start-${node.myid}`, node, `Start ${describeNode(node)}`, formed ? 'with this server the mini-ensemble reaches quorum and elects a leader; it syncs from the seeded data' : last ? 'the mini-ensemble is complete' : 'it waits for a quorum of the mini-ensemble', gates, () => b.model.startNew(node.myid), { elections: formed ? 1 : 0 });
   });
@@ -158,7 +159,10 @@ export function compileRebuild(plan: Plan): Step[] {
       gates: [],
     });
     b.model.beginRound(next.map((n) => n.myid));
-    b.startStep(`grow-${joiner.myid}/start`, joiner, `Start ${describeNode(joiner)}`, 'it connects to the current leader and syncs before the members learn about it', [{ kind: 'serving', node: joiner, deadlineMs: h.startDeadline }], () => b.model.startNew(joiner.myid));
+    b.startStep(`grow-${joiner.myid}/start`, joiner, `Start ${describeNode(joiner)}`, 'it connects to the current leader and syncs before the members learn about it', [
+      { kind: 'running', node: joiner, deadlineMs: h.startDeadline },
+      { kind: 'serving', node: joiner, deadlineMs: h.startDeadline },
+    ], () => b.model.startNew(joiner.myid));
     rollRound(b, `grow-${joiner.myid}`, members, next, `add server.${joiner.myid}`);
     members = next;
   }
@@ -207,6 +211,7 @@ function rollRound(b: StepList, round: string, members: NodeRef[], next: NodeRef
     host: m.host,
     commands: [stopCommand(m, serviceOf(plan, m), h.gateDeadline), startCommand(m, serviceOf(plan, m), h.startDeadline)],
     gates: [
+      { kind: 'running', node: m, deadlineMs: h.startDeadline },
       { kind: 'serving', node: m, deadlineMs: h.startDeadline },
       { kind: 'ensemble', members: ensemble, deadlineMs: h.gateDeadline },
     ],

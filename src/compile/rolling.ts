@@ -75,7 +75,10 @@ export function compileRolling(plan: Plan): Step[] {
 /** Stop the server where it runs, start it from the target install, wait for it and the ensemble. */
 function memberRestart(plan: Plan, from: NodeRef, to: NodeRef, members: NodeRef[]): MemberAction {
   const h = plan.health;
+  // `running` first: the JVM must have the target config, or a service that still starts the old
+  // install (a systemd unit not repointed) would pass `serving` on the old version
   const gates: Gate[] = [
+    { kind: 'running', node: to, deadlineMs: h.startDeadline },
     { kind: 'serving', node: to, deadlineMs: h.startDeadline },
     { kind: 'ensemble', members, deadlineMs: h.gateDeadline },
   ];

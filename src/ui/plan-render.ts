@@ -24,7 +24,7 @@ export function describeGate(g: Gate): string {
     case 'stopped':
       return `server ${g.node.myid} on ${g.node.host} has stopped (no process, client port closed), ${within}`;
     case 'running':
-      return `server ${g.node.myid} on ${g.node.host} is running (it waits for a quorum), ${within}`;
+      return `server ${g.node.myid} on ${g.node.host} runs with ${g.node.config} (its ZooKeeper JVM has the planned config), ${within}`;
     case 'serving':
       return `server ${g.node.myid} on ${g.node.host} serves (srvr answers with a mode), ${within}`;
     case 'ensemble':
@@ -126,7 +126,17 @@ export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format
       if (f.before === undefined && !seenIn) shownNew.set(f.content, s.n);
     }
     const gates = s.byMember?.[0]?.gates ?? s.gates;
-    for (const g of gates) item('gate', s.byMember && g.kind === 'serving' ? `the restarted server serves again, within ${ms(g.deadlineMs)}` : describeGate(g));
+    const slotGate = (g: Gate): string | null => {
+      if (!s.byMember) return null;
+      if (g.kind === 'serving') return `the restarted server serves again, within ${ms(g.deadlineMs)}`;
+      if (g.kind === 'running') {
+        const configs = new Set(s.byMember.flatMap((m) => m.gates.flatMap((x) => (x.kind === 'running' ? [x.node.config] : []))));
+        const which = configs.size === 1 ? [...configs][0]! : 'its planned config';
+        return `the restarted server's ZooKeeper JVM runs with ${which}, within ${ms(g.deadlineMs)}`;
+      }
+      return null;
+    };
+    for (const g of gates) item('gate', slotGate(g) ?? describeGate(g));
     for (const l of membershipLines(s.membership, oldEnded)) item('quorum', l);
     if (s.membership.old?.state === 'ended') oldEnded = true;
     if (s.elections > 0) item('elections', `${s.elections} expected`);

@@ -293,6 +293,22 @@ describe('apply: rolling plan', () => {
     for (const id of [1, 2, 3]) assert.match(check.out, new RegExp(`log rotation\\s+${id} \\(127\\.0\\.20\\.${id}\\)\\s+OK\\s+logs of /opt/zookeeper-3\\.8\\.4 roll daily`));
   });
 
+  it('a service that still starts the old install (a systemd unit not repointed) is caught, not passed as upgraded', async () => {
+    labUp(rolling, '--znodes', '5');
+    const env = stateEnv('old-install');
+    const plan = path.join(env['ZKROLL_STATE_DIR']!, 'rolling.yaml');
+    fs.writeFileSync(plan, fs.readFileSync(rolling, 'utf8').replace(/startDeadline: \S+/, 'startDeadline: 5s'));
+    // the target's start script on 127.0.20.1 starts the old install instead, as such a unit would
+    const script = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.8.4', 'bin', 'zkServer.sh');
+    fs.renameSync(script, `${script}.real`);
+    fs.writeFileSync(script, '#!/bin/sh\nexec /opt/zookeeper-3.8.0/bin/zkServer.sh "$1" /opt/zookeeper-3.8.0/conf/zoo.cfg\n', { mode: 0o755 });
+    const r = run(env, ['apply', plan, '--yes']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /step 4 failed: gate did not hold within \d+s: no ZooKeeper process with \/opt\/zookeeper-3\.8\.4\/conf\/zoo\.cfg on 127\.0\.20\.1/);
+    // the server does serve (on the old install): without the gate the step would have passed
+    assert.ok(await probeSrvr('127.0.20.1', 2181));
+  });
+
   it('a server that fails to start: failed state, the plan cannot change under the run, fix, resume', async () => {
     labUp(rolling, '--znodes', '50');
     const env = stateEnv('fail');
