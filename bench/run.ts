@@ -25,7 +25,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const zkroll = path.join(root, 'bin', 'zkroll');
 const rolling = path.join(root, 'plans', 'rolling-upgrade.yaml');
 const incident = path.join(root, 'plans', 'codis-incident.yaml');
-const runs = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 3));
+const runs = Number(process.env['BENCH_RUNS'] ?? 3);
+// the lab's own known_hosts and key only, as in the tests (no ~/.ssh/config)
+process.env['ZKROLL_SSH_CONFIG'] = '';
 const withIncident = process.argv.includes('--incident');
 
 function load(file: string): Plan {
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
       await up(rolling, 'rolling', 50);
       if (i === 0) await probes(rolling);
       apply(rolling, 'rolling');
+      await labDown(load(rolling).cluster.name, quiet);
       process.stderr.write(`bench: rolling run ${i + 1} done\n`);
       if (withIncident) {
         await up(incident, 'incident', 300);
@@ -135,7 +138,12 @@ async function main(): Promise<void> {
   process.stdout.write(`\nbench: ${((Date.now() - t0) / 1000).toFixed(0)} s in all; node ${process.version}\n`);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 1;
-});
+if (!Number.isInteger(runs) || runs < 1) {
+  process.stderr.write(`bench: BENCH_RUNS must be a whole number of runs, not ${process.env['BENCH_RUNS']}\n`);
+  process.exitCode = 2;
+} else {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -8,7 +8,7 @@ import type { Plan } from '../plan/schema.js';
 import { allHosts } from '../plan/helpers.js';
 import { fourLetterWord, parseSrvr, probeSrvr, tcpOpen, type Srvr } from '../zk/fourlw.js';
 import net from 'node:net';
-import { FIND_ZK_JVM, zkJvmPattern } from '../zk/process.js';
+import { FIND_ZK_JVM, zkJvmArgs, zkJvmScript } from '../zk/process.js';
 import { readMonitor } from '../zk/monitor.js';
 import { headroom, humanDuration } from './zxid.js';
 
@@ -85,7 +85,7 @@ export async function electionListener(hostName: string, label: string, h: Check
     await sleep(100);
   }
   probe?.destroy();
-  const pid = (await h.run(FIND_ZK_JVM, [zkJvmPattern('')]))?.stdout.trim();
+  const pid = (await h.run(FIND_ZK_JVM, zkJvmArgs('')))?.stdout.trim();
   const dump = pid ? await h.run('jcmd "$1" Thread.print 2>/dev/null || jstack "$1"', [pid]) : null;
   const threads = dump && dump.code === 0 ? listenerThreads(dump.stdout) : null;
   if (!pid) return { check, server: label, status: serving ? 'unknown' : 'fail', detail: 'no ZooKeeper JVM runs on this host' };
@@ -105,18 +105,29 @@ export async function electionListener(hostName: string, label: string, h: Check
 /** The install a server runs from: the target's once upgraded (its JVM has the target config), else its own. */
 async function runningHome(h: CheckHost, node: { home: string; config: string }, target: { home: string; config: string }): Promise<string> {
   if (target.home === node.home) return node.home;
-  const r = await h.run(FIND_ZK_JVM, [zkJvmPattern(target.config)]);
+  // one config path shared by both installs: only the classpath tells them apart
+  const r = await h.run(FIND_ZK_JVM, zkJvmArgs(target.config, target.config === node.config ? target.home : undefined));
   return r?.code === 0 ? target.home : node.home;
 }
 
-/** Does the install's logging configuration roll the logs daily (logback.xml for 3.8+, else log4j)? */
+/** The -Dzookeeper.root.logger of the running ZooKeeper JVM (log4j picks its appenders from it); null when none. */
+const ROOT_LOGGER = zkJvmScript('tr "\\000" "\\n" < /proc/$p/cmdline | sed -n "s/^-Dzookeeper.root.logger=//p"');
+
+/** Does the install's logging roll the logs daily (logback.xml for 3.8+, else log4j and the JVM's root logger)? */
 async function logRotation(h: CheckHost, label: string, home: string): Promise<Finding> {
   const check = 'log rotation';
-  const file = ['logback.xml', 'log4j.properties'].map((f) => `${home}/conf/${f}`);
-  const logConf = (await h.read(file[0]!)) ?? (await h.read(file[1]!));
+  const logback = await h.read(`${home}/conf/logback.xml`);
+  const logConf = logback ?? (await h.read(`${home}/conf/log4j.properties`));
   if (logConf === null) return { check, server: label, status: 'unknown', detail: `no log configuration in ${home}/conf` };
-  if (rollsDaily(logConf)) return { check, server: label, status: 'ok', detail: `logs of ${home} roll daily` };
-  return { check, server: label, status: 'warn', detail: `logs of ${home} are not rolled daily: they grow until the disk fills (the incident's 20 GB log)` };
+  if (!rollsDaily(logConf)) return { check, server: label, status: 'warn', detail: `logs of ${home} are not rolled daily: they grow until the disk fills (the incident's 20 GB log)` };
+  if (logback === null) {
+    // zkServer.sh passes ZOO_LOG4J_PROP as -Dzookeeper.root.logger, which wins over the file
+    const logger = (await h.run(ROOT_LOGGER, zkJvmArgs('')))?.stdout.trim() ?? '';
+    if (logger !== '' && !/ROLLINGFILE/.test(logger)) {
+      return { check, server: label, status: 'warn', detail: `the server logs with zookeeper.root.logger=${logger}: everything goes to zookeeper.out, never rotated, although ${home}/conf/log4j.properties rolls daily. Set ZOO_LOG4J_PROP="INFO,ROLLINGFILE" in ${home}/conf/zookeeper-env.sh` };
+    }
+  }
+  return { check, server: label, status: 'ok', detail: `logs of ${home} roll daily` };
 }
 
 /** Can zkroll read this server's monitor values (synced followers, digest mismatches)? */

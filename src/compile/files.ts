@@ -17,9 +17,23 @@ export interface ResolvedFile {
 
 export class MissingBase extends Error {}
 
+export const BLOCK_BEGIN = '# >>> zkroll (managed block: zkroll replaces it on every run)';
+export const BLOCK_END = '# <<< zkroll';
+
+/** `text` with zkroll's block (re)placed at its end; the other lines as they were. */
+export function withBlock(text: string, block: string): string {
+  const lines = text.split('\n');
+  const start = lines.indexOf(BLOCK_BEGIN);
+  const end = start >= 0 ? lines.indexOf(BLOCK_END, start) : -1;
+  const kept = start >= 0 && end > start ? [...lines.slice(0, start), ...lines.slice(end + 1)] : lines;
+  const body = kept.join('\n').replace(/\n*$/, '');
+  return `${body === '' ? '' : `${body}\n`}${BLOCK_BEGIN}\n${block.replace(/\n*$/, '')}\n${BLOCK_END}\n`;
+}
+
 /** The files (one, or zoo.cfg + its dynamic file) a FileWrite produces on `host`. */
 export function resolveFile(fw: FileWrite, host: string, read: ReadFile): ResolvedFile[] {
   if (fw.kind === 'literal') return [{ host, path: fw.path, content: fw.content, mode: fw.mode }];
+  if (fw.kind === 'block') return [{ host, path: fw.path, content: withBlock(read(host, fw.path) ?? '', fw.block), mode: fw.mode }];
   const baseHost = fw.baseHost ?? host;
   const base = read(baseHost, fw.base);
   if (base === undefined) throw new MissingBase(`${baseHost}:${fw.base} (the zoo.cfg this step starts from) does not exist`);

@@ -1,6 +1,10 @@
 // Logging configuration for the target install: logs under <home>/logs, rolled daily (the
 // incident's 20 GB never-rotated log, RUNBOOK.md §1). 3.4–3.7 use log4j 1.2, 3.8+ logback.
-// Pure. Invariants: one file per install, chosen by the target version only.
+// For log4j the file alone is not enough: the tarballs' zkEnv.sh set ZOO_LOG4J_PROP=INFO,CONSOLE
+// (and 3.4 ZOO_LOG_DIR=.), which zkServer.sh passes as -Dzookeeper.root.logger and wins over
+// the file, sending everything to the never-rotated zookeeper.out; so a managed block in
+// conf/zookeeper-env.sh (sourced by zkEnv.sh) selects ROLLINGFILE and <home>/logs.
+// Pure. Invariants: chosen by the target version only; the operator's own env lines are kept.
 import type { FileWrite } from './types.js';
 
 export const RETENTION_DAYS = 30;
@@ -47,8 +51,20 @@ const LOGBACK = `<!-- written by zkroll: logs under zookeeper.log.dir (<home>/lo
 </configuration>
 `;
 
-export function logConfigFile(version: string, home: string): FileWrite {
-  return usesLogback(version)
-    ? { kind: 'literal', path: `${home}/conf/logback.xml`, content: LOGBACK, mode: 0o644 }
-    : { kind: 'literal', path: `${home}/conf/log4j.properties`, content: LOG4J, mode: 0o644 };
+/** The zookeeper-env.sh block of a log4j install: ROLLINGFILE unless already chosen, logs under <home>/logs unless set. */
+export function log4jEnvBlock(home: string): string {
+  return [
+    '# daily-rolled logs (conf/log4j.properties): zkEnv.sh would otherwise default to INFO,CONSOLE,',
+    '# which zkServer.sh sends to the never-rotated zookeeper.out',
+    `ZOO_LOG_DIR="\${ZOO_LOG_DIR:-${home}/logs}"`,
+    'case "$ZOO_LOG4J_PROP" in *ROLLINGFILE*) ;; *) ZOO_LOG4J_PROP="INFO,ROLLINGFILE" ;; esac',
+  ].join('\n');
+}
+
+export function logConfigFiles(version: string, home: string): FileWrite[] {
+  if (usesLogback(version)) return [{ kind: 'literal', path: `${home}/conf/logback.xml`, content: LOGBACK, mode: 0o644 }];
+  return [
+    { kind: 'literal', path: `${home}/conf/log4j.properties`, content: LOG4J, mode: 0o644 },
+    { kind: 'block', path: `${home}/conf/zookeeper-env.sh`, block: log4jEnvBlock(home), mode: 0o644 },
+  ];
 }

@@ -4,7 +4,7 @@
 // running server, a stop of a stopped one and a backup of a moved directory change nothing);
 // nothing is deleted: a backup moves version-2 to version-2.zkroll-backup-<run id>.
 import type { Plan, ServerSpec, ServiceSpec } from '../plan/schema.js';
-import type { NodeRef, RemoteCommand, ServerLine } from './types.js';
+import type { Gate, NodeRef, RemoteCommand, ServerLine } from './types.js';
 
 /** Placeholder the executor replaces with the run id (e.g. 20261121T213000Z) in every argv. */
 export const RUN_TOKEN = '@RUN@';
@@ -65,6 +65,16 @@ export function backupCommand(n: NodeRef, timeoutMs: number): RemoteCommand {
 /** The install must be there before anything runs from it. */
 export function checkInstallCommand(home: string, timeoutMs: number): RemoteCommand {
   return { argv: ['test', '-x', `${home}/bin/zkServer.sh`], timeoutMs, does: `check that ${home} holds a ZooKeeper install` };
+}
+
+/**
+ * The gate that the node's own JVM runs: one with its config. When another install on the host
+ * uses the same config path (a shared /etc/zookeeper/zoo.cfg), only the classpath tells the old
+ * install's JVM from the planned one, so the gate also asks for `<home>/` on it.
+ */
+export function runningGate(plan: Plan, node: NodeRef, deadlineMs: number): Gate {
+  const shared = plan.servers.some((s) => s.host === node.host && s.config === node.config && s.home !== node.home);
+  return shared ? { kind: 'running', node, deadlineMs, home: node.home } : { kind: 'running', node, deadlineMs };
 }
 
 export function serviceOf(plan: Plan, n: NodeRef): ServiceSpec {

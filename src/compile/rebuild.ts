@@ -7,8 +7,8 @@
 // the plan is refused; every server keeps its host and client port.
 import type { Plan, RebuildStrategy, ServerSpec } from '../plan/schema.js';
 import { StepList } from './builder.js';
-import { logConfigFile } from './logging.js';
-import { checkInstallCommand, describeNode, oldNode, quorumOf, serverLines, serviceOf, startCommand, stopCommand, targetNode, temporaryNode } from './nodes.js';
+import { logConfigFiles } from './logging.js';
+import { checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode, temporaryNode } from './nodes.js';
 import { finalStep } from './rolling.js';
 import type { FileWrite, Gate, MemberAction, NodeRef, Step } from './types.js';
 import { Refusal } from './types.js';
@@ -45,7 +45,7 @@ export function compileRebuild(plan: Plan): Step[] {
       reason: 'the new work directory sits beside the running one; nothing running is touched',
       target: { kind: 'node', node },
       commands: [checkInstallCommand(plan.target.home, h.gateDeadline)],
-      files: [logConfigFile(plan.target.version, plan.target.home)],
+      files: logConfigFiles(plan.target.version, plan.target.home),
       gates: [],
     });
   }
@@ -113,7 +113,7 @@ export function compileRebuild(plan: Plan): Step[] {
   mini.forEach((node, i) => {
     const last = i === mini.length - 1;
     const formed = i + 1 === quorumOf(mini.length);
-    const gates: Gate[] = [{ kind: 'running', node, deadlineMs: h.startDeadline }];
+    const gates: Gate[] = [runningGate(plan, node, h.startDeadline)];
     if (i + 1 >= quorumOf(mini.length)) gates.push({ kind: 'serving', node, deadlineMs: h.startDeadline });
     if (last) gates.push({ kind: 'ensemble', members: mini, deadlineMs: h.gateDeadline }, { kind: 'canary', members: mini, path: h.canaryPath, deadlineMs: h.gateDeadline });
     b.startStep(`mini/start-${node.myid}`, node, `Start ${describeNode(node)}`, formed ? 'with this server the mini-ensemble reaches quorum and elects a leader; it syncs from the seeded data' : last ? 'the mini-ensemble is complete' : 'it waits for a quorum of the mini-ensemble', gates, () => b.model.startNew(node.myid), { elections: formed ? 1 : 0 });
@@ -160,7 +160,7 @@ export function compileRebuild(plan: Plan): Step[] {
     });
     b.model.beginRound(next.map((n) => n.myid));
     b.startStep(`grow-${joiner.myid}/start`, joiner, `Start ${describeNode(joiner)}`, 'it connects to the current leader and syncs before the members learn about it', [
-      { kind: 'running', node: joiner, deadlineMs: h.startDeadline },
+      runningGate(plan, joiner, h.startDeadline),
       { kind: 'serving', node: joiner, deadlineMs: h.startDeadline },
     ], () => b.model.startNew(joiner.myid));
     rollRound(b, `grow-${joiner.myid}`, members, next, `add server.${joiner.myid}`);
@@ -211,7 +211,7 @@ function rollRound(b: StepList, round: string, members: NodeRef[], next: NodeRef
     host: m.host,
     commands: [stopCommand(m, serviceOf(plan, m), h.gateDeadline), startCommand(m, serviceOf(plan, m), h.startDeadline)],
     gates: [
-      { kind: 'running', node: m, deadlineMs: h.startDeadline },
+      runningGate(plan, m, h.startDeadline),
       { kind: 'serving', node: m, deadlineMs: h.startDeadline },
       { kind: 'ensemble', members: ensemble, deadlineMs: h.gateDeadline },
     ],

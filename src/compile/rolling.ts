@@ -5,8 +5,8 @@
 // refused when a restart could not keep a quorum (fewer than 3 servers).
 import type { Plan } from '../plan/schema.js';
 import { StepList } from './builder.js';
-import { logConfigFile } from './logging.js';
-import { checkInstallCommand, describeNode, oldNode, quorumOf, serverLines, serviceOf, startCommand, stopCommand, targetNode } from './nodes.js';
+import { logConfigFiles } from './logging.js';
+import { checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode } from './nodes.js';
 import type { Gate, MemberAction, NodeRef, Step } from './types.js';
 import { Refusal } from './types.js';
 
@@ -36,7 +36,7 @@ export function compileRolling(plan: Plan): Step[] {
       commands: [checkInstallCommand(plan.target.home, h.gateDeadline)],
       files: [
         { kind: 'zoo.cfg', path: node.config, base: s.config, servers: lines, node, mode: 0o644 },
-        logConfigFile(plan.target.version, plan.target.home),
+        ...logConfigFiles(plan.target.version, plan.target.home),
       ],
       gates: [],
     });
@@ -78,7 +78,7 @@ function memberRestart(plan: Plan, from: NodeRef, to: NodeRef, members: NodeRef[
   // `running` first: the JVM must have the target config, or a service that still starts the old
   // install (a systemd unit not repointed) would pass `serving` on the old version
   const gates: Gate[] = [
-    { kind: 'running', node: to, deadlineMs: h.startDeadline },
+    runningGate(plan, to, h.startDeadline),
     { kind: 'serving', node: to, deadlineMs: h.startDeadline },
     { kind: 'ensemble', members, deadlineMs: h.gateDeadline },
   ];

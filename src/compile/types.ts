@@ -49,7 +49,12 @@ export type FileWrite =
    * The zoo.cfg at `base` (on `baseHost`, default the step's host) with only the ensemble lines,
    * host-bound keys and data directories changed (see zoocfg.ts).
    */
-  | { kind: 'zoo.cfg'; path: string; base: string; baseHost?: string; servers: ServerLine[]; node: NodeRef; mode: number };
+  | { kind: 'zoo.cfg'; path: string; base: string; baseHost?: string; servers: ServerLine[]; node: NodeRef; mode: number }
+  /**
+   * The file at `path` as it is (or empty), with zkroll's block (between its marker lines) put
+   * at the end, replacing any earlier zkroll block: the operator's own lines stay.
+   */
+  | { kind: 'block'; path: string; block: string; mode: number };
 
 export interface ServerLine {
   myid: number;
@@ -62,7 +67,8 @@ export interface ServerLine {
 /** A condition polled (every health.pollInterval) until it holds or its deadline passes. */
 export type Gate =
   | { kind: 'stopped'; node: NodeRef; deadlineMs: number }
-  | { kind: 'running'; node: NodeRef; deadlineMs: number }
+  /** A ZooKeeper JVM with the node's config (and, when `home` is set, with `<home>/` on its classpath). */
+  | { kind: 'running'; node: NodeRef; deadlineMs: number; home?: string }
   | { kind: 'serving'; node: NodeRef; deadlineMs: number }
   | { kind: 'ensemble'; members: NodeRef[]; deadlineMs: number }
   | { kind: 'canary'; members: NodeRef[]; path: string; deadlineMs: number }

@@ -6,8 +6,8 @@
 // id in every argv; a file is never overwritten without its previous content kept beside it.
 import type { NodeRef, RemoteCommand } from '../compile/types.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
-import { FIND_ZK_JVM, zkJvmPattern } from '../zk/process.js';
-import { retryTransient, ZkClient } from '../zk/client.js';
+import { FIND_ZK_JVM, zkJvmArgs } from '../zk/process.js';
+import { isTransient, retryTransient, ZkClient } from '../zk/client.js';
 import { sshTargets, type SshTargetSpec } from '../plan/helpers.js';
 import type { Plan } from '../plan/schema.js';
 import { RemoteError, type ExecResult, type SshHost, type SshPool } from '../remote/ssh.js';
@@ -65,10 +65,10 @@ export async function runCommand(env: RunEnv, on: string, c: RemoteCommand, acce
   throw new StepError(`on ${on}: \`${r.command}\` exited with ${r.code ?? r.signal}`, tail);
 }
 
-/** Is a ZooKeeper JVM running with this node's config on its host (same mount namespace)? */
-export async function hasProcess(env: RunEnv, node: NodeRef): Promise<boolean> {
+/** Is a ZooKeeper JVM running with this node's config (from `home`, when given) on its host (same mount namespace)? */
+export async function hasProcess(env: RunEnv, node: NodeRef, home?: string): Promise<boolean> {
   const h = await host(env, node.host);
-  const r = await h.exec(['sh', '-c', FIND_ZK_JVM, 'sh', zkJvmPattern(node.config)], { timeoutMs: 10000, raw: true });
+  const r = await h.exec(['sh', '-c', FIND_ZK_JVM, 'sh', ...zkJvmArgs(node.config, home)], { timeoutMs: 10000, raw: true });
   return r.code === 0;
 }
 
@@ -95,26 +95,38 @@ export async function writeKeeping(env: RunEnv, on: string, path: string, conten
 }
 
 /**
- * Idempotent client work against some servers on one connection of its own, done again from the
- * start after a lost connection (a busy server, an election) until the gate deadline passes.
+ * Idempotent client work on connections of its own (one per connect string), done again from
+ * the start, on fresh connections, after any of them is lost (a busy server, an election) until
+ * the gate deadline passes. Ctrl-C during a retry ends it as Interrupted.
  */
+export async function withZks<T>(env: RunEnv, connectStrings: string[], work: (zks: ZkClient[]) => Promise<T>): Promise<T> {
+  try {
+    return await retryTransient(
+      async () => {
+        const zks: ZkClient[] = [];
+        try {
+          for (const c of connectStrings) zks.push(await ZkClient.connect(c, 10000));
+          return await work(zks);
+        } finally {
+          for (const zk of zks) zk.close();
+        }
+      },
+      {
+        deadlineMs: Date.now() + env.plan.health.gateDeadline,
+        pollMs: env.plan.health.pollInterval,
+        onRetry: (e, n) => env.progress(`lost a connection to ${connectStrings.join(' / ')} (${e.message}): starting over (${n})`),
+        stopped: env.stopRequested,
+      },
+    );
+  } catch (e) {
+    if (env.stopRequested() && isTransient(e)) throw new Interrupted(`interrupted while talking to ${connectStrings.join(' / ')}`);
+    throw e;
+  }
+}
+
+/** withZks with one connection. */
 export function withZk<T>(env: RunEnv, connectString: string, work: (zk: ZkClient) => Promise<T>): Promise<T> {
-  return retryTransient(
-    async () => {
-      const zk = await ZkClient.connect(connectString, 10000);
-      try {
-        return await work(zk);
-      } finally {
-        zk.close();
-      }
-    },
-    {
-      deadlineMs: Date.now() + env.plan.health.gateDeadline,
-      pollMs: env.plan.health.pollInterval,
-      onRetry: (e, n) => env.progress(`lost the connection to ${connectString} (${e.message}): starting over (${n})`),
-      stopped: env.stopRequested,
-    },
-  );
+  return withZks(env, [connectString], ([zk]) => work(zk!));
 }
 
 export function errorText(e: unknown): string {

@@ -8,7 +8,7 @@
 import { resolveFile, type ReadFile } from '../compile/files.js';
 import { describeNode } from '../compile/nodes.js';
 import type { Gate, NodeRef, Step } from '../compile/types.js';
-import { hostsConnectString } from '../zk/client.js';
+import { hostsConnectString, ZkError, ZNODEEXISTS, ZNONODE } from '../zk/client.js';
 import { COPY_SUFFIX, findPersistedCopies } from '../zk/persisted.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
@@ -37,7 +37,7 @@ export function gateEnv(env: RunEnv, memo: StepMemo): GateEnv {
     clientPort: env.plan.cluster.ports.client,
     adminPort: env.plan.cluster.adminPort,
     pollIntervalMs: env.plan.health.pollInterval,
-    hasProcess: (n) => hasProcess(env, n),
+    hasProcess: (n, home) => hasProcess(env, n, home),
     canaryValue: () => `${env.runId}#${++memo.canarySeq}`,
     stopped: env.stopRequested,
   };
@@ -88,6 +88,10 @@ async function writeFiles(env: RunEnv, step: Step, node: NodeRef): Promise<void>
   const cache = new Map<string, string | undefined>();
   const reads: Promise<void>[] = [];
   for (const f of step.files) {
+    if (f.kind === 'block') {
+      reads.push(readText(env, node.host, f.path).then((t) => void cache.set(`${node.host}\u0000${f.path}`, t)));
+      continue;
+    }
     if (f.kind !== 'zoo.cfg') continue;
     const bh = f.baseHost ?? node.host;
     reads.push(
@@ -159,26 +163,36 @@ async function copySeed(env: RunEnv, step: Step & { target: { kind: 'seed' } }, 
 
 async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'ensemble' } }, out: StepOutcome): Promise<void> {
   const paths = env.plan.strategy.kind === 'rebuild' ? env.plan.strategy.preserveEphemerals : [];
-  const copied = await withZk(env, hostsConnectString(step.target.members, env.plan.cluster.ports.client), async (zk) => {
-    let copied = 0;
+  // counted across attempts: a retry after a lost connection finds its earlier copies in place
+  const written = new Set<string>();
+  await withZk(env, hostsConnectString(step.target.members, env.plan.cluster.ports.client), async (zk) => {
     const walk = async (p: string): Promise<void> => {
       const st = await zk.exists(p);
       if (!st) return;
       if (String(st.ephemeralOwner) !== '0') {
         const copy = `${p}${COPY_SUFFIX}`;
-        if (!(await zk.exists(copy))) {
+        if (await zk.exists(copy)) return;
+        try {
           await zk.create(copy, (await zk.get(p)).data);
-          copied++;
+          written.add(copy);
+        } catch (e) {
+          // the owner went away since exists (nothing to copy), or a create of an attempt whose
+          // connection was lost landed after all
+          if (e instanceof ZkError && e.rc === ZNODEEXISTS) written.add(copy);
+          else if (!(e instanceof ZkError && e.rc === ZNONODE)) throw e;
         }
         return;
       }
-      for (const c of await zk.getChildren(p)) if (!c.endsWith(COPY_SUFFIX)) await walk(p === '/' ? `/${c}` : `${p}/${c}`);
+      const children = await zk.getChildren(p).catch((e: unknown) => {
+        if (e instanceof ZkError && e.rc === ZNONODE) return [] as string[];
+        throw e;
+      });
+      for (const c of children) if (!c.endsWith(COPY_SUFFIX)) await walk(p === '/' ? `/${c}` : `${p}/${c}`);
     };
     for (const p of paths) await walk(p);
-    return copied;
   });
-  env.progress(`${copied} persistent copies written`);
-  out.notes.push(`${copied} ephemeral nodes copied as <name>${COPY_SUFFIX}`);
+  env.progress(`${written.size} persistent copies written`);
+  out.notes.push(`${written.size} ephemeral nodes copied as <name>${COPY_SUFFIX}`);
 }
 
 export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome> {

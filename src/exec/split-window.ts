@@ -15,7 +15,7 @@ import { ensembleView } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
 import { COPY_SUFFIX } from '../zk/persisted.js';
 import { walkTree } from '../zk/tree.js';
-import { host, StepError, withZk, type RunEnv } from './env.js';
+import { host, StepError, withZks, type RunEnv } from './env.js';
 
 // A reader left by an attempt that was killed (SIGKILL skips the cleanup below) still holds
 // the port: it is stopped first, so the step is safe to run again.
@@ -100,32 +100,31 @@ export async function carrySplitWindow(env: RunEnv, oldMembers: NodeRef[], newMe
     const oldAt = `${best.r.node.host}:${best.r.port}`;
     const from = best.r.node.myid;
     // old reader and new ensemble on connections of their own; a lost connection starts the
-    // comparison over (creates are create-if-missing and changes set-if-different)
-    return await withZk(env, oldAt, (oldZk) =>
-      withZk(env, hostsConnectString(newMembers, port), async (newZk) => {
-        const [a, b] = [await persistentTree(oldZk, skip), await persistentTree(newZk, skip)];
-        const created: string[] = [];
-        const changed: string[] = [];
-        // parents before children
-        for (const [p, data] of [...a.entries()].sort(([x], [y]) => x.split('/').length - y.split('/').length || x.localeCompare(y))) {
-          const mine = b.get(p);
-          if (mine === undefined) {
-            try {
-              await newZk.create(p, data);
-            } catch (e) {
-              if (!(e instanceof ZkError && e.rc === ZNODEEXISTS)) throw e;
-            }
-            created.push(p);
-          } else if (!mine.equals(data)) {
-            await newZk.set(p, data);
-            changed.push(p);
+    // comparison over on fresh ones (creates are create-if-missing, changes set-if-different;
+    // what an earlier attempt carried stays counted)
+    const created = new Set<string>();
+    const changed = new Set<string>();
+    const onlyNew = await withZks(env, [oldAt, hostsConnectString(newMembers, port)], async ([oldZk, newZk]) => {
+      const [a, b] = [await persistentTree(oldZk!, skip), await persistentTree(newZk!, skip)];
+      // parents before children
+      for (const [p, data] of [...a.entries()].sort(([x], [y]) => x.split('/').length - y.split('/').length || x.localeCompare(y))) {
+        const mine = b.get(p);
+        if (mine === undefined) {
+          try {
+            await newZk!.create(p, data);
+          } catch (e) {
+            if (!(e instanceof ZkError && e.rc === ZNODEEXISTS)) throw e;
           }
+          created.add(p);
+        } else if (!mine.equals(data)) {
+          await newZk!.set(p, data);
+          changed.add(p);
         }
-        const onlyNew = [...b.keys()].filter((p) => !a.has(p));
-        env.progress(`carried ${created.length} new and ${changed.length} changed nodes to the new ensemble; ${onlyNew.length} nodes only in the new one (kept)`);
-        return { oldZxid: hex, from, created, changed, onlyNew };
-      }),
-    );
+      }
+      return [...b.keys()].filter((p) => !a.has(p));
+    });
+    env.progress(`carried ${created.size} new and ${changed.size} changed nodes to the new ensemble; ${onlyNew.length} nodes only in the new one (kept)`);
+    return { oldZxid: hex, from, created: [...created], changed: [...changed], onlyNew };
   } finally {
     // the readers and their copies are zkroll's own temporary files
     await Promise.all(

@@ -48,17 +48,21 @@ export function checkPrerequisites(spec: LabSpec): void {
   }
 }
 
-// Upstream-style zkEnv.sh: everything relative to the install, classpath from lib/*.jar.
+// Upstream-style zkEnv.sh: everything relative to the install, classpath from lib/*.jar,
+// conf/zookeeper-env.sh then conf/java.env sourced, and the 3.5–3.7 tarballs' defaults:
+// ZOO_LOG_DIR=<home>/logs, ZOO_LOG4J_PROP=INFO,CONSOLE (passed as -Dzookeeper.root.logger, so
+// log4j installs log to zookeeper.out until zookeeper-env.sh says otherwise).
 const ZKENV = `#!/usr/bin/env bash
 # zkEnv.sh of a zkroll lab install (upstream tarball layout, Debian jars).
 ZOOBINDIR="\${ZOOBINDIR:-$(cd "$(dirname "\${BASH_SOURCE-$0}")" && pwd)}"
 ZOOKEEPER_PREFIX="$(cd "$ZOOBINDIR/.." && pwd)"
 ZOOCFGDIR="\${ZOOCFGDIR:-$ZOOKEEPER_PREFIX/conf}"
+if [ -f "$ZOOCFGDIR/zookeeper-env.sh" ]; then . "$ZOOCFGDIR/zookeeper-env.sh"; fi
 ZOOCFG="\${ZOOCFG:-zoo.cfg}"
 ZOOCFG="$ZOOCFGDIR/$ZOOCFG"
 if [ -f "$ZOOCFGDIR/java.env" ]; then . "$ZOOCFGDIR/java.env"; fi
 ZOO_LOG_DIR="\${ZOO_LOG_DIR:-$ZOOKEEPER_PREFIX/logs}"
-ZOO_LOG4J_PROP="\${ZOO_LOG4J_PROP:-INFO,ROLLINGFILE}"
+ZOO_LOG4J_PROP="\${ZOO_LOG4J_PROP:-INFO,CONSOLE}"
 JAVA="\${JAVA:-java}"
 CLASSPATH="$ZOOCFGDIR"
 for jar in "$ZOOKEEPER_PREFIX"/lib/*.jar; do CLASSPATH="$CLASSPATH:$jar"; done

@@ -16,7 +16,8 @@ export function parseAdminMonitor(body: string): Map<string, string> {
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return out;
   const obj = json as Record<string, unknown>;
-  if (obj.error !== undefined && obj.error !== null) return out;
+  // an answer of a ZooKeeper server's monitor command, not some other service on the port
+  if ((obj.error !== undefined && obj.error !== null) || typeof obj.server_state !== 'string') return out;
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'command' || k === 'error') continue;
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out.set(`zk_${k}`, String(v));

@@ -15,8 +15,8 @@ export interface GateEnv {
   /** AdminServer port: where `mntr` is read when the four-letter word is not whitelisted (3.5+). */
   adminPort: number;
   pollIntervalMs: number;
-  /** Is a ZooKeeper process running with this node's config on its host? */
-  hasProcess: (node: NodeRef) => Promise<boolean>;
+  /** Is a ZooKeeper process running with this node's config (from `home`, when given) on its host? */
+  hasProcess: (node: NodeRef, home?: string) => Promise<boolean>;
   /** Value written by canary gates (the run id and a counter). */
   canaryValue: () => string;
   /** Set to stop waiting early (Ctrl-C); the gate then fails with `interrupted`. */
@@ -130,7 +130,7 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
       return (await env.hasProcess(g.node)) ? no(`a ZooKeeper process${g.node.config ? ` with ${g.node.config}` : ''} still runs on ${g.node.host}`) : ok;
     }
     case 'running':
-      return (await env.hasProcess(g.node)) ? ok : no(`no ZooKeeper process with ${g.node.config} on ${g.node.host}`);
+      return (await env.hasProcess(g.node, g.home)) ? ok : no(`no ZooKeeper process with ${g.node.config}${g.home ? ` from ${g.home}` : ''} on ${g.node.host}`);
     case 'serving': {
       const srvr = await probeSrvr(g.node.host, env.clientPort, 1000);
       return srvr ? ok : no(`server ${g.node.myid} on ${g.node.host} does not serve`);

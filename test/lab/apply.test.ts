@@ -168,6 +168,12 @@ describe('apply: the Codis incident, unattended', () => {
       zk.close();
     }
     assert.match(r.out, /carried \d+ new and \d+ changed nodes to the new ensemble/);
+    // the 3.4.13 servers log through log4j's daily ROLLINGFILE under <home>/logs (zkroll's
+    // zookeeper-env.sh block overrides zkEnv.sh's INFO,CONSOLE), and check says so
+    const logs = path.join(labDir('codis-incident'), 'hosts', '127.0.10.7', 'fs', 'opt__zookeeper-3.4.13', 'logs');
+    assert.ok(fs.readdirSync(logs).some((f) => f.endsWith('.log') && /\[myid:4\] - INFO/.test(fs.readFileSync(path.join(logs, f), 'utf8'))), `server 4 logs in ${logs}: ${fs.readdirSync(logs).join(', ')}`);
+    const check = run(env, ['check', incident]);
+    for (const id of [6, 7, 8, 9, 10]) assert.match(check.out, new RegExp(`log rotation\\s+${id} \\(127\\.0\\.10\\.${id}\\)\\s+OK\\s+logs of /opt/zookeeper-3\\.4\\.13 roll daily`), check.out);
     // the persistent copies of the proxies' ephemeral nodes: reported, then cleaned on request
     // (reported right after the last restart: the proxies may still be re-registering; `copies`
     // below runs after assertIncidentEndState saw all three back)

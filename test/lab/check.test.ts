@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { labDir } from '../../src/lab/lab.js';
+import { logConfigFiles } from '../../src/compile/logging.js';
 import { ZkClient } from '../../src/zk/client.js';
 import { fourLetterWord, probeSrvr } from '../../src/zk/fourlw.js';
 import { readMonitor } from '../../src/zk/monitor.js';
@@ -100,6 +101,15 @@ describe('check: rolling plan', () => {
     assert.ok(m, r.out);
     assert.ok(Number(m[1]) < 4096 && Number(m[1]) > 3000);
     assert.match(r.out, /log rotation\s+1 \(127\.0\.20\.1\)\s+WARN\s+logs of \/opt\/zookeeper-3\.8\.0 are not rolled daily/);
+  });
+
+  it('a daily-rolled log4j.properties is not enough when the JVM logs to the console (zkEnv.sh\'s INFO,CONSOLE)', () => {
+    labUp(rolling, '--znodes', '5');
+    const conf = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.8.0', 'conf', 'log4j.properties');
+    fs.writeFileSync(conf, (logConfigFiles('3.4.13', '/opt/zookeeper-3.8.0')[0] as { content: string }).content);
+    const r = run(['check', rolling]);
+    assert.match(r.out, /log rotation\s+1 \(127\.0\.20\.1\)\s+WARN\s+the server logs with zookeeper\.root\.logger=INFO,CONSOLE: everything goes to zookeeper\.out, never rotated, although \/opt\/zookeeper-3\.8\.0\/conf\/log4j\.properties rolls daily/);
+    assert.match(r.out, /log rotation\s+2 \(127\.0\.20\.2\)\s+WARN\s+logs of \/opt\/zookeeper-3\.8\.0 are not rolled daily/);
   });
 
   it('reads mntr from the AdminServer where the word is not whitelisted (the 3.5+ default); warns where neither answers', async () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { acceptQueue, listenerThreads, rollsDaily } from '../../src/check/checks.js';
-import { logConfigFile } from '../../src/compile/logging.js';
+import { logConfigFiles } from '../../src/compile/logging.js';
 import { LOG4J_SIZE_ROLLED, LOGBACK_SIZE_ROLLED } from '../../src/lab/install.js';
 
 const SS = `State  Recv-Q Send-Q          Local Address:Port    Peer Address:PortProcess
@@ -41,7 +41,7 @@ describe('listenerThreads', () => {
 describe('rollsDaily', () => {
   it('knows the configurations zkroll writes roll daily and the defaults the tarballs ship do not', () => {
     const content = (version: string) => {
-      const f = logConfigFile(version, '/opt/zk');
+      const f = logConfigFiles(version, '/opt/zk')[0]!;
       assert.equal(f.kind, 'literal');
       return f.kind === 'literal' ? f.content : '';
     };

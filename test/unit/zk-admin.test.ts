@@ -31,6 +31,7 @@ describe('parseAdminMonitor', () => {
     assert.equal(parseAdminMonitor('[1,2]').size, 0);
     assert.equal(parseAdminMonitor('null').size, 0);
     assert.equal(parseAdminMonitor('<html>404</html>').size, 0);
+    assert.equal(parseAdminMonitor('{"status":"UP","uptime":12}').size, 0, 'another service answering JSON on the port');
   });
 });
 
