@@ -8,7 +8,7 @@ import type { Plan } from '../plan/schema.js';
 import { allHosts } from '../plan/helpers.js';
 import { fourLetterWord, parseSrvr, probeSrvr, tcpOpen, type Srvr } from '../zk/fourlw.js';
 import net from 'node:net';
-import { FIND_ZK_JVM, zkJvmArgs, zkJvmScript } from '../zk/process.js';
+import { findZkJvm, LIST_ZK_JVMS, parseZkJvms, type ZkJvm } from '../zk/process.js';
 import { readMonitor } from '../zk/monitor.js';
 import { headroom, humanDuration } from './zxid.js';
 
@@ -72,7 +72,7 @@ function holdConnection(host: string, port: number): Promise<net.Socket | null> 
 
 
 /** The election listener of the server on `hostName`: bound, accepting, its thread alive. */
-export async function electionListener(hostName: string, label: string, h: CheckHost, port: number, serving: boolean, sleep: (ms: number) => Promise<void>): Promise<Finding> {
+export async function electionListener(hostName: string, label: string, h: CheckHost, port: number, serving: boolean, sleep: (ms: number) => Promise<void>, jvm: ZkJvm | undefined): Promise<Finding> {
   const check = 'election listener';
   // hold a connection to the election port while reading the accept queue: a live listener
   // takes it at once; a dead one (the 3.4.6 bug) leaves it queued in the kernel
@@ -85,7 +85,7 @@ export async function electionListener(hostName: string, label: string, h: Check
     await sleep(100);
   }
   probe?.destroy();
-  const pid = (await h.run(FIND_ZK_JVM, zkJvmArgs('')))?.stdout.trim();
+  const pid = jvm?.pid;
   const dump = pid ? await h.run('jcmd "$1" Thread.print 2>/dev/null || jstack "$1"', [pid]) : null;
   const threads = dump && dump.code === 0 ? listenerThreads(dump.stdout) : null;
   if (!pid) return { check, server: label, status: serving ? 'unknown' : 'fail', detail: 'no ZooKeeper JVM runs on this host' };
@@ -102,19 +102,26 @@ export async function electionListener(hostName: string, label: string, h: Check
   return { check, server: label, status: threads === null ? 'warn' : 'ok', detail: threads === null ? `port ${port} listening, accept queue empty; thread dump unavailable (no jcmd/jstack)` : `port ${port} listening and accepting, thread ${threads[0]}` };
 }
 
-/** The install a server runs from: the target's once upgraded (its JVM has the target config), else its own. */
-async function runningHome(h: CheckHost, node: { home: string; config: string }, target: { home: string; config: string }): Promise<string> {
-  if (target.home === node.home) return node.home;
-  // one config path shared by both installs: only the classpath tells them apart
-  const r = await h.run(FIND_ZK_JVM, zkJvmArgs(target.config, target.config === node.config ? target.home : undefined));
-  return r?.code === 0 ? target.home : node.home;
+/** The ZooKeeper JVMs running on a host (none when it cannot be asked). */
+export async function zkJvmsOn(h: CheckHost): Promise<ZkJvm[]> {
+  return parseZkJvms((await h.run(LIST_ZK_JVMS, []))?.stdout ?? '');
 }
 
-/** The -Dzookeeper.root.logger of the running ZooKeeper JVM (log4j picks its appenders from it); null when none. */
-const ROOT_LOGGER = zkJvmScript('tr "\\000" "\\n" < /proc/$p/cmdline | sed -n "s/^-Dzookeeper.root.logger=//p"');
+/** The install a server runs from: the target's once upgraded (a JVM has the target config), else its own. */
+function runningHome(jvms: ZkJvm[], node: { home: string; config: string }, target: { home: string; config: string }): string {
+  if (target.home === node.home) return node.home;
+  // one config path shared by both installs: only the classpath tells them apart
+  return findZkJvm(jvms, target.config, target.config === node.config ? target.home : undefined) ? target.home : node.home;
+}
+
+/** The -Dzookeeper.root.logger a JVM runs with (log4j picks its appenders from it; the last one counts); '' when none. */
+function rootLogger(jvm: ZkJvm | undefined): string {
+  const flag = '-Dzookeeper.root.logger=';
+  return jvm?.args.filter((a) => a.startsWith(flag)).at(-1)?.slice(flag.length).trim() ?? '';
+}
 
 /** Does the install's logging roll the logs daily (logback.xml for 3.8+, else log4j and the JVM's root logger)? */
-async function logRotation(h: CheckHost, label: string, home: string): Promise<Finding> {
+async function logRotation(h: CheckHost, label: string, home: string, jvm: ZkJvm | undefined): Promise<Finding> {
   const check = 'log rotation';
   const logback = await h.read(`${home}/conf/logback.xml`);
   const logConf = logback ?? (await h.read(`${home}/conf/log4j.properties`));
@@ -122,7 +129,7 @@ async function logRotation(h: CheckHost, label: string, home: string): Promise<F
   if (!rollsDaily(logConf)) return { check, server: label, status: 'warn', detail: `logs of ${home} are not rolled daily: they grow until the disk fills (the incident's 20 GB log)` };
   if (logback === null) {
     // zkServer.sh passes ZOO_LOG4J_PROP as -Dzookeeper.root.logger, which wins over the file
-    const logger = (await h.run(ROOT_LOGGER, zkJvmArgs('')))?.stdout.trim() ?? '';
+    const logger = rootLogger(jvm);
     if (logger !== '' && !/ROLLINGFILE/.test(logger)) {
       return { check, server: label, status: 'warn', detail: `the server logs with zookeeper.root.logger=${logger}: everything goes to zookeeper.out, never rotated, although ${home}/conf/log4j.properties rolls daily. Set ZOO_LOG4J_PROP="INFO,ROLLINGFILE" in ${home}/conf/zookeeper-env.sh` };
     }
@@ -164,12 +171,14 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
       out.push({ check: 'election listener', server: label, status: 'unknown', detail: 'host not reachable over SSH' });
       continue;
     }
-    out.push(await electionListener(n.host, label, h, ports.election, s !== null && s !== undefined, sleep));
+    // the host's ZooKeeper JVMs, listed once for the listener, install and logging checks
+    const jvms = await zkJvmsOn(h);
+    out.push(await electionListener(n.host, label, h, ports.election, s !== null && s !== undefined, sleep, findZkJvm(jvms, '')));
     if (h.data) {
       const d = await h.data(n.node.dataDir, n.node.dataLogDir, `check-${n.myid}`, s?.zxid).catch((e: unknown) => ({ ok: false, detail: `could not read: ${e instanceof Error ? e.message : String(e)}`, lowSpace: [] as string[] }));
       out.push({ check: 'data files', server: label, status: d.ok ? 'ok' : 'fail', detail: [d.detail, ...d.lowSpace].join('; ') + (d.ok ? '' : ' — do not start or restart this server until fixed') });
     }
-    out.push(await logRotation(h, label, await runningHome(h, n.node, plan.target)));
+    out.push(await logRotation(h, label, runningHome(jvms, n.node, plan.target), findZkJvm(jvms, '')));
   }
 
   if (leader) {

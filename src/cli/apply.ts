@@ -21,7 +21,8 @@ import { makeProgress } from '../ui/progress.js';
 import { Prompter } from '../ui/prompt.js';
 import { healthTable } from './health.js';
 import { checkHost } from './check.js';
-import { electionListener } from '../check/checks.js';
+import { electionListener, zkJvmsOn } from '../check/checks.js';
+import { findZkJvm } from '../zk/process.js';
 import { quorumOf } from '../compile/nodes.js';
 import { compileOrFail } from './plan.js';
 import { CliError, EXIT, loadOrFail } from './common.js';
@@ -78,7 +79,10 @@ async function preflight(plan: Plan, file: string, pool: SshPool, fresh: boolean
   const targets = new Map(sshTargets(plan, file).map((t) => [t.host, t]));
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
   const findings = await Promise.all(
-    plan.servers.map(async (s) => electionListener(s.host, `${s.myid} (${s.host})`, checkHost(await pool.get(targets.get(s.host)!)), plan.cluster.ports.election, live.servers.find((x) => x.myid === s.myid)?.srvr != null, sleep)),
+    plan.servers.map(async (s) => {
+      const h = checkHost(await pool.get(targets.get(s.host)!));
+      return electionListener(s.host, `${s.myid} (${s.host})`, h, plan.cluster.ports.election, live.servers.find((x) => x.myid === s.myid)?.srvr != null, sleep, findZkJvm(await zkJvmsOn(h), ''));
+    }),
   );
   const dead = findings.filter((f) => f.status === 'fail');
   const liveCount = plan.servers.length - dead.length;

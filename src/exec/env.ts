@@ -6,7 +6,7 @@
 // id in every argv; a file is never overwritten without its previous content kept beside it.
 import type { NodeRef, RemoteCommand } from '../compile/types.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
-import { FIND_ZK_JVM, zkJvmArgs } from '../zk/process.js';
+import { findZkJvm, LIST_ZK_JVMS, parseZkJvms } from '../zk/process.js';
 import { isTransient, retryTransient, ZkClient } from '../zk/client.js';
 import { sshTargets, type SshTargetSpec } from '../plan/helpers.js';
 import type { Plan } from '../plan/schema.js';
@@ -68,8 +68,8 @@ export async function runCommand(env: RunEnv, on: string, c: RemoteCommand, acce
 /** Is a ZooKeeper JVM running with this node's config (from `home`, when given) on its host (same mount namespace)? */
 export async function hasProcess(env: RunEnv, node: NodeRef, home?: string): Promise<boolean> {
   const h = await host(env, node.host);
-  const r = await h.exec(['sh', '-c', FIND_ZK_JVM, 'sh', ...zkJvmArgs(node.config, home)], { timeoutMs: 10000, raw: true });
-  return r.code === 0;
+  const r = await h.exec(['sh', '-c', LIST_ZK_JVMS], { timeoutMs: 10000, raw: true });
+  return r.code === 0 && findZkJvm(parseZkJvms(r.stdout), node.config, home) !== undefined;
 }
 
 /** Read a remote text file, or undefined when it does not exist. */

@@ -1,4 +1,4 @@
-// FIND_ZK_JVM against real processes on this machine: a stand-in "java" (a copy of sh, so its
+// LIST_ZK_JVMS + findZkJvm against real processes on this machine: a stand-in "java" (a copy of sh, so its
 // process name is java) with a ZooKeeper-like command line, run by the same script zkroll runs
 // over SSH. The classpath is longer than 4096 bytes, as a 3.5+ tarball's is (procps-ng 3.3's
 // `pgrep -f` reads no more than that).
@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FIND_ZK_JVM, zkJvmArgs } from '../../src/zk/process.js';
+import { findZkJvm, LIST_ZK_JVMS, parseZkJvms } from '../../src/zk/process.js';
 
 const MAIN = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
 
-describe('FIND_ZK_JVM', () => {
+describe('finding a ZooKeeper JVM', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-jvm-'));
   const java = path.join(dir, 'java');
   const procs: ChildProcess[] = [];
@@ -23,8 +23,10 @@ describe('FIND_ZK_JVM', () => {
     return p;
   };
   const find = (config: string, home?: string) => {
-    const r = spawnSync('sh', ['-c', FIND_ZK_JVM, 'sh', ...zkJvmArgs(config, home)], { encoding: 'utf8' });
-    return r.status === 0 ? Number(r.stdout.trim()) : null;
+    const r = spawnSync('sh', ['-c', LIST_ZK_JVMS], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const jvm = findZkJvm(parseZkJvms(r.stdout), config, home);
+    return jvm ? Number(jvm.pid) : null;
   };
   /** Wait until a process's command line carries `text` (it has exec'd). */
   const visible = async (p: ChildProcess, text: string) => {
