@@ -20,6 +20,7 @@ import { labDown, labUp } from '../src/lab/lab.js';
 import { SshPool } from '../src/remote/ssh.js';
 import { fourLetterWord, probeSrvr } from '../src/zk/fourlw.js';
 import { adminCommand } from '../src/zk/admin.js';
+import { table } from '../src/ui/table.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const zkroll = path.join(root, 'bin', 'zkroll');
@@ -132,9 +133,7 @@ async function main(): Promise<void> {
     if (withIncident) await labDown(load(incident).cluster.name, quiet);
   }
   const rows = [...samples.entries()].map(([name, xs]) => [name, String(xs.length), fmt(Math.min(...xs)), fmt(median(xs)), fmt(Math.max(...xs))]);
-  const widths = [0, 1, 2, 3, 4].map((c) => Math.max(...[['what', 'n', 'min', 'median', 'max'], ...rows].map((r) => r[c]!.length)));
-  const line = (r: string[]) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ');
-  process.stdout.write(`${line(['what', 'n', 'min', 'median', 'max'])}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
+  process.stdout.write(`${table(['what', 'n', 'min', 'median', 'max'], rows, [1, 2, 3, 4])}\n`);
   process.stdout.write(`\nbench: ${((Date.now() - t0) / 1000).toFixed(0)} s in all; node ${process.version}\n`);
 }
 

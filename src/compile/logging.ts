@@ -14,21 +14,27 @@ export function usesLogback(version: string): boolean {
   return maj > 3 || (maj === 3 && min >= 8);
 }
 
+/** ZooKeeper's log line, as every tarball's log4j.properties / logback.xml writes it. */
+export const LOG_PATTERN = '%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n';
+
+/** The tarballs' log4j CONSOLE appender (what zkServer.sh sends to zookeeper.out). */
+export const LOG4J_CONSOLE = `log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
+log4j.appender.CONSOLE.Threshold=INFO
+log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
+log4j.appender.CONSOLE.layout.ConversionPattern=${LOG_PATTERN}`;
+
 const LOG4J = `# written by zkroll: logs under zookeeper.log.dir (<home>/logs), rolled daily
 zookeeper.root.logger=INFO, ROLLINGFILE
 zookeeper.log.dir=.
 zookeeper.log.file=zookeeper.log
 log4j.rootLogger=\${zookeeper.root.logger}
-log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
-log4j.appender.CONSOLE.Threshold=INFO
-log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
-log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
+${LOG4J_CONSOLE}
 log4j.appender.ROLLINGFILE=org.apache.log4j.DailyRollingFileAppender
 log4j.appender.ROLLINGFILE.Threshold=INFO
 log4j.appender.ROLLINGFILE.File=\${zookeeper.log.dir}/\${zookeeper.log.file}
 log4j.appender.ROLLINGFILE.DatePattern='.'yyyy-MM-dd
 log4j.appender.ROLLINGFILE.layout=org.apache.log4j.PatternLayout
-log4j.appender.ROLLINGFILE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
+log4j.appender.ROLLINGFILE.layout.ConversionPattern=${LOG_PATTERN}
 `;
 
 const LOGBACK = `<!-- written by zkroll: logs under zookeeper.log.dir (<home>/logs), rolled daily, ${RETENTION_DAYS} days kept -->
@@ -42,7 +48,7 @@ const LOGBACK = `<!-- written by zkroll: logs under zookeeper.log.dir (<home>/lo
       <maxHistory>${RETENTION_DAYS}</maxHistory>
     </rollingPolicy>
     <encoder>
-      <pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern>
+      <pattern>${LOG_PATTERN}</pattern>
     </encoder>
   </appender>
   <root level="INFO">

@@ -5,7 +5,7 @@
 // (safe twice); never touches an existing conf/zoo.cfg of an install (zkroll owns it then).
 import fs from 'node:fs';
 import path from 'node:path';
-import { usesLogback } from '../compile/logging.js';
+import { LOG4J_CONSOLE, LOG_PATTERN, usesLogback } from '../compile/logging.js';
 import { LabError, type LabServer, type LabSpec } from './spec.js';
 
 export const DEBIAN_JAVA = '/usr/share/java';
@@ -79,16 +79,13 @@ JVMFLAGS="-Xms32m -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 $JVMFLAGS"
 export const LOG4J_SIZE_ROLLED = `# log4j.properties (as shipped by the 3.4 tarball: size-rolled, never rotated daily)
 zookeeper.root.logger=INFO, CONSOLE
 log4j.rootLogger=\${zookeeper.root.logger}
-log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
-log4j.appender.CONSOLE.Threshold=INFO
-log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
-log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
+${LOG4J_CONSOLE}
 log4j.appender.ROLLINGFILE=org.apache.log4j.RollingFileAppender
 log4j.appender.ROLLINGFILE.Threshold=INFO
 log4j.appender.ROLLINGFILE.File=\${zookeeper.log.dir}/zookeeper.log
 log4j.appender.ROLLINGFILE.MaxFileSize=10MB
 log4j.appender.ROLLINGFILE.layout=org.apache.log4j.PatternLayout
-log4j.appender.ROLLINGFILE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
+log4j.appender.ROLLINGFILE.layout.ConversionPattern=${LOG_PATTERN}
 `;
 
 /** logback.xml as the 3.8 tarball ships it: one size-rolled file, no daily roll. */
@@ -97,7 +94,7 @@ export const LOGBACK_SIZE_ROLLED = `<!-- logback.xml (as shipped by the 3.8 tarb
   <appender name="ROLLINGFILE" class="ch.qos.logback.core.rolling.RollingFileAppender">
     <File>\${zookeeper.log.dir:-.}/\${zookeeper.log.file:-zookeeper.log}</File>
     <encoder>
-      <pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern>
+      <pattern>${LOG_PATTERN}</pattern>
     </encoder>
     <rollingPolicy class="ch.qos.logback.core.rolling.FixedWindowRollingPolicy">
       <maxIndex>20</maxIndex>
