@@ -4,6 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LabError } from '../lab/spec.js';
 import { planJsonSchema } from '../plan/jsonschema.js';
+import { parseDuration } from '../plan/duration.js';
 import { cmdLabDown, cmdLabKillListener, cmdLabStatus, cmdLabUp } from './lab.js';
 import { cmdValidate } from './validate.js';
 import { cmdPlan } from './plan.js';
@@ -30,6 +31,12 @@ function zxidArg(v: string): bigint {
 function whitelistArg(v: string): string {
   if (!/^(\*|[a-z]{4}(,[a-z]{4})*)$/.test(v)) throw new InvalidArgumentError('expected "*" or four-letter words separated by commas, e.g. srvr,ruok');
   return v;
+}
+
+function durationArg(v: string): number {
+  const ms = parseDuration(/^\d+$/.test(v) ? Number(v) : v);
+  if (ms === undefined || ms > 60_000) throw new InvalidArgumentError('expected a duration of at most 1m, like 1s or 500ms');
+  return ms;
 }
 
 function int(v: string): number {
@@ -136,8 +143,10 @@ async function main(argv: string[]): Promise<number> {
     .option('--proxies <n>', 'Codis-like proxies registering ephemeral nodes (default: plan lab.proxies.count)', int)
     .option('--initial-zxid <zxid>', 'start the servers at this zxid (e.g. 0x1fffff000: near the counter rollover)', zxidArg)
     .option('--whitelist <words>', '4lw.commands.whitelist of the servers (default "*"; "srvr" is the 3.5+ default, where zkroll reads the AdminServer)', whitelistArg)
-    .action(async (file: string, o: { down?: number[]; znodes?: number; proxies?: number; initialZxid?: bigint; whitelist?: string }) => {
-      code = await cmdLabUp(file, o, out);
+    .option('--login-delay <duration>', 'every host\'s login shell sleeps this long in its startup file, e.g. 1s (default: plan lab.loginDelay, else none)', durationArg)
+    .action(async (file: string, o: { down?: number[]; znodes?: number; proxies?: number; initialZxid?: bigint; whitelist?: string; loginDelay?: number }) => {
+      const { loginDelay, ...rest } = o;
+      code = await cmdLabUp(file, loginDelay === undefined ? rest : { ...rest, loginDelayMs: loginDelay }, out);
     });
   lab
     .command('status')

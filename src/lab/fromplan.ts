@@ -12,6 +12,7 @@ export interface LabOverrides {
   proxies?: number;
   initialZxid?: bigint;
   whitelist?: string;
+  loginDelayMs?: number;
 }
 
 export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = {}): LabSpec {
@@ -51,5 +52,6 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
     proxies: proxies && proxies.count > 0 ? proxies : null,
     initialZxid: o.initialZxid ?? null,
     whitelist: o.whitelist ?? '*',
+    loginDelayMs: o.loginDelayMs ?? plan.lab.loginDelay ?? 0,
   };
 }

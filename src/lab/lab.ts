@@ -13,7 +13,7 @@ import { ZkClient } from '../zk/client.js';
 import { checkPrerequisites, renderLabZooCfg, writeInstall } from './install.js';
 import { isAlive, killAll, pidsInNamespace, pidsWithCmdline, pollUntil, portFree, tcpOpen } from './procs.js';
 import { backingPath, connectString, encodeRoot, isLoopbackV4, LabError, mountRoots, type LabServer, type LabSpec } from './spec.js';
-import { ensureIdentity, hostDirs, prepareSshd, startSshd } from './sshd.js';
+import { ensureIdentity, hostDirs, loginProfile, prepareSshd, startSshd } from './sshd.js';
 import { killElectionListener } from './listener-agent.js';
 
 export interface LabState {
@@ -237,6 +237,8 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
     const { config, knownHostsLine } = prepareSshd(hd, h.ip, h.sshPort, authorized);
     known.push(knownHostsLine);
     const binds = roots.map((r): [string, string] => [path.join(hd.dir, 'fs', encodeRoot(r)), r]);
+    const profile = loginProfile(hd, spec.loginDelayMs);
+    if (profile !== null) binds.push([profile.file, profile.over]);
     const started = await startSshd(hd, h.ip, h.sshPort, config, binds);
     st.hosts.push({ ip: h.ip, sshPort: h.sshPort, sshPid: started.pid, ns: started.ns });
     writeState(dir, st);

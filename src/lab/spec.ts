@@ -39,6 +39,8 @@ export interface LabSpec {
   initialZxid: bigint | null;
   /** 4lw.commands.whitelist of the current servers: '*' answers every word; 'srvr' is the 3.5+ default. */
   whitelist: string;
+  /** How long each host's login shell sleeps in its startup file, ms (0: not at all). */
+  loginDelayMs: number;
 }
 
 /** A problem that stops the lab before it changes anything. */

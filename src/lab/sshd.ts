@@ -6,6 +6,7 @@
 // except the (empty) mount-point directories the caller created.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { LabError } from './spec.js';
 import { isAlive, mountNs, pollUntil, tcpOpen } from './procs.js';
@@ -41,8 +42,50 @@ export function ensureIdentity(identityFile: string, labDir: string): string {
   return execFileSync('ssh-keygen', ['-y', '-f', identityFile], { encoding: 'utf8' }).trim();
 }
 
+/** The file where a host's login profile writes one line per login (see loginProfile). */
+export function loginsFile(h: HostDirs): string {
+  return path.join(h.dir, 'logins');
+}
+
+/** Logins on a lab host so far: how many times its login shell ran its startup file. */
+export function loginCount(labDir: string, ip: string): number {
+  try {
+    return fs.readFileSync(loginsFile(hostDirs(labDir, ip)), 'utf8').split('\n').filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The startup file a lab host's login shell runs: bash started by sshd for a command reads
+ * ~/.bashrc (and /etc/bash.bashrc) and nothing else (bash's shell.c, run_startup_files), so each
+ * host gets its own ~/.bashrc, bind-mounted in its mount namespace: it counts the login, costs
+ * `delayMs` like a pyenv or conda init on a real host, then runs this machine's own file (the
+ * one it hides), as every login here did before. Null when this machine has neither file.
+ */
+export function loginProfile(h: HostDirs, delayMs: number): { file: string; over: string } | null {
+  const over = [path.join(os.homedir(), '.bashrc'), '/etc/bash.bashrc'].find((f) => fs.existsSync(f));
+  if (over === undefined) return null;
+  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const original = path.join(h.sshDir, 'bashrc.machine');
+  fs.copyFileSync(over, original);
+  const file = path.join(h.sshDir, 'bashrc');
+  fs.writeFileSync(
+    file,
+    [
+      `# zkroll lab: ${over} of this host (see src/lab/sshd.ts)`,
+      `echo "$$" >> ${q(loginsFile(h))}`,
+      ...(delayMs > 0 ? [`sleep ${(delayMs / 1000).toFixed(3)}`] : []),
+      `. ${q(original)}`,
+      '',
+    ].join('\n'),
+  );
+  return { file, over };
+}
+
 export function prepareSshd(h: HostDirs, ip: string, port: number, authorizedKey: string): { config: string; knownHostsLine: string } {
   fs.mkdirSync(h.sshDir, { recursive: true, mode: 0o700 });
+  fs.rmSync(loginsFile(h), { force: true });
   const hostKey = path.join(h.sshDir, 'ssh_host_ed25519_key');
   keygen(hostKey, `zkroll-lab-${ip}`);
   fs.writeFileSync(path.join(h.sshDir, 'authorized_keys'), authorizedKey + '\n', { mode: 0o600 });

@@ -217,6 +217,8 @@ const LabInputSchema = z.strictObject({
       count: intIn(1, 50, "expected an integer 1..50").default(3),
     })
     .optional(),
+  /** Every lab host's login shell sleeps this long in its startup file (rehearses slow profiles: pyenv, conda, nvm). */
+  loginDelay: durationSchema(60_000, "1m").optional(),
 });
 
 // ---------- the plan ----------
