@@ -1,5 +1,5 @@
 // Runs one already-wrapped command on one ssh2 exec channel and collects its
-// outcome. Never rejects: every failure is returned as RawRun.failure.
+// outcome (used where zkroll's remote shell is off or could not start). Never rejects: every failure is returned as RawRun.failure.
 //
 // Invariants:
 //  - Resolves exactly once: on channel close (after stdout and stderr have
@@ -14,11 +14,16 @@ import type { Client, ClientChannel } from 'ssh2';
 import { RemoteError } from './errors.js';
 import { TailBuffer } from './executil.js';
 
+/** One command's outcome, whichever way it ran (an exec channel of its own, or the remote shell). */
 export interface RawRun {
   code: number | null;
   signal?: string;
-  stdout: TailBuffer;
-  stderr: TailBuffer;
+  /** The last `cap` bytes of stdout. */
+  stdout: Buffer;
+  stderr: Buffer;
+  /** stdout was longer than the cap. */
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
   durationMs: number;
   failure?: RemoteError;
 }
@@ -50,7 +55,14 @@ export function runOnChannel(
       settled = true;
       clearTimeout(timer);
       untrack();
-      const r: RawRun = { code: exit?.code ?? null, stdout, stderr, durationMs: Date.now() - started };
+      const r: RawRun = {
+        code: exit?.code ?? null,
+        stdout: stdout.toBuffer(),
+        stderr: stderr.toBuffer(),
+        stdoutTruncated: stdout.truncated,
+        stderrTruncated: stderr.truncated,
+        durationMs: Date.now() - started,
+      };
       if (exit?.signal !== undefined) r.signal = exit.signal;
       if (failure !== undefined) r.failure = failure;
       resolve(r);

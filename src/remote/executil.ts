@@ -67,6 +67,12 @@ export class TailBuffer {
   }
 }
 
+/** Output bytes as text; a tail cut in the middle of a multi-byte character loses that character. */
+export function decodeOutput(b: Buffer, truncated: boolean): string {
+  const s = b.toString('utf8');
+  return truncated ? s.replace(/^\uFFFD+/, '') : s;
+}
+
 /** Last `max` characters of s (for audit records). */
 export function tail(s: string, max = 4096): string {
   return s.length <= max ? s : s.slice(s.length - max);

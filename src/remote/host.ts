@@ -1,12 +1,18 @@
-// SshHost: one authenticated SSH connection to one host, with bounded
-// concurrent exec channels, remote+local deadlines and SFTP file operations.
+// SshHost: one authenticated SSH connection to one host. Commands go through zkroll's remote
+// shell (shell.ts): one dispatcher per host started over one exec channel, so the login shell
+// and its startup files run once per connection, not once per command. SFTP file operations
+// use one more, reused channel.
 //
 // Invariants:
-//  - Every command runs as `[sudo -n ]timeout -k 5 <secs> sh -c '<cmd>'`; a
-//    local timer (timeoutMs + 10 s) closes the channel if the remote side
-//    never answers. No promise from this class can hang past its deadline.
-//  - At most `maxChannels` exec channels are open at once (FIFO wait). The
-//    SFTP session is one extra, reused channel (OpenSSH MaxSessions is 10).
+//  - Every command runs as `timeout -k 5 <secs> sh -c '<cmd>'` on the host (in the remote
+//    shell, or `[sudo -n ]timeout ...` on an exec channel of its own where the remote shell is
+//    off or cannot start there); a local timer (remote deadline + kill grace + local grace) ends
+//    the wait if the host never answers. No promise from this class can hang past its deadline.
+//  - A remote shell that misses a deadline or dies is replaced by a fresh one on the next
+//    command, and the audit hook is told (one record for each start, restart and fallback).
+//  - On sudo hosts the remote shell itself runs under `sudo -n` (one sudo per connection).
+//  - At most `maxChannels` channels are open at once (FIFO wait); the remote shell holds one
+//    for its life. The SFTP session is one extra, reused channel (OpenSSH MaxSessions is 10).
 //  - Once the connection errors/closes, in-flight and later calls reject with
 //    RemoteError 'closed' (outcome of in-flight commands unknown).
 //  - With sudo, file operations go through exec (SFTP runs as the login user).
@@ -22,8 +28,9 @@ import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { runOnChannel, type ChannelRunContext, type RawRun } from './channel.js';
 import { prepareConnect, resolveRoute, routeError, type HostTarget, type PreparedConnect } from './connect.js';
 import { classifyConnectError, describeHost, RemoteError, type ExecResult } from './errors.js';
-import { ChannelLimiter, OUTPUT_CAP_BYTES, remoteTimeoutSecs, tail, TIMEOUT_EXIT_CODES, wrapCommand } from './executil.js';
-import { shellCommand } from './quote.js';
+import { ChannelLimiter, decodeOutput, OUTPUT_CAP_BYTES, remoteTimeoutSecs, tail, TIMEOUT_EXIT_CODES, wrapCommand } from './executil.js';
+import { shellCommand, shq } from './quote.js';
+import { RemoteShell, shellNonce, shellScript, type ShellTransport } from './shell.js';
 import { sftpReadFile, sftpStat, sftpWriteAtomic, tempPathFor, type RemoteStat } from './sftp.js';
 import { parseSudoStat, renameScript, sudoReadScript, sudoStatScript, sudoWriteScript } from './sudofiles.js';
 
@@ -39,8 +46,23 @@ export type CommandHook = (rec: CommandRecord) => void;
 
 export interface SshHostOptions {
   onCommand?: CommandHook;
-  /** Concurrent exec channels per connection (default 4). */
+  /** Concurrent channels per connection (default 4; the remote shell holds one). */
   maxChannels?: number;
+  /** Run commands through zkroll's remote shell (default true); false: one exec channel per command. */
+  remoteShell?: boolean;
+  /** How long past a command's remote deadline (+ kill grace) zkroll waits for its answer (default LOCAL_GRACE_MS). */
+  localGraceMs?: number;
+}
+
+/** Output of a command with stdout kept as bytes (binary-safe). */
+export interface ExecBytesResult {
+  code: number | null;
+  stdout: Buffer;
+  /** stdout was longer than the cap asked for; `stdout` holds its last bytes. */
+  stdoutTruncated: boolean;
+  stderr: string;
+  durationMs: number;
+  command: string;
 }
 
 export interface ExecOptions {
@@ -54,6 +76,10 @@ export interface ExecOptions {
 
 export const DEFAULT_MAX_CHANNELS = 4;
 export const LOCAL_GRACE_MS = 10_000;
+/** Commands in flight at once in one remote shell. */
+const MAX_SHELL_COMMANDS = 16;
+/** How long the login shell may take to start the remote shell (startup files included). */
+const SHELL_START_MS = 60_000;
 const FILE_OP_TIMEOUT_MS = 60_000;
 const SUDO_READ_CAP = 64 * 1024 * 1024;
 
@@ -71,11 +97,21 @@ export class SshHost {
   private readonly channelCtx: ChannelRunContext;
   /** The jump host connection this one runs over (closed with it). */
   private via: SshHost | null = null;
+  private readonly graceMs: number;
+  /** Why commands use exec channels of their own (remote shell off or unavailable); null: the remote shell. */
+  private shellOff: string | null;
+  private shellP: Promise<RemoteShell | null> | null = null;
+  private shellNow: RemoteShell | null = null;
+  private readonly shellLimiter = new ChannelLimiter(MAX_SHELL_COMMANDS);
+  /** Remote shells started on this connection (1 unless one had to be replaced). */
+  shellStarts = 0;
 
   private constructor(t: HostTarget, opts: SshHostOptions) {
     this.target = t;
     if (opts.onCommand !== undefined) this.onCommand = opts.onCommand;
     this.limiter = new ChannelLimiter(opts.maxChannels ?? DEFAULT_MAX_CHANNELS);
+    this.graceMs = opts.localGraceMs ?? LOCAL_GRACE_MS;
+    this.shellOff = opts.remoteShell === false ? 'turned off' : null;
     this.channelCtx = {
       label: t.label,
       who: describeHost(t),
@@ -155,6 +191,8 @@ export class SshHost {
       this.client.on('connect', () => (connected = true));
       this.client.on('ready', () => {
         ready = true;
+        // commands and their answers are small messages: no Nagle delay on our side
+        this.client.setNoDelay(true);
         if (!done) {
           done = true;
           resolve();
@@ -186,6 +224,8 @@ export class SshHost {
     if (this.closedErr !== null) return;
     this.closedErr = err;
     this.limiter.fail(err);
+    this.shellLimiter.fail(err);
+    this.shellNow?.closed(err);
     for (const reject of [...this.inflight]) reject(err);
     this.sftpP = null;
   }
@@ -198,7 +238,7 @@ export class SshHost {
   async exec(cmd: string[] | { script: string }, opts: ExecOptions): Promise<ExecResult> {
     const command = Array.isArray(cmd) ? shellCommand(cmd) : cmd.script;
     const run = await this.run(command, opts.timeoutMs, opts.stdin, OUTPUT_CAP_BYTES);
-    const res: ExecResult = { code: run.code, stdout: run.stdout.toString(), stderr: run.stderr.toString(), durationMs: run.durationMs, command };
+    const res: ExecResult = { code: run.code, stdout: decodeOutput(run.stdout, run.stdoutTruncated), stderr: decodeOutput(run.stderr, run.stderrTruncated), durationMs: run.durationMs, command };
     if (run.signal !== undefined) res.signal = run.signal;
     this.audit(command, res);
     if (run.failure !== undefined) throw run.failure;
@@ -220,15 +260,122 @@ export class SshHost {
     return res;
   }
 
+  /**
+   * Run a command keeping stdout as bytes (at most `maxStdoutBytes`, its last ones): binary
+   * output (a gzip stream, a data file) comes back exact. Never throws on an exit code; throws
+   * RemoteError when the command's outcome is unknown (connection or remote shell lost, deadline).
+   */
+  async execBytes(cmd: string[] | { script: string }, opts: { timeoutMs: number; maxStdoutBytes: number }): Promise<ExecBytesResult> {
+    const command = Array.isArray(cmd) ? shellCommand(cmd) : cmd.script;
+    const run = await this.run(command, opts.timeoutMs, undefined, opts.maxStdoutBytes);
+    const stderr = decodeOutput(run.stderr, run.stderrTruncated);
+    this.audit(command, { code: run.code, durationMs: run.durationMs, stdout: `(${run.stdout.length} bytes)`, stderr });
+    if (run.failure !== undefined) throw run.failure;
+    return { code: run.code, stdout: run.stdout, stdoutTruncated: run.stdoutTruncated, stderr, durationMs: run.durationMs, command };
+  }
+
   private async run(command: string, timeoutMs: number, stdin: string | Buffer | undefined, cap: number): Promise<RawRun> {
     this.assertOpen();
-    const wrapped = wrapCommand(command, timeoutMs, this.target.sudo === true);
-    const release = await this.limiter.acquire();
+    const shell = await this.shell();
+    if (shell === null) return this.runOnOwnChannel(command, timeoutMs, stdin, cap);
+    const release = await this.shellLimiter.acquire();
+    const started = Date.now();
     try {
-      return await runOnChannel(this.client, this.channelCtx, { wrapped, command, localMs: timeoutMs + LOCAL_GRACE_MS, stdin, cap });
+      const r = await shell.run({ script: command, timeoutMs, stdin, cap });
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr, stdoutTruncated: r.stdoutTruncated, stderrTruncated: r.stderrTruncated, durationMs: r.durationMs };
+    } catch (e) {
+      const failure = e instanceof RemoteError ? e : new RemoteError('io', this.label, `${this.who}: ${(e as Error).message}`, { cause: e });
+      return { code: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), stdoutTruncated: false, stderrTruncated: false, durationMs: Date.now() - started, failure };
     } finally {
       release();
     }
+  }
+
+  private async runOnOwnChannel(command: string, timeoutMs: number, stdin: string | Buffer | undefined, cap: number): Promise<RawRun> {
+    const wrapped = wrapCommand(command, timeoutMs, this.target.sudo === true);
+    const release = await this.limiter.acquire();
+    try {
+      return await runOnChannel(this.client, this.channelCtx, { wrapped, command, localMs: timeoutMs + this.graceMs, stdin, cap });
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * The live remote shell, started on first use and replaced when it died; null where commands
+   * use exec channels of their own. Throws RemoteError when the connection is gone, when sudo
+   * wants a password, or when the login shell did not start it in time.
+   */
+  private async shell(): Promise<RemoteShell | null> {
+    for (;;) {
+      if (this.shellOff !== null) return null;
+      const cur = this.shellP;
+      if (cur === null) {
+        const prev = this.shellNow;
+        const p = this.startShell(prev?.failure?.message ?? null);
+        this.shellP = p;
+        p.catch(() => {
+          if (this.shellP === p) this.shellP = null;
+        });
+        continue;
+      }
+      const s = await cur;
+      if (s === null || s.alive) return s;
+      if (this.shellP === cur) this.shellP = null;
+    }
+  }
+
+  private async startShell(replacing: string | null): Promise<RemoteShell | null> {
+    this.assertOpen();
+    const nonce = shellNonce();
+    const sudo = this.target.sudo === true;
+    const command = `${sudo ? 'sudo -n ' : ''}sh -c ${shq(shellScript(nonce))}`;
+    const what = `zkroll remote shell${sudo ? ' (sudo -n)' : ''}`;
+    const release = await this.limiter.acquire();
+    const started = Date.now();
+    let transport: ShellTransport;
+    try {
+      transport = await this.openShellChannel(command);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    transport.onClose(() => release());
+    try {
+      const shell = await RemoteShell.start(transport, nonce, { label: this.label, who: this.who, graceMs: this.graceMs, startTimeoutMs: SHELL_START_MS, closedErr: () => this.closedErr });
+      this.shellNow = shell;
+      this.shellStarts++;
+      const how = replacing === null ? 'started' : `restarted (the previous one failed: ${replacing})`;
+      this.audit(`${what}: ${how}, pid ${shell.pid}`, { code: 0, durationMs: shell.startMs, stdout: '', stderr: '' });
+      return shell;
+    } catch (e) {
+      if (this.closedErr !== null) throw this.closedErr;
+      const err = e instanceof RemoteError ? e : new RemoteError('io', this.label, `${this.who}: ${(e as Error).message}`, { cause: e });
+      this.audit(`${what}: could not start`, { code: null, durationMs: Date.now() - started, stdout: '', stderr: err.message });
+      if (sudo && /password is required|a terminal is required/.test(err.message)) {
+        throw new RemoteError('auth', this.label, `${err.message}\n  Passwordless sudo (NOPASSWD) is required for user "${this.target.user}", or set sudo off for this host.`, { cause: err });
+      }
+      if (err.kind !== 'io') throw err;
+      // the host lacks what the remote shell needs (mktemp, mkfifo, a writable temp dir):
+      // commands still run, each on an exec channel of its own (one login each)
+      this.shellOff = err.message;
+      this.audit(`${what}: unavailable, one SSH exec channel per command from now on`, { code: null, durationMs: 0, stdout: '', stderr: err.message });
+      return null;
+    }
+  }
+
+  /** An exec channel running `command`, as a ShellTransport. */
+  private openShellChannel(command: string): Promise<ShellTransport> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.exec(command, (err, ch) => {
+          if (err) return reject(this.closedErr ?? new RemoteError('io', this.label, `${this.who}: could not open an SSH channel for zkroll's remote shell (${err.message}). Check sshd MaxSessions on the host.`, { cause: err }));
+          resolve(channelTransport(ch));
+        });
+      } catch (e) {
+        reject(this.closedErr ?? new RemoteError('closed', this.label, `${this.who}: SSH connection is not usable: ${(e as Error).message}`, { cause: e }));
+      }
+    });
   }
 
   private audit(command: string, res: { code: number | null; durationMs: number; stdout: string; stderr: string }): void {
@@ -271,8 +418,8 @@ export class SshHost {
     if (this.target.sudo === true) {
       const r = await this.run(sudoReadScript(path), FILE_OP_TIMEOUT_MS, undefined, SUDO_READ_CAP);
       if (r.failure !== undefined) throw r.failure;
-      if (r.code !== 0 || r.stdout.truncated) throw this.fileError('reading', path, new Error(r.stdout.truncated ? 'file too large' : r.stderr.toString().trim() || `exit ${r.code}`));
-      return r.stdout.toBuffer();
+      if (r.code !== 0 || r.stdoutTruncated) throw this.fileError('reading', path, new Error(r.stdoutTruncated ? 'file too large' : r.stderr.toString().trim() || `exit ${r.code}`));
+      return r.stdout;
     }
     try {
       return await sftpReadFile(await this.sftp(), path);
@@ -324,6 +471,8 @@ export class SshHost {
   /** Close the connection; later calls reject with 'closed'. Idempotent. */
   close(): Promise<void> {
     if (this.closeP !== null) return this.closeP;
+    // end the remote shell's input first: it lets running commands finish and cleans up
+    this.shellNow?.close();
     this.markClosed(new RemoteError('closed', this.label, `${this.who}: connection was closed by zkroll; no further commands can run on it.`));
     this.closeP = new Promise<void>((resolve) => {
       if (this.sockClosed) return resolve();
@@ -339,4 +488,22 @@ export class SshHost {
     }).then(() => this.via?.close());
     return this.closeP;
   }
+}
+
+/** An ssh2 exec channel as the remote shell's transport. */
+function channelTransport(ch: ClientChannel): ShellTransport {
+  let code: number | null = null;
+  ch.on('exit', (c: number | null) => {
+    if (typeof c === 'number') code = c;
+  });
+  // errors surface as 'close' (and the connection's own error)
+  ch.on('error', () => undefined);
+  return {
+    write: (d) => void ch.write(d),
+    end: () => void ch.end(),
+    destroy: () => void ch.close(),
+    onStdout: (cb) => void ch.on('data', cb),
+    onStderr: (cb) => void ch.stderr.on('data', cb),
+    onClose: (cb) => void ch.on('close', () => cb(code)),
+  };
 }

@@ -9,6 +9,8 @@
 //    address is a programming error.
 //  - After closeAll() the pool refuses new connections, and connections
 //    still being established are closed as soon as they complete.
+//  - Every host's commands go through one remote shell (host.ts, shell.ts) unless
+//    remoteShell is false or ZKROLL_REMOTE_SHELL=off.
 //  - Jump host connections (jumpHost / ssh config ProxyJump) are not pooled:
 //    each host's connection owns its own and closes it with itself.
 
@@ -29,12 +31,15 @@ export { shq, shellCommand } from './quote.js';
 export class SshPool {
   onCommand?: CommandHook;
   private readonly maxChannels: number | undefined;
+  private readonly remoteShell: boolean;
   private readonly pending = new Map<string, { target: HostTarget; promise: Promise<SshHost>; host?: SshHost }>();
   private closing = false;
 
   constructor(opts: SshHostOptions = {}) {
     if (opts.onCommand !== undefined) this.onCommand = opts.onCommand;
     this.maxChannels = opts.maxChannels;
+    // ZKROLL_REMOTE_SHELL=off: one exec channel (and one login) per command, as before the remote shell
+    this.remoteShell = opts.remoteShell ?? process.env['ZKROLL_REMOTE_SHELL'] !== 'off';
   }
 
   get(t: HostTarget): Promise<SshHost> {
@@ -49,7 +54,7 @@ export class SshPool {
       }
       if (cur.host === undefined || !cur.host.closed) return cur.promise;
     }
-    const opts: SshHostOptions = { onCommand: (rec) => this.onCommand?.(rec) };
+    const opts: SshHostOptions = { onCommand: (rec) => this.onCommand?.(rec), remoteShell: this.remoteShell };
     if (this.maxChannels !== undefined) opts.maxChannels = this.maxChannels;
     const entry: { target: HostTarget; promise: Promise<SshHost>; host?: SshHost } = { target: t, promise: SshHost.connect(t, opts) };
     this.pending.set(t.label, entry);
