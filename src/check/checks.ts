@@ -26,7 +26,7 @@ export interface CheckHost {
   run(script: string, args: string[]): Promise<{ code: number | null; stdout: string } | null>;
   read(path: string): Promise<string | null>;
   /** The server's data directories (snapshot and log continuity, free space). */
-  data?: (dataDir: string, dataLogDir: string, tag: string, runningZxid?: bigint | null) => Promise<{ ok: boolean; detail: string; lowSpace: string[] }>;
+  data?: (dataDir: string, dataLogDir: string, runningZxid?: bigint | null) => Promise<{ ok: boolean; detail: string; lowSpace: string[] }>;
 }
 
 export const HEADROOM_WARN = 0.9;
@@ -175,7 +175,7 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
     const jvms = await zkJvmsOn(h);
     out.push(await electionListener(n.host, label, h, ports.election, s !== null && s !== undefined, sleep, findZkJvm(jvms, '')));
     if (h.data) {
-      const d = await h.data(n.node.dataDir, n.node.dataLogDir, `check-${n.myid}`, s?.zxid).catch((e: unknown) => ({ ok: false, detail: `could not read: ${e instanceof Error ? e.message : String(e)}`, lowSpace: [] as string[] }));
+      const d = await h.data(n.node.dataDir, n.node.dataLogDir, s?.zxid).catch((e: unknown) => ({ ok: false, detail: `could not read: ${e instanceof Error ? e.message : String(e)}`, lowSpace: [] as string[] }));
       out.push({ check: 'data files', server: label, status: d.ok ? 'ok' : 'fail', detail: [d.detail, ...d.lowSpace].join('; ') + (d.ok ? '' : ' — do not start or restart this server until fixed') });
     }
     out.push(await logRotation(h, label, runningHome(jvms, n.node, plan.target), findZkJvm(jvms, '')));

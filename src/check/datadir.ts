@@ -1,27 +1,41 @@
 // Reads a server's data directories for the continuity check: lists version-2, fetches each
-// snapshot and the logs that matter (gzip-compressed on the host first: preallocated logs are
-// mostly zeros), and the free space on both directories. Thin I/O over an injected remote.
-// Invariants: read-only on the server (its own temporary .gz copies in /tmp are removed).
+// snapshot and the logs that matter (gzip-compressed on the host, streamed back as the
+// command's output: preallocated logs are mostly zeros), and the free space on both
+// directories. Thin I/O over an injected remote.
+// Invariants: read-only on the server; no copy of a data file is left on it (a compressed one
+// exists only as the output of the command that made it, gone when that command's answer is).
 import zlib from 'node:zlib';
+import type { SshHost } from '../remote/ssh.js';
 import { checkSnapshot, continuity, scanLog, zxidOfName, type Continuity, type DataFiles } from './datafiles.js';
 
 export interface DataRemote {
   exec(argv: string[]): Promise<{ code: number | null; stdout: string }>;
-  readFile(path: string): Promise<Buffer>;
+  /** Run argv; its whole stdout as bytes (throws when it is longer than `maxBytes`). */
+  bytes(argv: string[], maxBytes: number): Promise<{ code: number | null; stdout: Buffer }>;
 }
+
+/** The DataRemote of an SSH connection; every command gets `timeoutMs`. */
+export function sshDataRemote(h: Pick<SshHost, 'exec' | 'execBytes'>, timeoutMs: number): DataRemote {
+  return {
+    exec: (argv) => h.exec(argv, { timeoutMs, raw: true }),
+    bytes: async (argv, maxBytes) => {
+      const r = await h.execBytes(argv, { timeoutMs, maxStdoutBytes: maxBytes });
+      if (r.stdoutTruncated) throw new Error(`${argv.join(' ')}: more than ${maxBytes} bytes of output`);
+      return r;
+    },
+  };
+}
+
+/** The most compressed bytes one data file may bring back (a snapshot of several GB). */
+export const MAX_GZ_BYTES = 1024 * 1024 * 1024;
 
 /** A txn log file is preallocated in 64 MiB steps: a server needs room for the next one. */
 export const MIN_FREE_KB = 64 * 1024 + 16 * 1024;
 
-async function fetchGz(r: DataRemote, file: string, tag: string): Promise<Buffer> {
-  const tmp = `/tmp/zkroll-read-${tag}-${process.pid}.gz`;
-  const z = await r.exec(['sh', '-c', 'gzip -c "$1" > "$2"', 'sh', file, tmp]);
+async function fetchGz(r: DataRemote, file: string): Promise<Buffer> {
+  const z = await r.bytes(['gzip', '-c', file], MAX_GZ_BYTES);
   if (z.code !== 0) throw new Error(`could not read ${file}`);
-  try {
-    return zlib.gunzipSync(await r.readFile(tmp));
-  } finally {
-    await r.exec(['rm', '-f', tmp]);
-  }
+  return zlib.gunzipSync(z.stdout);
 }
 
 export interface DataReport extends Continuity {
@@ -33,7 +47,7 @@ export interface DataReport extends Continuity {
  * `runningZxid`: the zxid the server reports while it runs. Its files must reach it (a server
  * logs a transaction before it acknowledges it), or files are missing under a running server.
  */
-export async function readDataDirs(r: DataRemote, dataDir: string, dataLogDir: string, tag: string, runningZxid?: bigint | null): Promise<DataReport> {
+export async function readDataDirs(r: DataRemote, dataDir: string, dataLogDir: string, runningZxid?: bigint | null): Promise<DataReport> {
   const ls = async (d: string) => {
     const res = await r.exec(['sh', '-c', 'ls -1 "$1" 2>/dev/null || true', 'sh', `${d}/version-2`]);
     return res.stdout.split('\n').filter(Boolean);
@@ -42,10 +56,10 @@ export async function readDataDirs(r: DataRemote, dataDir: string, dataLogDir: s
   for (const name of await ls(dataDir)) {
     const zxid = zxidOfName(name, 'snapshot');
     if (zxid === null) continue;
-    files.snapshots.push({ name, zxid, verdict: checkSnapshot(await fetchGz(r, `${dataDir}/version-2/${name}`, `${tag}-${name}`)) });
+    files.snapshots.push({ name, zxid, verdict: checkSnapshot(await fetchGz(r, `${dataDir}/version-2/${name}`)) });
   }
   const logs = (await ls(dataLogDir)).map((n) => ({ name: n, start: zxidOfName(n, 'log') })).filter((l): l is { name: string; start: bigint } => l.start !== null);
-  for (const l of logs) files.logs.push({ name: l.name, start: l.start, scan: scanLog(await fetchGz(r, `${dataLogDir}/version-2/${l.name}`, `${tag}-${l.name}`)) });
+  for (const l of logs) files.logs.push({ name: l.name, start: l.start, scan: scanLog(await fetchGz(r, `${dataLogDir}/version-2/${l.name}`)) });
   const df = await r.exec(['df', '-Pk', dataDir, dataLogDir]);
   const freeKb = df.stdout
     .split('\n')

@@ -2,7 +2,7 @@
 // report, and the data-consistency comparison. Exit 0 when nothing failed, 1 otherwise.
 // Invariants: read-only; hosts that cannot be reached over SSH make their checks "unknown".
 import { runChecks, type CheckHost, type Finding } from '../check/checks.js';
-import { readDataDirs } from '../check/datadir.js';
+import { readDataDirs, sshDataRemote } from '../check/datadir.js';
 import { allHosts, sshTargets } from '../plan/helpers.js';
 import { SshPool, type SshHost } from '../remote/ssh.js';
 import { table } from '../ui/table.js';
@@ -18,8 +18,7 @@ export function checkHost(ssh: SshHost): CheckHost {
       return r ? { code: r.code, stdout: r.stdout } : null;
     },
     read: async (p) => (await ssh.readIfExists(p))?.toString('utf8') ?? null,
-    data: (dataDir, dataLogDir, tag, runningZxid) =>
-      readDataDirs({ exec: async (argv) => ssh.exec(argv, { timeoutMs: 60000, raw: true }), readFile: (p) => ssh.readFile(p) }, dataDir, dataLogDir, tag, runningZxid),
+    data: (dataDir, dataLogDir, runningZxid) => readDataDirs(sshDataRemote(ssh, 60000), dataDir, dataLogDir, runningZxid),
   };
 }
 

@@ -6,7 +6,7 @@
 // id in every argv; a file is never overwritten without its previous content kept beside it.
 import type { NodeRef, RemoteCommand } from '../compile/types.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
-import { findZkJvm, LIST_ZK_JVMS, parseZkJvms } from '../zk/process.js';
+import { findZkJvm, LIST_ZK_JVMS, parseZkJvms, type ZkJvm } from '../zk/process.js';
 import { isTransient, retryTransient, ZkClient } from '../zk/client.js';
 import { sshTargets, type SshTargetSpec } from '../plan/helpers.js';
 import type { Plan } from '../plan/schema.js';
@@ -59,17 +59,55 @@ export async function runCommand(env: RunEnv, on: string, c: RemoteCommand, acce
   if (env.stopRequested()) throw new Interrupted('stopped before the next command');
   const h = await host(env, on);
   env.progress(`${on}: ${c.does}`);
-  const r = await h.exec(withRunId(c.argv, env.runId), { timeoutMs: c.timeoutMs, raw: true });
+  forgetJvms(env, on);
+  const r = await h.exec(withRunId(c.argv, env.runId), { timeoutMs: c.timeoutMs, raw: true }).finally(() => forgetJvms(env, on));
   if (r.code === 0 || accept?.(r)) return r;
   const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-8).join('\n');
   throw new StepError(`on ${on}: \`${r.command}\` exited with ${r.code ?? r.signal}`, tail);
 }
 
+interface JvmRead {
+  list: Promise<ZkJvm[] | null>;
+  /** When the read finished (ms since the epoch); null while it runs. */
+  at: number | null;
+}
+const jvmReads = new WeakMap<RunEnv, Map<string, JvmRead>>();
+
+/** A command that may start or stop a JVM ran (or runs) on `on`: its JVM list must be read again. */
+function forgetJvms(env: RunEnv, on: string): void {
+  jvmReads.get(env)?.delete(on);
+}
+
+/**
+ * The ZooKeeper JVMs on a host (null when the listing failed), read at most once per poll
+ * interval: gates, pre-checks and polls that ask within one interval share one read, and a
+ * compiled command run on the host since makes the next ask read again.
+ */
+export function zkJvms(env: RunEnv, on: string): Promise<ZkJvm[] | null> {
+  let reads = jvmReads.get(env);
+  if (reads === undefined) jvmReads.set(env, (reads = new Map()));
+  const cur = reads.get(on);
+  if (cur !== undefined && (cur.at === null || Date.now() - cur.at < env.plan.health.pollInterval)) return cur.list;
+  const read: JvmRead = { at: null, list: Promise.resolve(null) };
+  read.list = (async () => {
+    try {
+      const h = await host(env, on);
+      const r = await h.exec(['sh', '-c', LIST_ZK_JVMS], { timeoutMs: 10000, raw: true });
+      return r.code === 0 ? parseZkJvms(r.stdout) : null;
+    } finally {
+      read.at = Date.now();
+    }
+  })();
+  reads.set(on, read);
+  // a failed read is not kept: the next ask tries again
+  read.list.then((l) => l === null && reads.get(on) === read && reads.delete(on), () => reads.get(on) === read && reads.delete(on));
+  return read.list;
+}
+
 /** Is a ZooKeeper JVM running with this node's config (from `home`, when given) on its host (same mount namespace)? */
 export async function hasProcess(env: RunEnv, node: NodeRef, home?: string): Promise<boolean> {
-  const h = await host(env, node.host);
-  const r = await h.exec(['sh', '-c', LIST_ZK_JVMS], { timeoutMs: 10000, raw: true });
-  return r.code === 0 && findZkJvm(parseZkJvms(r.stdout), node.config, home) !== undefined;
+  const jvms = await zkJvms(env, node.host);
+  return jvms !== null && findZkJvm(jvms, node.config, home) !== undefined;
 }
 
 /** Read a remote text file, or undefined when it does not exist. */

@@ -13,7 +13,7 @@ import { COPY_SUFFIX, findPersistedCopies } from '../zk/persisted.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
 import { carrySplitWindow } from './split-window.js';
-import { readDataDirs } from '../check/datadir.js';
+import { readDataDirs, sshDataRemote } from '../check/datadir.js';
 import { hasProcess, host, Interrupted, readText, runCommand, StepError, withZk, writeKeeping, type RunEnv } from './env.js';
 
 export interface StepMemo {
@@ -71,13 +71,7 @@ async function measureElection(env: RunEnv, others: NodeRef[], from: number | nu
 async function assertDataOk(env: RunEnv, node: NodeRef): Promise<void> {
   const h = await host(env, node.host);
   const running = await probeSrvr(node.host, env.plan.cluster.ports.client, 1500);
-  const r = await readDataDirs(
-    { exec: async (argv) => h.exec(argv, { timeoutMs: env.plan.health.gateDeadline, raw: true }), readFile: (p) => h.readFile(p) },
-    node.dataDir,
-    node.dataLogDir,
-    `${env.runId}-${node.myid}`,
-    running?.zxid,
-  );
+  const r = await readDataDirs(sshDataRemote(h, env.plan.health.gateDeadline), node.dataDir, node.dataLogDir, running?.zxid);
   if (!r.ok) throw new StepError(`refusing to start ${describeNode(node)}: ${[r.ok ? '' : r.detail, ...r.lowSpace].filter(Boolean).join('; ')}. Nothing was done to it; fix its data (or free space), then resume.`);
   env.progress(`${describeNode(node)}: ${r.detail}`);
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ZkClient } from '../../src/zk/client.js';
 import { fourLetterWord, parseMntr, probeSrvr } from '../../src/zk/fourlw.js';
 import { labDir } from '../../src/lab/lab.js';
+import { loginCount } from '../../src/lab/sshd.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const zkroll = path.join(root, 'bin', 'zkroll');
@@ -152,11 +153,16 @@ describe('apply: the Codis incident, unattended', () => {
     assert.equal(before.size, 302, '/lab, /lab/data and 300 znodes');
     const oldLeader = (await Promise.all([7, 9, 10].map(async (id) => ((await probeSrvr(`127.0.10.${id}`, 2181))?.mode === 'leader' ? id : null)))).find((x) => x !== null);
     const env = stateEnv('e2e');
+    const hosts = [...NEW_IDS.keys(), '127.0.10.1'];
+    const logins = () => hosts.map((h) => loginCount(labDir('codis-incident'), h));
+    const loginsBefore = logins();
     // a client of the old ensemble keeps writing all through the recovery (the split window)
     const writer = startWriter('127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181');
     const r = await runAsync(env, ['apply', incident, '--yes']);
     const acked = await writer.stop();
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+    // the login shell ran once per host for the whole run (zkroll's remote shell), not per command
+    assert.deepEqual(logins().map((n, i) => n - loginsBefore[i]!), hosts.map(() => 1), `logins per host (${hosts.join(', ')})`);
     process.stdout.write(`# apply codis-incident (68 steps) unattended: ${r.ms} ms, ${acked.length} writes acknowledged during the run\n`);
     await assertIncidentEndState(before);
     const zk = await ZkClient.connect(INCIDENT_CONNECT, 10000);
@@ -206,6 +212,8 @@ describe('apply: the Codis incident, unattended', () => {
     const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { host: string; command: string; code: number | null });
     assert.ok(audit.length > 60);
     assert.ok(audit.some((a) => /zkServer\.sh start/.test(a.command) && a.code === 0));
+    assert.equal(audit.filter((a) => /^zkroll remote shell: started/.test(a.command)).length, hosts.length, 'one remote shell per host');
+    assert.ok(!audit.some((a) => /^zkroll remote shell: (restarted|unavailable|could not)/.test(a.command)), 'no shell had to be replaced');
     assert.ok(!fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').includes('PRIVATE KEY'), 'no secrets in the audit log');
     // nothing deleted: the broken servers' old data is in dated backups
     const backups = fs.readdirSync(path.join(labDir('codis-incident'), 'hosts', '127.0.10.6', 'fs', 'data__zookeeper', 'data'));

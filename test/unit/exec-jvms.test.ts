@@ -1,0 +1,84 @@
+// The executor's view of a host's ZooKeeper JVMs (src/exec/env.ts): read over SSH at most once
+// per poll interval, shared by every check that asks within it, read again after a compiled
+// command ran on the host. The SSH pool is a fake that counts listings.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hasProcess, runCommand, zkJvms, type RunEnv } from '../../src/exec/env.js';
+import type { NodeRef } from '../../src/compile/types.js';
+import type { SshPool } from '../../src/remote/ssh.js';
+import { LIST_ZK_JVMS } from '../../src/zk/process.js';
+import { loadOk, ROLLING } from './plan-fixtures.js';
+
+interface FakeHost {
+  listings: number;
+  commands: string[][];
+  /** What LIST_ZK_JVMS prints now. */
+  jvms: string;
+}
+
+function fakeEnv(pollMs: number): { env: RunEnv; hosts: Map<string, FakeHost> } {
+  const plan = loadOk(ROLLING);
+  plan.health.pollInterval = pollMs;
+  const hosts = new Map<string, FakeHost>();
+  const pool = {
+    get: async (t: { host: string }) => {
+      let h = hosts.get(t.host);
+      if (h === undefined) hosts.set(t.host, (h = { listings: 0, commands: [], jvms: '' }));
+      const fh = h;
+      return {
+        exec: async (argv: string[]) => {
+          await new Promise((r) => setImmediate(r));
+          if (argv[2] === LIST_ZK_JVMS) {
+            fh.listings++;
+            return { code: 0, stdout: fh.jvms, stderr: '', durationMs: 1, command: 'list' };
+          }
+          fh.commands.push(argv);
+          return { code: 0, stdout: '', stderr: '', durationMs: 1, command: argv.join(' ') };
+        },
+      };
+    },
+  } as unknown as SshPool;
+  const env: RunEnv = { plan, planFile: 'plans/test.yaml', runId: 'r1', pool, stopRequested: () => false, progress: () => undefined };
+  return { env, hosts };
+}
+
+const node = (env: RunEnv): NodeRef => {
+  const s = env.plan.servers[0]!;
+  return { host: s.host, myid: s.myid, home: s.home, config: s.config, dataDir: s.dataDir, dataLogDir: s.dataLogDir };
+};
+const jvmOf = (n: NodeRef) => `--zkroll-jvm 42\njava\n-cp\n${n.home}/lib/x.jar\norg.apache.zookeeper.server.quorum.QuorumPeerMain\n${n.config}\n`;
+
+test('checks that ask within one poll interval share one listing', async () => {
+  const { env, hosts } = fakeEnv(60_000);
+  const n = node(env);
+  const answers = await Promise.all([hasProcess(env, n), hasProcess(env, n, n.home), zkJvms(env, n.host)]);
+  assert.deepEqual(answers.slice(0, 2), [false, false]);
+  assert.equal(await hasProcess(env, n), false);
+  assert.equal(hosts.get(n.host)!.listings, 1);
+});
+
+test('a compiled command on the host makes the next check list again; other hosts keep theirs', async () => {
+  const { env, hosts } = fakeEnv(60_000);
+  const n = node(env);
+  const other = { ...n, host: env.plan.servers[1]!.host };
+  assert.equal(await hasProcess(env, n), false);
+  assert.equal(await hasProcess(env, other), false);
+  hosts.get(n.host)!.jvms = jvmOf(n);
+  assert.equal(await hasProcess(env, n), false, 'still the listing of this interval');
+  await runCommand(env, n.host, { argv: ['zkServer.sh', 'start'], timeoutMs: 1000, does: 'start' });
+  assert.equal(await hasProcess(env, n), true);
+  assert.equal(await hasProcess(env, other), false);
+  assert.equal(hosts.get(n.host)!.listings, 2);
+  assert.equal(hosts.get(other.host)!.listings, 1);
+});
+
+test('the next poll (one interval later) lists again', async () => {
+  const { env, hosts } = fakeEnv(20);
+  const n = node(env);
+  assert.equal(await hasProcess(env, n), false);
+  hosts.get(n.host)!.jvms = jvmOf(n);
+  const t0 = Date.now();
+  while (!(await hasProcess(env, n))) assert.ok(Date.now() - t0 < 5000, 'a later poll sees the started JVM');
+  assert.ok(Date.now() - t0 >= 20, 'not before the interval passed');
+  assert.equal(hosts.get(n.host)!.listings, 2);
+});
