@@ -2,8 +2,9 @@
 // snapshot and the logs that matter (gzip-compressed on the host, streamed back as the
 // command's output: preallocated logs are mostly zeros), and the free space on both
 // directories. Thin I/O over an injected remote.
-// Invariants: read-only on the server; no copy of a data file is left on it (a compressed one
-// exists only as the output of the command that made it, gone when that command's answer is).
+// Invariants: read-only on the server; zkroll leaves no copy of a data file on it: the
+// compressed stream exists only as the output of the command that made it (in the remote
+// shell's private temp dir), removed as that command's answer is sent.
 import zlib from 'node:zlib';
 import type { SshHost } from '../remote/ssh.js';
 import { checkSnapshot, continuity, scanLog, zxidOfName, type Continuity, type DataFiles } from './datafiles.js';

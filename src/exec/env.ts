@@ -67,7 +67,7 @@ export async function runCommand(env: RunEnv, on: string, c: RemoteCommand, acce
 }
 
 interface JvmRead {
-  list: Promise<ZkJvm[] | null>;
+  list: Promise<ZkJvm[]>;
   /** When the read finished (ms since the epoch); null while it runs. */
   at: number | null;
 }
@@ -79,35 +79,36 @@ function forgetJvms(env: RunEnv, on: string): void {
 }
 
 /**
- * The ZooKeeper JVMs on a host (null when the listing failed), read at most once per poll
- * interval: gates, pre-checks and polls that ask within one interval share one read, and a
- * compiled command run on the host since makes the next ask read again.
+ * The ZooKeeper JVMs on a host, read at most once per poll interval: gates, pre-checks and
+ * polls that ask within one interval share one read, and a compiled command run on the host
+ * since makes the next ask read again. Throws StepError when the host could not be asked (an
+ * unknown answer is never "not running": a gate keeps polling, a stop is not skipped).
  */
-export function zkJvms(env: RunEnv, on: string): Promise<ZkJvm[] | null> {
+export function zkJvms(env: RunEnv, on: string): Promise<ZkJvm[]> {
   let reads = jvmReads.get(env);
   if (reads === undefined) jvmReads.set(env, (reads = new Map()));
   const cur = reads.get(on);
   if (cur !== undefined && (cur.at === null || Date.now() - cur.at < env.plan.health.pollInterval)) return cur.list;
-  const read: JvmRead = { at: null, list: Promise.resolve(null) };
+  const read: JvmRead = { at: null, list: Promise.resolve([]) };
   read.list = (async () => {
     try {
       const h = await host(env, on);
       const r = await h.exec(['sh', '-c', LIST_ZK_JVMS], { timeoutMs: 10000, raw: true });
-      return r.code === 0 ? parseZkJvms(r.stdout) : null;
+      if (r.code !== 0) throw new StepError(`could not list the ZooKeeper processes on ${on} (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
+      return parseZkJvms(r.stdout);
     } finally {
       read.at = Date.now();
     }
   })();
   reads.set(on, read);
   // a failed read is not kept: the next ask tries again
-  read.list.then((l) => l === null && reads.get(on) === read && reads.delete(on), () => reads.get(on) === read && reads.delete(on));
+  read.list.catch(() => reads.get(on) === read && reads.delete(on));
   return read.list;
 }
 
 /** Is a ZooKeeper JVM running with this node's config (from `home`, when given) on its host (same mount namespace)? */
 export async function hasProcess(env: RunEnv, node: NodeRef, home?: string): Promise<boolean> {
-  const jvms = await zkJvms(env, node.host);
-  return jvms !== null && findZkJvm(jvms, node.config, home) !== undefined;
+  return findZkJvm(await zkJvms(env, node.host), node.config, home) !== undefined;
 }
 
 /** Read a remote text file, or undefined when it does not exist. */

@@ -276,11 +276,14 @@ export class SshHost {
 
   private async run(command: string, timeoutMs: number, stdin: string | Buffer | undefined, cap: number): Promise<RawRun> {
     this.assertOpen();
-    const shell = await this.shell();
-    if (shell === null) return this.runOnOwnChannel(command, timeoutMs, stdin, cap);
+    if ((await this.shell()) === null) return this.runOnOwnChannel(command, timeoutMs, stdin, cap);
     const release = await this.shellLimiter.acquire();
     const started = Date.now();
     try {
+      // the shell may have died while this command waited for its turn: it then goes to a new
+      // one (it was never sent, so it is not an unknown outcome)
+      const shell = await this.shell();
+      if (shell === null) return await this.runOnOwnChannel(command, timeoutMs, stdin, cap);
       const r = await shell.run({ script: command, timeoutMs, stdin, cap });
       return { code: r.code, stdout: r.stdout, stderr: r.stderr, stdoutTruncated: r.stdoutTruncated, stderrTruncated: r.stderrTruncated, durationMs: r.durationMs };
     } catch (e) {

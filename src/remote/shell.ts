@@ -25,59 +25,92 @@ import { randomBytes } from 'node:crypto';
 import { RemoteError } from './errors.js';
 import { KILL_AFTER_SECS, OUTPUT_CAP_BYTES, remoteTimeoutSecs } from './executil.js';
 
-/** Exit code of the dispatcher when it cannot set itself up (no temp dir, no fifo). */
+/** Exit code of the dispatcher when it cannot set itself up (no temp dir, no fifo, no GNU head). */
 export const SHELL_SETUP_FAILED = 97;
 const STDERR_CAP = OUTPUT_CAP_BYTES;
-/** Frames up to this size (bytes of output) are sent with one write. */
+/** Frames up to this size (bytes of output) are staged and sent with one write. */
 const SMALL_FRAME = 65536;
+/** The frame sent when a command's output cannot be read back (exit code 255, this as stderr). */
+export const OUTPUT_LOST = 'zkroll remote shell: the output of this command was lost (its temp dir is full or gone)';
 
-/** The dispatcher, run as `sh -c <script>` (under `sudo -n` on sudo hosts). */
+/**
+ * The dispatcher, run as `sh -c <script>` (under `sudo -n` on sudo hosts). Commands inherit the
+ * login's umask and environment. It ends (and zkroll starts a new one) on anything it cannot
+ * trust: end of input, a malformed or cut-off request, stdin it could not store whole.
+ */
 export function shellScript(nonce: string): string {
   return [
-    'umask 077',
+    // `head -c N` must stop reading at N bytes: GNU head does (head.c reads at most what is
+    // left); BusyBox's reads ahead through stdio and would swallow the next request
+    'head --version 2>/dev/null | grep -q GNU || { echo "zkroll remote shell: needs GNU head" >&2; exit 97; }',
     'd=$(mktemp -d "${TMPDIR:-/tmp}/zkroll-sh.XXXXXX") || exit 97',
     'mkfifo "$d/q" || { rm -rf "$d"; exit 97; }',
     'exec 3<>"$d/q"',
-    // the emitter: one frame per finished command, in the order they finish
+    // the emitter: one frame per finished command, in the order they finish. It reads the fifo
+    // on a read-only descriptor of its own, so once the dispatcher and every running command
+    // are gone (even by SIGKILL) it sees end of file, cleans up and ends: the channel closes.
     '(',
-    '  while IFS=" " read -r id cap <&3; do',
+    '  exec 3<&- 4<"$d/q"',
+    '  while IFS=" " read -r id cap <&4; do',
     '    f=$d/$id',
-    '    rc=255; read -r rc < "$f.rc"',
+    '    rc=; read -r rc < "$f.rc"',
+    '    case $rc in ""|*[!0-9]*) rc=255;; esac',
     '    set -- $(stat -c %s "$f.o" "$f.e" 2>/dev/null)',
-    '    if [ $# -ne 2 ]; then',
-    '      m="zkroll remote shell: the output of this command was lost (is $d full or gone?)"',
-    '      printf "ZKR %s 255 0 %s 0 %s\\n%s" "$id" "${#m}" "${#m}" "$m"',
-    '    else',
+    '    sent=',
+    '    if [ $# -eq 2 ]; then',
     '      so=$1; se=$2',
     `      [ "$so" -gt "$cap" ] && so=$cap; [ "$se" -gt ${STDERR_CAP} ] && se=${STDERR_CAP}`,
     '      h="ZKR $id $rc $so $se $1 $2"',
-    // a small frame leaves in one write: sshd does not set TCP_NODELAY on exec sessions, and a
-    // second small write would wait for the peer's delayed ACK (~40 ms)
-    `      if [ $(($1 + $2)) -le ${SMALL_FRAME} ]; then printf "%s\\n" "$h" > "$f.h"; cat "$f.o" "$f.e" >> "$f.h"; cat "$f.h"`,
-    '      elif [ "$so" = "$1" ] && [ "$se" = "$2" ]; then printf "%s\\n" "$h"; cat "$f.o" "$f.e"',
-    '      else printf "%s\\n" "$h"; tail -c "$so" "$f.o"; tail -c "$se" "$f.e"; fi',
+    `      if [ "$so" = "$1" ] && [ "$se" = "$2" ] && [ $(($1 + $2)) -le ${SMALL_FRAME} ]; then`,
+    // staged, checked (a daemon the command left may still write to its output; /tmp may be
+    // full), then sent in one write: sshd sets no TCP_NODELAY on exec sessions, and a second
+    // small write would wait for the peer's delayed ACK (~40 ms)
+    '        { printf "%s\n" "$h"; cat "$f.o" "$f.e"; } > "$f.h" 2>/dev/null',
+    '        [ "$(stat -c %s "$f.h" 2>/dev/null)" = $((${#h} + 1 + so + se)) ] ||',
+    '          { printf "%s\n" "$h"; head -c "$so" "$f.o"; head -c "$se" "$f.e"; } > "$f.h" 2>/dev/null',
+    '        [ "$(stat -c %s "$f.h" 2>/dev/null)" = $((${#h} + 1 + so + se)) ] && cat "$f.h" && sent=1',
+    '      else',
+    // large: straight from the files, exactly the sizes the header names (head/tail -c)
+    '        printf "%s\n" "$h"',
+    '        if [ "$so" = "$1" ]; then head -c "$so" "$f.o"; else tail -c "$so" "$f.o"; fi',
+    '        if [ "$se" = "$2" ]; then head -c "$se" "$f.e"; else tail -c "$se" "$f.e"; fi',
+    '        sent=1',
+    '      fi',
     '    fi',
+    `    [ -n "$sent" ] || printf "ZKR %s 255 0 %s 0 %s\n%s" "$id" ${OUTPUT_LOST.length} ${OUTPUT_LOST.length} "${OUTPUT_LOST}"`,
     '    rm -f "$f.o" "$f.e" "$f.rc" "$f.i" "$f.h"',
     '  done',
+    '  rm -rf "$d"',
     ') &',
     'w=$!',
+    'trap \'kill "$w" 2>/dev/null; rm -rf "$d"\' EXIT',
+    "trap 'exit 129' HUP",
+    "trap 'exit 143' TERM",
     `printf "ZKROLL-SHELL %s %s\\n" ${nonce} "$$"`,
-    'while IFS=" " read -r id secs cap n ilen; do',
+    'while IFS=" " read -r id secs cap n ilen x; do',
+    '  case "$id.$secs.$cap.$n.$ilen" in *[!0-9.]*|*..*|.*|*.) exit 3;; esac',
+    '  [ -z "$x" ] || exit 3',
     '  s=; i=0',
     '  while [ "$i" -lt "$n" ]; do',
-    '    IFS= read -r l',
+    // a request cut off by the end of input is not run
+    '    IFS= read -r l || exit 3',
     '    if [ "$i" = 0 ]; then s=$l; else s="$s',
     '$l"; fi',
     '    i=$((i+1))',
     '  done',
     '  in=/dev/null',
-    '  if [ "$ilen" -gt 0 ]; then in=$d/$id.i; head -c "$ilen" > "$in"; fi',
+    '  if [ "$ilen" -gt 0 ]; then',
+    '    in=$d/$id.i',
+    '    head -c "$ilen" > "$in"',
+    // stdin not stored whole (cut off, disk full): its rest would be read as requests
+    '    [ "$(stat -c %s "$in" 2>/dev/null)" = "$ilen" ] || exit 3',
+    '  fi',
     `  ( timeout -k ${KILL_AFTER_SECS} "$secs" sh -c "$s" < "$in" > "$d/$id.o" 2> "$d/$id.e" 3>&-; echo $? > "$d/$id.rc"; echo "$id $cap" >&3 ) &`,
     'done',
-    // stdin closed: zkroll is done (or gone); let running commands finish, then clean up
-    'kill "$w" 2>/dev/null',
+    // end of input: zkroll is done (or gone); running commands finish, then the emitter ends
+    'exec 3>&-',
+    "trap '' EXIT",
     'wait',
-    'rm -rf "$d"',
   ].join('\n');
 }
 
@@ -150,6 +183,8 @@ export class RemoteShell {
   private bufLen = 0;
   private frame: Frame | null = null;
   private dead: RemoteError | null = null;
+  /** When the last bytes arrived (ms): a shell still sending is busy, not hung. */
+  private lastDataAt = Date.now();
 
   private constructor(
     private readonly t: ShellTransport,
@@ -239,11 +274,24 @@ export class RemoteShell {
     const lines = req.script.split('\n').length;
     const localMs = secs * 1000 + KILL_AFTER_SECS * 1000 + this.ctx.graceMs;
     return new Promise<ShellRun>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.fail(new RemoteError('timeout', this.ctx.label, `${this.ctx.who}: no answer from zkroll's remote shell ${localMs} ms after sending a command (its own deadline is ${secs} s); the shell is presumed hung and is replaced. The host may be overloaded or the network partitioned; outcome unknown: ${req.script}`));
-      }, localMs);
-      this.pending.set(id, { resolve, reject, timer, started: Date.now() });
-      this.t.write(Buffer.concat([Buffer.from(`${id} ${secs} ${cap} ${lines} ${stdin.length}\n${req.script}\n`), stdin]));
+      const started = Date.now();
+      // past the deadline, the answer may still be queued behind a large one that is arriving:
+      // the shell is hung only when nothing has arrived for graceMs either
+      const expire = (): void => {
+        const quiet = Date.now() - this.lastDataAt;
+        if (quiet < this.ctx.graceMs) {
+          const p = this.pending.get(id);
+          if (p !== undefined) p.timer = setTimeout(expire, this.ctx.graceMs - quiet);
+          return;
+        }
+        this.fail(new RemoteError('timeout', this.ctx.label, `${this.ctx.who}: no answer from zkroll's remote shell ${Date.now() - started} ms after sending a command (its own deadline is ${secs} s), and nothing from it for ${quiet} ms; the shell is presumed hung and is replaced. The host may be overloaded or the network partitioned; outcome unknown: ${req.script}`));
+      };
+      this.pending.set(id, { resolve, reject, timer: setTimeout(expire, localMs), started });
+      try {
+        this.t.write(Buffer.concat([Buffer.from(`${id} ${secs} ${cap} ${lines} ${stdin.length}\n${req.script}\n`), stdin]));
+      } catch (e) {
+        this.fail(new RemoteError('closed', this.ctx.label, `${this.ctx.who}: could not send to zkroll's remote shell (${(e as Error).message}); the command was not run.`, { cause: e }));
+      }
     });
   }
 
@@ -275,6 +323,7 @@ export class RemoteShell {
 
   private onData(d: Buffer): void {
     if (this.dead !== null) return;
+    this.lastDataAt = Date.now();
     this.buf.push(d);
     this.bufLen += d.length;
     for (;;) {

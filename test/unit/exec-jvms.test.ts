@@ -11,6 +11,8 @@ import { loadOk, ROLLING } from './plan-fixtures.js';
 
 interface FakeHost {
   listings: number;
+  /** Exit code of the next listing. */
+  listCode?: number;
   commands: string[][];
   /** What LIST_ZK_JVMS prints now. */
   jvms: string;
@@ -30,7 +32,9 @@ function fakeEnv(pollMs: number): { env: RunEnv; hosts: Map<string, FakeHost> } 
           await new Promise((r) => setImmediate(r));
           if (argv[2] === LIST_ZK_JVMS) {
             fh.listings++;
-            return { code: 0, stdout: fh.jvms, stderr: '', durationMs: 1, command: 'list' };
+            const code = fh.listCode ?? 0;
+            delete fh.listCode;
+            return { code, stdout: code === 0 ? fh.jvms : '', stderr: code === 0 ? '' : 'output lost', durationMs: 1, command: 'list' };
           }
           fh.commands.push(argv);
           return { code: 0, stdout: '', stderr: '', durationMs: 1, command: argv.join(' ') };
@@ -81,4 +85,17 @@ test('the next poll (one interval later) lists again', async () => {
   while (!(await hasProcess(env, n))) assert.ok(Date.now() - t0 < 5000, 'a later poll sees the started JVM');
   assert.ok(Date.now() - t0 >= 20, 'not before the interval passed');
   assert.equal(hosts.get(n.host)!.listings, 2);
+});
+
+test('a listing that failed is unknown, never "not running", and is not kept', async () => {
+  const { env, hosts } = fakeEnv(60_000);
+  const n = node(env);
+  await hasProcess(env, n);
+  const h = hosts.get(n.host)!;
+  h.jvms = jvmOf(n);
+  await runCommand(env, n.host, { argv: ['zkServer.sh', 'start'], timeoutMs: 1000, does: 'start' });
+  h.listCode = 255;
+  await assert.rejects(hasProcess(env, n), /could not list the ZooKeeper processes on .*exit 255.*output lost/);
+  assert.equal(await hasProcess(env, n), true, 'asked again, not the failure remembered');
+  assert.equal(h.listings, 3);
 });

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RemoteShell, shellNonce, shellScript, type ShellTransport } from '../../src/remote/shell.js';
@@ -164,10 +164,86 @@ test('closing lets running commands finish, then removes the temp dir', async ()
   assert.equal(readdirSync(tmp).length, 1, 'one private dir while running');
   const inner = join(tmp, readdirSync(tmp)[0]!);
   // each command's files go right after its answer was sent
-  for (const deadline = Date.now() + 5000; readdirSync(inner).length > 1 && Date.now() < deadline; ) await new Promise((res) => setTimeout(res, 10));
+  await until(() => readdirSync(inner).length === 1);
   assert.deepEqual(readdirSync(inner), ['q'], 'each command cleans up its own files');
+  const done = join(tmp, 'done');
+  const running = shell.run({ script: shellCommand(['sh', '-c', 'sleep 0.5; echo finished > "$1"', 'sh', done]), timeoutMs: 5000 });
+  running.catch(() => undefined);
+  await until(() => readdirSync(inner).length > 1);
   const exited = new Promise((res) => cp.on('close', res));
   shell.close();
   await exited;
+  assert.equal(readFileSync(done, 'utf8'), 'finished\n', 'the running command finished');
   assert.equal(existsSync(inner), false);
 });
+
+test('a small cap on a small output: the frame says what it sends', async () => {
+  const { shell } = await start();
+  const r = await shell.run({ script: 'printf 0123456789abcdefghij', timeoutMs: 5000, cap: 10 });
+  assert.deepEqual([r.stdout.toString(), r.stdoutTruncated], ['abcdefghij', true]);
+  assert.equal((await shell.run({ script: 'echo next', timeoutMs: 5000 })).stdout.toString(), 'next\n');
+  shell.close();
+});
+
+test('a daemon that keeps writing to the output it inherited does not break the frames', async () => {
+  const { shell } = await start();
+  const mark = `zkroll-spam-${process.pid}`;
+  const r = await shell.run({ script: `sh -c 'while :; do echo ${mark}; done' & echo started`, timeoutMs: 5000 });
+  try {
+    assert.equal(r.code, 0);
+    // its own line is there, unless the daemon wrote more than the 64 KiB kept
+    assert.ok(r.stdoutTruncated || /(^|\n)started\n/.test(r.stdout.toString()), r.stdout.toString().slice(0, 200));
+    for (let i = 0; i < 20; i++) assert.equal((await shell.run({ script: `echo ${i}`, timeoutMs: 5000 })).stdout.toString(), `${i}\n`);
+  } finally {
+    spawnSync('pkill', ['-f', `while :; do echo ${mark}`]);
+  }
+  shell.close();
+});
+
+test('commands inherit the login\'s umask, not a private one', async () => {
+  const { shell } = await start({ before: 'umask 022' });
+  assert.equal((await shell.run({ script: 'umask', timeoutMs: 5000 })).stdout.toString().trim(), '0022');
+  shell.close();
+});
+
+test('the dispatcher alone killed: its running command still answers, then the shell ends and cleans up', async () => {
+  const { shell, cp, tmp } = await start();
+  const p = shell.run({ script: 'sleep 0.3; echo late', timeoutMs: 5000 });
+  await until(() => readdirSync(join(tmp, readdirSync(tmp)[0]!)).length > 1);
+  process.kill(cp.pid!, 'SIGKILL');
+  const r = await p;
+  assert.equal(r.stdout.toString(), 'late\n');
+  await until(() => !shell.alive);
+  await until(() => readdirSync(tmp).length === 0);
+});
+
+/** Run the dispatcher with raw input; its exit code and whether `marker` was created. */
+function raw(input: string): { code: number | null; ran: boolean } {
+  const tmp = mkdtempSync(join(tmpdir(), 'zkroll-shell-raw-'));
+  dirs.push(tmp);
+  const marker = join(tmp, 'ran');
+  const r = spawnSync('sh', ['-c', shellScript('n')], { input: input.replaceAll('MARK', marker), env: { ...process.env, TMPDIR: tmp }, timeout: 10000 });
+  return { code: r.status, ran: existsSync(marker) };
+}
+
+test('a request cut off by the end of input, or malformed, is not run', () => {
+  // the whole request runs (the baseline)
+  assert.deepEqual(raw('1 5 100 1 0\ntouch MARK\n'), { code: 0, ran: true });
+  // two lines announced, one arrived
+  assert.equal(raw('1 5 100 2 0\ntouch MARK\n').ran, false);
+  // the last line without its newline
+  assert.equal(raw('1 5 100 1 0\ntouch MARK').ran, false);
+  // stdin announced 10 bytes, 3 arrived
+  assert.equal(raw('1 5 100 1 10\ncat > MARK\nabc').ran, false);
+  // a malformed header ends the shell before anything after it runs
+  const bad = raw('1 5 x 1 0\ntouch MARK\n');
+  assert.deepEqual(bad, { code: 3, ran: false });
+  assert.equal(raw('1 5 100 1 0 7\ntouch MARK\n').ran, false);
+});
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  for (const deadline = Date.now() + ms; !cond(); ) {
+    assert.ok(Date.now() < deadline, 'condition not met in time');
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
