@@ -3,11 +3,16 @@
 //   npm run bench                 rolling plan, 3 runs
 //   BENCH_RUNS=5 npm run bench    more runs
 //   npm run bench -- --incident   also the Codis incident recovery (68 steps, once per run)
-// Measures: lab up; SSH connect, exec round trip on one connection, 20 execs queued on one
-// connection; srvr over TCP, mntr over TCP and through the AdminServer; the rolling apply
-// (wall time, restart steps, elections); optionally the incident recovery. Needs root (the lab).
+//   BENCH_LOGIN_DELAY=0 npm run bench   lab hosts without the slow startup file (default 1000 ms)
+// Measures: lab up; SSH connect, the remote shell's start (the one login, whose startup file
+// sleeps BENCH_LOGIN_DELAY ms on every lab host), a command's round trip in it, 20 at once, and
+// a command on an exec channel of its own (a login each, ZKROLL_REMOTE_SHELL=off); srvr over
+// TCP, mntr over TCP and through the AdminServer; the rolling apply (wall time, restart steps,
+// elections, every remote command of the run from its audit log); optionally the incident
+// recovery; for each apply, the servers' own start-to-serving time (an independent poller,
+// bench/floor.ts) and the ratio of the wall time to it. Needs root (the lab).
 // Invariants: never asserts a time (a benchmark, not a test); leaves no lab behind.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,8 +21,9 @@ import { formatPlanError, loadPlanFile } from '../src/plan/load.js';
 import type { Plan } from '../src/plan/schema.js';
 import { sshTargets } from '../src/plan/helpers.js';
 import { labSpecFromPlan } from '../src/lab/fromplan.js';
-import { labDown, labUp } from '../src/lab/lab.js';
-import { SshPool } from '../src/remote/ssh.js';
+import { labDir, labDown, labUp, readState } from '../src/lab/lab.js';
+import { SshHost, SshPool } from '../src/remote/ssh.js';
+import { StartPoller } from './floor.js';
 import { fourLetterWord, probeSrvr } from '../src/zk/fourlw.js';
 import { adminCommand } from '../src/zk/admin.js';
 import { table } from '../src/ui/table.js';
@@ -30,6 +36,7 @@ const runs = Number(process.env['BENCH_RUNS'] ?? 3);
 // the lab's own known_hosts and key only, as in the tests (no ~/.ssh/config)
 process.env['ZKROLL_SSH_CONFIG'] = '';
 const withIncident = process.argv.includes('--incident');
+const loginDelayMs = Number(process.env['BENCH_LOGIN_DELAY'] ?? 1000);
 
 function load(file: string): Plan {
   const r = loadPlanFile(file);
@@ -38,8 +45,11 @@ function load(file: string): Plan {
 }
 
 const samples = new Map<string, number[]>();
-function record(name: string, ms: number): void {
-  samples.set(name, [...(samples.get(name) ?? []), ms]);
+/** Rows whose samples are not milliseconds: a ratio (×) or a count. */
+const units = new Map<string, 'x' | 'n'>();
+function record(name: string, v: number, unit?: 'x' | 'n'): void {
+  samples.set(name, [...(samples.get(name) ?? []), v]);
+  if (unit !== undefined) units.set(name, unit);
 }
 
 async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
@@ -63,19 +73,48 @@ interface Report {
   steps: { id: string; durationMs: number; election: { ms: number } | null }[];
 }
 
-/** `zkroll apply <plan> --yes` in a fresh state directory; its report. */
-function apply(plan: string, name: string): Report {
+function spawnAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 900000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+/** `zkroll apply <plan> --yes` in a fresh state directory, with the servers' own start times polled beside it. */
+async function apply(plan: string, name: string): Promise<Report> {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-bench-'));
+  const p = load(plan);
+  const lab = readState(labDir(p.cluster.name));
+  if (lab === null) throw new Error(`bench: the lab of ${plan} is not up`);
+  const poller = new StartPoller(new Map(lab.hosts.map((h) => [h.ns, h.ip])), p.cluster.ports.client);
+  poller.start();
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [zkroll, 'apply', plan, '--yes'], { encoding: 'utf8', env: { ...process.env, ZKROLL_STATE_DIR: state, ZKROLL_SSH_CONFIG: '' }, timeout: 900000 });
-  if (r.status !== 0) throw new Error(`bench: apply ${plan} exited ${r.status}:\n${(r.stdout + r.stderr).slice(-3000)}`);
-  record(`${name}: apply --yes, wall`, performance.now() - t0);
-  const cluster = load(plan).cluster.name;
-  const report = JSON.parse(fs.readFileSync(path.join(state, cluster, 'report.json'), 'utf8')) as Report;
+  const r = await spawnAsync([zkroll, 'apply', plan, '--yes'], { ...process.env, ZKROLL_STATE_DIR: state, ZKROLL_SSH_CONFIG: '' });
+  const wall = performance.now() - t0;
+  const starts = await poller.stop();
+  if (r.code !== 0) throw new Error(`bench: apply ${plan} exited ${r.code}:\n${r.out.slice(-3000)}`);
+  record(`${name}: apply --yes, wall`, wall);
+  const floor = starts.reduce((s, x) => s + x.ms, 0);
+  record(`${name}: servers' own start-to-serving, summed (${starts.length} starts)`, floor);
+  record(`${name}: wall / servers' own start-to-serving`, wall / floor, 'x');
+  const dir = path.join(state, p.cluster.name);
+  const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as Report;
   for (const s of report.steps) {
     if (/restart/.test(s.id)) record(`${name}: restart step (stop, start, gates)`, s.durationMs);
     if (s.election) record(`${name}: election (leader lost → new leader)`, s.election.ms);
   }
+  const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { command: string; durationMs: number });
+  const shells = audit.filter((a) => a.command.startsWith('zkroll remote shell'));
+  for (const a of audit) if (!a.command.startsWith('zkroll remote shell') && !a.command.startsWith('sftp ')) record(`${name}: remote command in the run (audit log)`, a.durationMs);
+  for (const a of shells) record(`${name}: remote shell start (the one login per host)`, a.durationMs);
+  record(`${name}: logins (remote shells started)`, shells.length, 'n');
   fs.rmSync(state, { recursive: true, force: true });
   return report;
 }
@@ -83,7 +122,7 @@ function apply(plan: string, name: string): Report {
 async function up(planFile: string, name: string, znodes: number) {
   const plan = load(planFile);
   await labDown(plan.cluster.name, quiet);
-  const spec = labSpecFromPlan(plan, planFile, { znodes });
+  const spec = labSpecFromPlan(plan, planFile, { znodes, loginDelayMs });
   await timed(`${name}: lab up (${spec.servers.length} servers, ${znodes} znodes)`, () => labUp(spec, quiet));
   return plan;
 }
@@ -97,13 +136,27 @@ async function probes(planFile: string): Promise<void> {
     await timed('ssh: connect (handshake, key auth, strict host key)', () => pool.get(target));
     await pool.closeAll();
   }
+  const login = `${loginDelayMs} ms startup file`;
+  for (let i = 0; i < 5; i++) {
+    const pool = new SshPool();
+    const h = await pool.get(target);
+    await timed(`ssh: remote shell start (the login, ${login})`, () => h.exec(['true'], { timeoutMs: 10000 }));
+    await pool.closeAll();
+  }
   const pool = new SshPool();
   try {
     const h = await pool.get(target);
-    for (let i = 0; i < 50; i++) await timed('ssh: exec `true` on one connection', () => h.exec(['true'], { timeoutMs: 10000 }));
-    for (let i = 0; i < 5; i++) await timed('ssh: 20 execs at once on one connection (channel queue)', () => Promise.all(Array.from({ length: 20 }, () => h.exec(['true'], { timeoutMs: 30000 }))));
+    await h.exec(['true'], { timeoutMs: 10000 });
+    for (let i = 0; i < 200; i++) await timed(`ssh: remote command \`true\` (one remote shell, ${login})`, () => h.exec(['true'], { timeoutMs: 10000 }));
+    for (let i = 0; i < 5; i++) await timed('ssh: 20 commands at once in one remote shell', () => Promise.all(Array.from({ length: 20 }, () => h.exec(['true'], { timeoutMs: 30000 }))));
   } finally {
     await pool.closeAll();
+  }
+  const own = await SshHost.connect(target, { remoteShell: false });
+  try {
+    for (let i = 0; i < 5; i++) await timed(`ssh: \`true\` on an exec channel of its own (a login each, ${login})`, () => own.exec(['true'], { timeoutMs: 10000 }));
+  } finally {
+    await own.close();
   }
   const host = plan.servers[0]!.host;
   for (let i = 0; i < 50; i++) await timed('zk: srvr over TCP', () => probeSrvr(host, plan.cluster.ports.client));
@@ -113,17 +166,17 @@ async function probes(planFile: string): Promise<void> {
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  process.stderr.write(`bench: ${runs} run(s) of the rolling plan${withIncident ? ' and the incident recovery' : ''} on ${os.cpus().length} cores\n`);
+  process.stderr.write(`bench: ${runs} run(s) of the rolling plan${withIncident ? ' and the incident recovery' : ''} on ${os.cpus().length} cores; lab logins cost ${loginDelayMs} ms more\n`);
   try {
     for (let i = 0; i < runs; i++) {
       await up(rolling, 'rolling', 50);
       if (i === 0) await probes(rolling);
-      apply(rolling, 'rolling');
+      await apply(rolling, 'rolling');
       await labDown(load(rolling).cluster.name, quiet);
       process.stderr.write(`bench: rolling run ${i + 1} done\n`);
       if (withIncident) {
         await up(incident, 'incident', 300);
-        apply(incident, 'incident');
+        await apply(incident, 'incident');
         await labDown(load(incident).cluster.name, quiet);
         process.stderr.write(`bench: incident run ${i + 1} done\n`);
       }
@@ -132,7 +185,8 @@ async function main(): Promise<void> {
     await labDown(load(rolling).cluster.name, quiet);
     if (withIncident) await labDown(load(incident).cluster.name, quiet);
   }
-  const rows = [...samples.entries()].map(([name, xs]) => [name, String(xs.length), fmt(Math.min(...xs)), fmt(median(xs)), fmt(Math.max(...xs))]);
+  const show = (name: string, v: number): string => (units.get(name) === 'x' ? `${v.toFixed(2)}×` : units.get(name) === 'n' ? String(v) : fmt(v));
+  const rows = [...samples.entries()].map(([name, xs]) => [name, String(xs.length), show(name, Math.min(...xs)), show(name, median(xs)), show(name, Math.max(...xs))]);
   process.stdout.write(`${table(['what', 'n', 'min', 'median', 'max'], rows, [1, 2, 3, 4])}\n`);
   process.stdout.write(`\nbench: ${((Date.now() - t0) / 1000).toFixed(0)} s in all; node ${process.version}\n`);
 }

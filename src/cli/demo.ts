@@ -81,6 +81,12 @@ async function main(): Promise<number> {
     say(`leader elections the run caused: ${elections.join(', ') || 'none measured'}`);
     const split = report.steps.find((x) => x.id === 'old/split-window');
     if (split) say(`split window: ${split.notes.join('; ')}`);
+    const audit = fs.readFileSync(path.join(stateDir, plan.cluster.name, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { command: string; durationMs: number });
+    const logins = audit.filter((a) => a.command.startsWith('zkroll remote shell: started'));
+    const commands = audit.filter((a) => !a.command.startsWith('zkroll remote shell') && !a.command.startsWith('sftp ')).map((a) => a.durationMs).sort((a, b) => a - b);
+    say(
+      `remote commands: ${commands.length}, median ${commands[Math.floor(commands.length / 2)] ?? '-'} ms, through ${logins.length} logins (one remote shell per host; a login took ${Math.min(...logins.map((l) => l.durationMs))}–${Math.max(...logins.map((l) => l.durationMs))} ms${spec.loginDelayMs > 0 ? `, the lab's startup files sleep ${spec.loginDelayMs} ms` : ''})`,
+    );
     say(`recovery: ${totals.steps} steps (${totals.starts} starts, ${totals.stops} stops, ${totals.restarts} restarts in ${totals.rounds} rounds) in ${seconds.toFixed(1)} s; report: ${path.join(stateDir, plan.cluster.name, 'report.json')}`);
     say(ok ? '\ndemo: the incident recovery succeeded' : '\ndemo: the end state is NOT what the recovery promises');
     return ok ? 0 : 1;
