@@ -111,7 +111,7 @@ async function apply(plan: string, name: string): Promise<Report> {
     if (s.election) record(`${name}: election (leader lost → new leader)`, s.election.ms);
   }
   const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { command: string; durationMs: number });
-  const shells = audit.filter((a) => a.command.startsWith('zkroll remote shell'));
+  const shells = audit.filter((a) => /^zkroll remote shell( \(sudo -n\))?: (started|restarted)/.test(a.command));
   for (const a of audit) if (!a.command.startsWith('zkroll remote shell') && !a.command.startsWith('sftp ')) record(`${name}: remote command in the run (audit log)`, a.durationMs);
   for (const a of shells) record(`${name}: remote shell start (the one login per host)`, a.durationMs);
   record(`${name}: logins (remote shells started)`, shells.length, 'n');

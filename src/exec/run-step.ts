@@ -50,17 +50,47 @@ async function gates(env: RunEnv, memo: StepMemo, list: Gate[]): Promise<void> {
   }
 }
 
-/** After the leader went down: poll until the others have a leader again; that time is the election. */
-async function measureElection(env: RunEnv, others: NodeRef[], from: number | null, since: number): Promise<{ from: number | null; to: number | null; ms: number }> {
-  const deadline = since + env.plan.health.gateDeadline;
-  for (;;) {
-    const v = await ensembleView(others, env.plan.cluster.ports.client);
-    if (v.leader !== null || Date.now() >= deadline || env.stopRequested()) {
-      const ms = Date.now() - since;
-      env.progress(v.leader !== null ? `election: leader ${from} → ${v.leader} in ${ms} ms` : `no new leader after ${ms} ms`);
-      return { from, to: v.leader, ms };
+/** How often the leaderless window is polled (srvr over TCP, about 1 ms each). */
+const ELECTION_POLL_MS = 20;
+
+type Election = { from: number | null; to: number | null; ms: number };
+
+/**
+ * The election a leader's stop causes, watched from before the stop command is sent (a stop
+ * script may return long after the JVM died: 3.5+ `zkServer.sh stop` sleeps 1 s): from the
+ * first poll where the leader no longer answers as leader to the first where another member
+ * does. Polled every ELECTION_POLL_MS, so that is its resolution.
+ */
+function watchElection(env: RunEnv, leader: NodeRef, others: NodeRef[]): { result: Promise<Election>; cancel: () => void } {
+  const port = env.plan.cluster.ports.client;
+  const deadline = Date.now() + env.plan.health.gateDeadline;
+  let cancelled = false;
+  const result = (async () => {
+    let lostAt: number | null = null;
+    for (;;) {
+      if (cancelled) return { from: leader.myid, to: null, ms: 0 };
+      if (lostAt === null && (await probeSrvr(leader.host, port, 500))?.mode !== 'leader') lostAt = Date.now();
+      const v = lostAt === null ? null : await ensembleView(others, port);
+      const done = v !== null && v.leader !== null;
+      if (done || Date.now() >= deadline || env.stopRequested()) {
+        const ms = lostAt === null ? 0 : Date.now() - lostAt;
+        const to = v?.leader ?? null;
+        env.progress(done ? `election: leader ${leader.myid} → ${to} in ${ms} ms` : `no new leader after ${ms} ms`);
+        return { from: leader.myid, to, ms };
+      }
+      await new Promise((r) => setTimeout(r, ELECTION_POLL_MS));
     }
-    await new Promise((r) => setTimeout(r, env.plan.health.pollInterval));
+  })();
+  return { result, cancel: () => void (cancelled = true) };
+}
+
+/** Run `act` with the election watch (if any) going; a failed act ends the watch. */
+async function during<T>(watch: { result: Promise<Election>; cancel: () => void } | null, act: () => Promise<T>): Promise<T> {
+  try {
+    return await act();
+  } catch (e) {
+    watch?.cancel();
+    throw e;
   }
 }
 
@@ -203,12 +233,15 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
       if (step.action === 'start' && !(await hasProcess(env, node))) await assertDataOk(env, node);
       const ensembleGate = step.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined;
       const leading = step.maybeElection && ensembleGate ? (await ensembleView([node], env.plan.cluster.ports.client)).leader === node.myid : false;
-      if (step.action === 'stop' && (await hasProcess(env, node)) === false) {
-        env.progress(`${describeNode(node)} is not running`);
-      } else {
-        for (const c of step.commands) await runCommand(env, node.host, c, step.action === 'start' ? alreadyRunning : undefined);
-      }
-      if (leading && ensembleGate) out.election = await measureElection(env, ensembleGate.members, node.myid, Date.now());
+      const election = leading && ensembleGate ? watchElection(env, node, ensembleGate.members.filter((m) => m.myid !== node.myid)) : null;
+      await during(election, async () => {
+        if (step.action === 'stop' && (await hasProcess(env, node)) === false) {
+          env.progress(`${describeNode(node)} is not running`);
+        } else {
+          for (const c of step.commands) await runCommand(env, node.host, c, step.action === 'start' ? alreadyRunning : undefined);
+        }
+      });
+      if (election !== null) out.election = await election.result;
       if (step.files.length > 0) await writeFiles(env, step, node);
       await gates(env, memo, step.gates);
       return out;
@@ -227,15 +260,15 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
       // the round's leader goes last, but a leader that stepped down mid-round leaves another one:
       // whichever server leads when it is stopped causes an election, measured below
       const wasLeader = (await ensembleView(t.members, env.plan.cluster.ports.client)).leader === id;
-      if (stop) await runCommand(env, m.host, stop);
-      const stoppedAt = Date.now();
+      const others = (m.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined)?.members.filter((x) => x.myid !== id) ?? [];
+      const election = wasLeader ? watchElection(env, memberNode, others) : null;
       // zkServer.sh stop does not wait for the JVM to exit: the start would find the ports taken
-      const ms = await waitGate({ kind: 'stopped', node: { ...memberNode, config: '' }, deadlineMs: env.plan.health.gateDeadline }, gateEnv(env, memo));
-      env.progress(`server ${id} stopped after ${ms} ms`);
-      if (wasLeader) {
-        const others = (m.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined)?.members.filter((x) => x.myid !== id) ?? [];
-        out.election = await measureElection(env, others, id, stoppedAt);
-      }
+      const ms = await during(election, async () => {
+        if (stop) await runCommand(env, m.host, stop);
+        return waitGate({ kind: 'stopped', node: { ...memberNode, config: '' }, deadlineMs: env.plan.health.gateDeadline }, gateEnv(env, memo));
+      });
+      env.progress(`server ${id} stopped (its JVM gone ${ms} ms after the stop command returned)`);
+      if (election !== null) out.election = await election.result;
       for (const c of rest) await runCommand(env, m.host, c, alreadyRunning);
       await gates(env, memo, m.gates);
       return out;

@@ -85,7 +85,7 @@ export function loginProfile(h: HostDirs, delayMs: number): { file: string; over
 
 export function prepareSshd(h: HostDirs, ip: string, port: number, authorizedKey: string): { config: string; knownHostsLine: string } {
   fs.mkdirSync(h.sshDir, { recursive: true, mode: 0o700 });
-  fs.rmSync(loginsFile(h), { force: true });
+  fs.writeFileSync(loginsFile(h), '');
   const hostKey = path.join(h.sshDir, 'ssh_host_ed25519_key');
   keygen(hostKey, `zkroll-lab-${ip}`);
   fs.writeFileSync(path.join(h.sshDir, 'authorized_keys'), authorizedKey + '\n', { mode: 0o600 });

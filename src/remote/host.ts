@@ -103,6 +103,7 @@ export class SshHost {
   private shellP: Promise<RemoteShell | null> | null = null;
   private shellNow: RemoteShell | null = null;
   private readonly shellLimiter = new ChannelLimiter(MAX_SHELL_COMMANDS);
+  private offNoted = false;
   /** Remote shells started on this connection (1 unless one had to be replaced). */
   shellStarts = 0;
 
@@ -111,7 +112,7 @@ export class SshHost {
     if (opts.onCommand !== undefined) this.onCommand = opts.onCommand;
     this.limiter = new ChannelLimiter(opts.maxChannels ?? DEFAULT_MAX_CHANNELS);
     this.graceMs = opts.localGraceMs ?? LOCAL_GRACE_MS;
-    this.shellOff = opts.remoteShell === false ? 'turned off' : null;
+    this.shellOff = opts.remoteShell === false ? 'turned off: remoteShell false / ZKROLL_REMOTE_SHELL=off' : null;
     this.channelCtx = {
       label: t.label,
       who: describeHost(t),
@@ -276,7 +277,13 @@ export class SshHost {
 
   private async run(command: string, timeoutMs: number, stdin: string | Buffer | undefined, cap: number): Promise<RawRun> {
     this.assertOpen();
-    if ((await this.shell()) === null) return this.runOnOwnChannel(command, timeoutMs, stdin, cap);
+    if ((await this.shell()) === null) {
+      if (!this.offNoted) {
+        this.offNoted = true;
+        this.audit(`zkroll remote shell: off (${this.shellOff}); one SSH exec channel, and one login, per command`, { code: null, durationMs: 0, stdout: '', stderr: '' });
+      }
+      return this.runOnOwnChannel(command, timeoutMs, stdin, cap);
+    }
     const release = await this.shellLimiter.acquire();
     const started = Date.now();
     try {
@@ -362,6 +369,7 @@ export class SshHost {
       // the host lacks what the remote shell needs (mktemp, mkfifo, a writable temp dir):
       // commands still run, each on an exec channel of its own (one login each)
       this.shellOff = err.message;
+      this.offNoted = true;
       this.audit(`${what}: unavailable, one SSH exec channel per command from now on`, { code: null, durationMs: 0, stdout: '', stderr: err.message });
       return null;
     }

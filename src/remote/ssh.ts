@@ -39,7 +39,7 @@ export class SshPool {
     if (opts.onCommand !== undefined) this.onCommand = opts.onCommand;
     this.maxChannels = opts.maxChannels;
     // ZKROLL_REMOTE_SHELL=off: one exec channel (and one login) per command, as before the remote shell
-    this.remoteShell = opts.remoteShell ?? process.env['ZKROLL_REMOTE_SHELL'] !== 'off';
+    this.remoteShell = opts.remoteShell ?? !/^(off|false|no|0)$/i.test(process.env['ZKROLL_REMOTE_SHELL'] ?? '');
   }
 
   get(t: HostTarget): Promise<SshHost> {
