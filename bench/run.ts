@@ -22,7 +22,7 @@ import type { Plan } from '../src/plan/schema.js';
 import { sshTargets } from '../src/plan/helpers.js';
 import { labSpecFromPlan } from '../src/lab/fromplan.js';
 import { labDir, labDown, labUp, readState } from '../src/lab/lab.js';
-import { SshHost, SshPool } from '../src/remote/ssh.js';
+import { shellEvent, SshHost, SshPool } from '../src/remote/ssh.js';
 import { StartPoller } from './floor.js';
 import { fourLetterWord, probeSrvr } from '../src/zk/fourlw.js';
 import { adminCommand } from '../src/zk/admin.js';
@@ -111,8 +111,8 @@ async function apply(plan: string, name: string): Promise<Report> {
     if (s.election) record(`${name}: election (leader lost → new leader)`, s.election.ms);
   }
   const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { command: string; durationMs: number });
-  const shells = audit.filter((a) => /^zkroll remote shell( \(sudo -n\))?: (started|restarted)/.test(a.command));
-  for (const a of audit) if (!a.command.startsWith('zkroll remote shell') && !a.command.startsWith('sftp ')) record(`${name}: remote command in the run (audit log)`, a.durationMs);
+  const shells = audit.filter((a) => ['started', 'restarted'].includes(shellEvent(a.command) ?? ''));
+  for (const a of audit) if (shellEvent(a.command) === null && !a.command.startsWith('sftp ')) record(`${name}: remote command in the run (audit log)`, a.durationMs);
   for (const a of shells) record(`${name}: remote shell start (the one login per host)`, a.durationMs);
   record(`${name}: logins (remote shells started)`, shells.length, 'n');
   fs.rmSync(state, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import { fourLetterWord, probeSrvr } from '../zk/fourlw.js';
 import { readMonitor } from '../zk/monitor.js';
 import { ZkClient } from '../zk/client.js';
 import { table } from '../ui/table.js';
+import { shellEvent } from '../remote/ssh.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const planFile = path.relative(process.cwd(), path.join(root, 'plans', 'codis-incident.yaml'));
@@ -82,8 +83,8 @@ async function main(): Promise<number> {
     const split = report.steps.find((x) => x.id === 'old/split-window');
     if (split) say(`split window: ${split.notes.join('; ')}`);
     const audit = fs.readFileSync(path.join(stateDir, plan.cluster.name, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { command: string; durationMs: number });
-    const logins = audit.filter((a) => a.command.startsWith('zkroll remote shell: started'));
-    const commands = audit.filter((a) => !a.command.startsWith('zkroll remote shell') && !a.command.startsWith('sftp ')).map((a) => a.durationMs).sort((a, b) => a - b);
+    const logins = audit.filter((a) => ['started', 'restarted'].includes(shellEvent(a.command) ?? ''));
+    const commands = audit.filter((a) => shellEvent(a.command) === null && !a.command.startsWith('sftp ')).map((a) => a.durationMs).sort((a, b) => a - b);
     say(
       `remote commands: ${commands.length}, median ${commands[Math.floor(commands.length / 2)] ?? '-'} ms, through ${logins.length} logins (one remote shell per host; a login took ${Math.min(...logins.map((l) => l.durationMs))}–${Math.max(...logins.map((l) => l.durationMs))} ms${spec.loginDelayMs > 0 ? `, the lab's startup files sleep ${spec.loginDelayMs} ms` : ''})`,
     );

@@ -74,6 +74,20 @@ export interface ExecOptions {
   raw?: boolean;
 }
 
+/** How audit records about the remote shell (not a command) begin. */
+const SHELL_RECORD = 'zkroll remote shell';
+
+/**
+ * What an audit record's `command` says about the remote shell: a login (`started`,
+ * `restarted`), another shell event (`other`: could not start, unavailable, off), or null for a
+ * record of a command.
+ */
+export function shellEvent(command: string): 'started' | 'restarted' | 'other' | null {
+  const m = /^zkroll remote shell(?: \(sudo -n\))?: (\w+)/.exec(command);
+  if (m === null) return null;
+  return m[1] === 'started' || m[1] === 'restarted' ? m[1] : 'other';
+}
+
 export const DEFAULT_MAX_CHANNELS = 4;
 export const LOCAL_GRACE_MS = 10_000;
 /** Commands in flight at once in one remote shell. */
@@ -253,9 +267,7 @@ export class SshHost {
     if (res.code === null || !ok.includes(res.code)) {
       const how = res.code === null ? `was killed by ${res.signal ?? 'a signal'}` : `exited with code ${res.code}`;
       const err = tail(res.stderr.trim(), 600);
-      const hint = /sudo: .*password is required/.test(res.stderr)
-        ? ` Passwordless sudo (NOPASSWD) is required for user "${this.target.user}", or set sudo off for this host.`
-        : '';
+      const hint = /sudo: .*password is required/.test(res.stderr) ? ` ${this.sudoHint()}` : '';
       throw new RemoteError('io', this.label, `${this.who}: command ${how}: ${command}${err ? `\n  stderr: ${err}` : ''}${hint}`, { result: res });
     }
     return res;
@@ -280,7 +292,7 @@ export class SshHost {
     if ((await this.shell()) === null) {
       if (!this.offNoted) {
         this.offNoted = true;
-        this.audit(`zkroll remote shell: off (${this.shellOff}); one SSH exec channel, and one login, per command`, { code: null, durationMs: 0, stdout: '', stderr: '' });
+        this.shellAudit(`off (${this.shellOff}); one SSH exec channel, and one login, per command`, { code: null, durationMs: 0, stdout: '', stderr: '' });
       }
       return this.runOnOwnChannel(command, timeoutMs, stdin, cap);
     }
@@ -340,7 +352,6 @@ export class SshHost {
     const nonce = shellNonce();
     const sudo = this.target.sudo === true;
     const command = `${sudo ? 'sudo -n ' : ''}sh -c ${shq(shellScript(nonce))}`;
-    const what = `zkroll remote shell${sudo ? ' (sudo -n)' : ''}`;
     const release = await this.limiter.acquire();
     const started = Date.now();
     let transport: ShellTransport;
@@ -356,21 +367,21 @@ export class SshHost {
       this.shellNow = shell;
       this.shellStarts++;
       const how = replacing === null ? 'started' : `restarted (the previous one failed: ${replacing})`;
-      this.audit(`${what}: ${how}, pid ${shell.pid}`, { code: 0, durationMs: shell.startMs, stdout: '', stderr: '' });
+      this.shellAudit(`${how}, pid ${shell.pid}`, { code: 0, durationMs: shell.startMs, stdout: '', stderr: '' });
       return shell;
     } catch (e) {
       if (this.closedErr !== null) throw this.closedErr;
       const err = e instanceof RemoteError ? e : new RemoteError('io', this.label, `${this.who}: ${(e as Error).message}`, { cause: e });
-      this.audit(`${what}: could not start`, { code: null, durationMs: Date.now() - started, stdout: '', stderr: err.message });
+      this.shellAudit('could not start', { code: null, durationMs: Date.now() - started, stdout: '', stderr: err.message });
       if (sudo && /password is required|a terminal is required/.test(err.message)) {
-        throw new RemoteError('auth', this.label, `${err.message}\n  Passwordless sudo (NOPASSWD) is required for user "${this.target.user}", or set sudo off for this host.`, { cause: err });
+        throw new RemoteError('auth', this.label, `${err.message}\n  ${this.sudoHint()}`, { cause: err });
       }
       if (err.kind !== 'io') throw err;
       // the host lacks what the remote shell needs (mktemp, mkfifo, a writable temp dir):
       // commands still run, each on an exec channel of its own (one login each)
       this.shellOff = err.message;
       this.offNoted = true;
-      this.audit(`${what}: unavailable, one SSH exec channel per command from now on`, { code: null, durationMs: 0, stdout: '', stderr: err.message });
+      this.shellAudit('unavailable, one SSH exec channel per command from now on', { code: null, durationMs: 0, stdout: '', stderr: err.message });
       return null;
     }
   }
@@ -387,6 +398,15 @@ export class SshHost {
         reject(this.closedErr ?? new RemoteError('closed', this.label, `${this.who}: SSH connection is not usable: ${(e as Error).message}`, { cause: e }));
       }
     });
+  }
+
+  private sudoHint(): string {
+    return `Passwordless sudo (NOPASSWD) is required for user "${this.target.user}", or set sudo off for this host.`;
+  }
+
+  /** An audit record about the remote shell itself (read back with shellEvent). */
+  private shellAudit(what: string, res: { code: number | null; durationMs: number; stdout: string; stderr: string }): void {
+    this.audit(`${SHELL_RECORD}${this.target.sudo === true ? ' (sudo -n)' : ''}: ${what}`, res);
   }
 
   private audit(command: string, res: { code: number | null; durationMs: number; stdout: string; stderr: string }): void {

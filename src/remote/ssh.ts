@@ -20,7 +20,7 @@ import type { HostTarget } from './connect.js';
 
 export { RemoteError, describeHost } from './errors.js';
 export type { ExecResult, RemoteErrorKind } from './errors.js';
-export { SshHost, DEFAULT_MAX_CHANNELS, LOCAL_GRACE_MS } from './host.js';
+export { SshHost, DEFAULT_MAX_CHANNELS, LOCAL_GRACE_MS, shellEvent } from './host.js';
 export type { CommandHook, CommandRecord, ExecOptions, SshHostOptions } from './host.js';
 export type { HostTarget } from './connect.js';
 export { parseSshConfig, resolveHost } from './sshconfig.js';

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChannelLimiter, TailBuffer, wrapCommand, remoteTimeoutSecs } from '../../src/remote/executil.js';
 import { shellCommand } from '../../src/remote/quote.js';
+import { shellEvent } from '../../src/remote/host.js';
 import { parseSudoStat, renameScript, sudoReadScript, sudoStatScript, sudoWriteScript } from '../../src/remote/sudofiles.js';
 
 let dir = '';
@@ -161,4 +162,13 @@ test('sudo stat/read scripts', () => {
   assert.throws(() => parseSudoStat('garbage'), /unexpected stat output/);
   assert.equal(runLine(wrapCommand(sudoReadScript(f), 10_000, false)).stdout.toString(), 'hello');
   assert.ok(!existsSync(join(dir, 'nope')));
+});
+
+test('shellEvent reads the audit records SshHost writes about its remote shell, and only those', () => {
+  assert.equal(shellEvent('zkroll remote shell: started, pid 42'), 'started');
+  assert.equal(shellEvent('zkroll remote shell (sudo -n): restarted (the previous one failed: x), pid 43'), 'restarted');
+  assert.equal(shellEvent('zkroll remote shell: off (turned off); one SSH exec channel, and one login, per command'), 'other');
+  assert.equal(shellEvent('zkroll remote shell (sudo -n): could not start'), 'other');
+  assert.equal(shellEvent("sh -c 'echo zkroll remote shell: started'"), null);
+  assert.equal(shellEvent('true'), null);
 });
