@@ -16,12 +16,13 @@ interface Jvm {
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
 
-function bootMs(): number {
+export function bootMs(): number {
   const up = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
   return Date.now() - up * 1000;
 }
 
-function startMsOf(pid: string, boot: number): number | null {
+/** When process `pid` started (ms since the epoch), from /proc/<pid>/stat; null when it is gone. */
+export function startMsOf(pid: string, boot: number): number | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -4,6 +4,8 @@
 //   BENCH_RUNS=5 npm run bench    more runs
 //   npm run bench -- --incident   also the Codis incident recovery (68 steps, once per run)
 //   BENCH_LOGIN_DELAY=0 npm run bench   lab hosts without the slow startup file (default 1000 ms)
+// Also: each real release (3.4.6, 3.4.13, 3.8.0, 3.9.3) started standalone 5 times, start to
+// serving (bench/versions.ts), and the 3.4.13 → 3.8.0 upgrade (ZOOKEEPER-3056) once per run.
 // Measures: lab up; SSH connect, the remote shell's start (the one login, whose startup file
 // sleeps BENCH_LOGIN_DELAY ms on every lab host), a command's round trip in it, 20 at once, and
 // a command on an exec channel of its own (a login each, ZKROLL_REMOTE_SHELL=off); srvr over
@@ -27,11 +29,13 @@ import { StartPoller } from './floor.js';
 import { fourLetterWord, probeSrvr } from '../src/zk/fourlw.js';
 import { adminCommand } from '../src/zk/admin.js';
 import { table } from '../src/ui/table.js';
+import { versionStarts } from './versions.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const zkroll = path.join(root, 'bin', 'zkroll');
 const rolling = path.join(root, 'plans', 'rolling-upgrade.yaml');
 const incident = path.join(root, 'plans', 'codis-incident.yaml');
+const upgrade34 = path.join(root, 'plans', 'upgrade-3.4-to-3.8.yaml');
 const runs = Number(process.env['BENCH_RUNS'] ?? 3);
 // the lab's own known_hosts and key only, as in the tests (no ~/.ssh/config)
 process.env['ZKROLL_SSH_CONFIG'] = '';
@@ -168,7 +172,13 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   process.stderr.write(`bench: ${runs} run(s) of the rolling plan${withIncident ? ' and the incident recovery' : ''} on ${os.cpus().length} cores; lab logins cost ${loginDelayMs} ms more\n`);
   try {
+    const sources = labSpecFromPlan(load(rolling), rolling).releases;
+    await versionStarts(['3.4.6', '3.4.13', '3.8.0', '3.9.3'], sources, 5, (n, ms) => record(n, ms));
+    process.stderr.write('bench: start-to-serving per version done\n');
     for (let i = 0; i < runs; i++) {
+      await up(upgrade34, 'upgrade 3.4.13 → 3.8.0', 50);
+      await apply(upgrade34, 'upgrade 3.4.13 → 3.8.0');
+      await labDown(load(upgrade34).cluster.name, quiet);
       await up(rolling, 'rolling', 50);
       if (i === 0) await probes(rolling);
       await apply(rolling, 'rolling');
@@ -183,6 +193,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await labDown(load(rolling).cluster.name, quiet);
+    await labDown(load(upgrade34).cluster.name, quiet);
     if (withIncident) await labDown(load(incident).cluster.name, quiet);
   }
   const show = (name: string, v: number): string => (units.get(name) === 'x' ? `${v.toFixed(2)}×` : units.get(name) === 'n' ? String(v) : fmt(v));

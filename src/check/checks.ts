@@ -11,6 +11,7 @@ import net from 'node:net';
 import { findZkJvm, LIST_ZK_JVMS, parseZkJvms, type ZkJvm } from '../zk/process.js';
 import { readMonitor } from '../zk/monitor.js';
 import { headroom, humanDuration } from './zxid.js';
+import { sameVersion } from '../plan/versions.js';
 
 export type Status = 'ok' | 'warn' | 'fail' | 'unknown';
 
@@ -46,12 +47,18 @@ export function acceptQueue(ssOutput: string, port: number, host?: string): { pe
   return pick ? { pending: pick.pending, backlog: pick.backlog } : null;
 }
 
-/** Election listener threads in a `jcmd <pid> Thread.print` dump (3.4: QuorumCnxManager$Listener; 3.6+: ListenerHandler). */
+/**
+ * Election listener threads in a `jcmd <pid> Thread.print` dump: by name (3.6+: ListenerHandler-<addr>;
+ * QuorumPeerListener) or by what they run (3.4: a thread named after its address, e.g.
+ * "/127.0.10.8:3888", running QuorumCnxManager$Listener.run).
+ */
 export function listenerThreads(dump: string): string[] {
   const names: string[] = [];
-  for (const m of dump.matchAll(/^"([^"]+)"/gm)) {
-    const n = m[1]!;
-    if (/ListenerHandler|QuorumCnxManager\$Listener|^ListenerThread|QuorumPeerListener/.test(n)) names.push(n);
+  const blocks = dump.split(/\n(?=")/);
+  for (const b of blocks) {
+    const n = /^"([^"]+)"/.exec(b.trimStart())?.[1];
+    if (n === undefined) continue;
+    if (/ListenerHandler|QuorumCnxManager\$Listener|^ListenerThread|QuorumPeerListener/.test(n) || /QuorumCnxManager\$Listener(?:\$ListenerHandler)?\.run\(/.test(b)) names.push(n);
   }
   return names;
 }
@@ -137,6 +144,16 @@ async function logRotation(h: CheckHost, label: string, home: string, jvm: ZkJvm
   return { check, server: label, status: 'ok', detail: `logs of ${home} roll daily` };
 }
 
+/** The version the server reports (srvr) against the plan's cluster.version and target. */
+function versionFinding(plan: Plan, label: string, s: Srvr): Finding {
+  const check = 'version';
+  const stated = plan.cluster.version;
+  if (sameVersion(plan.target.version, s.version)) return { check, server: label, status: 'ok', detail: `runs ${s.version}, the target version` };
+  if (stated === undefined) return { check, server: label, status: 'warn', detail: `runs ${s.version || '(unknown)'}; the plan does not state cluster.version, so this cannot be checked before a run` };
+  if (sameVersion(stated, s.version)) return { check, server: label, status: 'ok', detail: `runs ${s.version}, as the plan says` };
+  return { check, server: label, status: 'fail', detail: `runs ${s.version || '(unknown)'}, but the plan says cluster.version ${stated}: fix the plan before a run (zkroll apply refuses it)` };
+}
+
 /** Can zkroll read this server's monitor values (synced followers, digest mismatches)? */
 async function monitoring(host: string, label: string, clientPort: number, adminPort: number): Promise<Finding> {
   const check = 'monitoring';
@@ -165,6 +182,7 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
     const label = `${n.myid} (${n.host})`;
     const s = srvr.get(n.myid);
     out.push({ check: 'client port', server: label, status: s ? 'ok' : 'fail', detail: s ? `${ports.client}: serving as ${s.mode}` : `${ports.client}: not serving — clients cannot use this server` });
+    if (s) out.push(versionFinding(plan, label, s));
     if (s) out.push(await monitoring(n.host, label, ports.client, plan.cluster.adminPort));
     const h = await hostFor(n.host);
     if (!h) {

@@ -89,6 +89,39 @@ export interface Continuity {
 }
 
 const hex = (z: bigint | null) => (z === null ? '-' : `0x${z.toString(16)}`);
+const epoch = (z: bigint) => z >> 32n;
+
+/** The first gap between consecutive logs (provable only inside one epoch), or null. */
+function logGap(scanned: DataFiles['logs']): Omit<Continuity, 'snapshotZxid'> | null {
+  for (let i = 1; i < scanned.length; i++) {
+    const prev = scanned[i - 1]!.scan.last!;
+    const next = scanned[i]!.scan.first!;
+    if (next > prev + 1n && epoch(next) === epoch(prev)) {
+      return { ok: false, detail: `transactions ${hex(prev + 1n)}..${hex(next - 1n)} are missing between ${scanned[i - 1]!.name} and ${scanned[i]!.name}`, lastZxid: prev };
+    }
+  }
+  return null;
+}
+
+/**
+ * No snapshot file at all, only logs: complete when the first logged transaction is the first
+ * of an epoch (counter 1: nothing came before it) and the logs continue without a gap. This is
+ * a 3.4 server that never wrote a snapshot: a leader since the ensemble's first write, or a
+ * follower that synced by diff (3.4 writes a snapshot only after a SNAP sync or snapCount
+ * transactions). 3.5+ refuse to start on it without snapshot.trust.empty (ZOOKEEPER-3056).
+ */
+function logsFromTheStart(logs: DataFiles['logs']): Continuity {
+  const scanned = logs.filter((l) => l.scan.txns > 0);
+  const first = scanned[0]?.scan.first ?? null;
+  if (first === null) return { ok: true, detail: `no snapshot and ${logs.length} transaction log${logs.length === 1 ? '' : 's'} with no transaction: the server will take the full data from the leader`, snapshotZxid: null, lastZxid: null };
+  if ((first & 0xffffffffn) !== 1n) {
+    return { ok: false, detail: `no snapshot, and the first transaction log ${scanned[0]!.name} begins at ${hex(first)}, not at the first transaction of an epoch: the transactions before it are missing; a restart would serve a tree without them`, snapshotZxid: null, lastZxid: null };
+  }
+  const gap = logGap(scanned);
+  if (gap !== null) return { ...gap, snapshotZxid: null };
+  const lastZxid = scanned.at(-1)!.scan.last;
+  return { ok: true, detail: `no snapshot; logs complete from ${hex(first)} (the first transaction of epoch ${epoch(first)}) to ${hex(lastZxid)} (3.5+ need snapshot.trust.empty=true to start on this: ZOOKEEPER-3056)`, snapshotZxid: null, lastZxid };
+}
 
 /**
  * The verdict for one server's data: the newest valid snapshot, then logs that continue from
@@ -100,6 +133,7 @@ export function continuity(f: DataFiles): Continuity {
   const logs = [...f.logs].sort((a, b) => (a.start < b.start ? -1 : 1));
   if (snaps.length === 0 && logs.length === 0) return { ok: true, detail: 'no data yet: the server will take the full data from the leader', snapshotZxid: null, lastZxid: null };
   const valid = snaps.find((s) => s.verdict.ok);
+  if (snaps.length === 0) return logsFromTheStart(logs);
   const damaged = snaps.filter((s) => s !== valid && snaps.indexOf(s) < (valid ? snaps.indexOf(valid) : snaps.length));
   if (!valid) {
     const why = snaps.map((s) => `${s.name}: ${(s.verdict as { why: string }).why}`).join('; ');
@@ -113,17 +147,11 @@ export function continuity(f: DataFiles): Continuity {
   const firstAfter = scanned[0];
   // a gap is provable only inside one epoch: a new epoch may start anywhere after the last
   // transaction of the previous one (a leader can also start its counter elsewhere)
-  const epoch = (z: bigint) => z >> 32n;
   if (firstAfter && firstAfter.scan.first !== null && firstAfter.scan.first > need && epoch(firstAfter.scan.first) === epoch(need)) {
     return { ok: false, detail: `transactions ${hex(need)}..${hex(firstAfter.scan.first - 1n)} are missing: the snapshot ${valid.name} is followed by ${firstAfter.name}; a restart would serve a tree without them`, snapshotZxid: valid.zxid, lastZxid: null };
   }
-  for (let i = 1; i < scanned.length; i++) {
-    const prev = scanned[i - 1]!.scan.last!;
-    const next = scanned[i]!.scan.first!;
-    if (next > prev + 1n && epoch(next) === epoch(prev)) {
-      return { ok: false, detail: `transactions ${hex(prev + 1n)}..${hex(next - 1n)} are missing between ${scanned[i - 1]!.name} and ${scanned[i]!.name}`, snapshotZxid: valid.zxid, lastZxid: prev };
-    }
-  }
+  const gap = logGap(scanned);
+  if (gap !== null) return { ...gap, snapshotZxid: valid.zxid };
   const lastZxid = scanned.at(-1)?.scan.last ?? valid.zxid;
   const note = damaged.length > 0 ? `; newer damaged snapshot${damaged.length > 1 ? 's' : ''} ignored: ${damaged.map((d) => `${d.name} (${(d.verdict as { why: string }).why})`).join(', ')}` : '';
   return { ok: true, detail: `snapshot ${valid.name} valid, logs continue to ${hex(lastZxid)}${note}`, snapshotZxid: valid.zxid, lastZxid };

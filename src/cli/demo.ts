@@ -43,7 +43,8 @@ async function main(): Promise<number> {
   say(`== zkroll demo: rehearse the Codis incident (${planFile}) ==\n`);
   const up = await labUp(spec, (l) => say(`lab: ${l}`));
   try {
-    say(`lab up in ${up.seconds.toFixed(1)} s: a 5-server config, serving ${up.serving.join(', ')} (leader ${up.leader}), down ${up.down.join(', ')}\n`);
+    const versions = await Promise.all(plan.servers.map(async (s) => (await fourLetterWord(s.host, plan.cluster.ports.client, 'srvr').catch(() => '')).match(/^Zookeeper version: ([^,\n]+)/m)?.[1]));
+    say(`lab up in ${up.seconds.toFixed(1)} s: a 5-server config of real ZooKeeper ${[...new Set(versions.filter(Boolean))].join(', ') || plan.cluster.version}, serving ${up.serving.join(', ')} (leader ${up.leader}), down ${up.down.join(', ')}${spec.deadListeners ? `; election listeners killed by ${spec.deadListeners === 'port-scan' ? 'a malformed header (ZOOKEEPER-2186)' : 'the agent'}` : ''}\n`);
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-demo-state-'));
     const t0 = Date.now();
     const code = await zkroll(['apply', planFile, '--yes'], { ...process.env, ZKROLL_STATE_DIR: stateDir });
@@ -57,12 +58,13 @@ async function main(): Promise<number> {
     const rows = await Promise.all(
       hosts.map(async (h) => {
         const srvr = await probeSrvr(h, plan.cluster.ports.client);
+        const version = srvr ? ((await fourLetterWord(h, plan.cluster.ports.client, 'srvr').catch(() => '')).match(/^Zookeeper version: ([^,\n]+)/m)?.[1] ?? '-') : '-';
         const conf = srvr ? await fourLetterWord(h, plan.cluster.ports.client, 'conf').catch(() => '') : '';
         const myid = /^serverId=(\d+)$/m.exec(conf)?.[1] ?? '-';
-        return { h, srvr, myid };
+        return { h, srvr, myid, version };
       }),
     );
-    say(table(['host', 'myid', 'mode', 'zxid', 'znodes'], rows.map((r) => [r.h, r.myid, r.srvr?.mode ?? 'DOWN', r.srvr?.zxid != null ? `0x${r.srvr.zxid.toString(16)}` : '-', String(r.srvr?.nodeCount ?? '-')])));
+    say(table(['host', 'myid', 'mode', 'version', 'zxid', 'znodes'], rows.map((r) => [r.h, r.myid, r.srvr?.mode ?? 'DOWN', r.version, r.srvr?.zxid != null ? `0x${r.srvr.zxid.toString(16)}` : '-', String(r.srvr?.nodeCount ?? '-')])));
     const leader = rows.find((r) => r.srvr?.mode === 'leader');
     const monitor = leader ? await readMonitor(leader.h, plan.cluster.ports.client, plan.cluster.adminPort) : null;
     const synced = monitor?.via ? monitor.values.get('zk_synced_followers') : undefined;
@@ -75,7 +77,8 @@ async function main(): Promise<number> {
     } finally {
       zk.close();
     }
-    const ok = leader !== undefined && synced === String(hosts.length - 1) && rows.filter((r) => r.srvr?.mode === 'follower').length === hosts.length - 1 && data === spec.znodes && proxies >= 1;
+    const onTarget = rows.every((r) => r.srvr?.version === plan.target.version);
+    const ok = onTarget && leader !== undefined && synced === String(hosts.length - 1) && rows.filter((r) => r.srvr?.mode === 'follower').length === hosts.length - 1 && data === spec.znodes && proxies >= 1;
     say(`\nleader ${leader?.myid ?? 'none'} (${leader?.h ?? '-'}) with ${synced ?? '?'} synced followers; ${data} of ${spec.znodes} data znodes; ${proxies} proxies registered as ephemeral nodes again`);
     const report = JSON.parse(fs.readFileSync(path.join(stateDir, plan.cluster.name, 'report.json'), 'utf8')) as { steps: { n: number; election: { from: number; to: number | null; ms: number } | null; notes: string[]; id: string }[] };
     const elections = report.steps.filter((x) => x.election).map((x) => `${x.election!.from}→${x.election!.to} in ${x.election!.ms} ms`);

@@ -38,11 +38,12 @@ export async function cmdLabStatus(file: string, json: boolean, out: (s: string)
       host?.sshd ? `up :${h.sshPort}` : 'DOWN',
       srv ? String(srv.myid) : '(spare)',
       srv ? (srv.srvr?.mode ?? 'not serving') : '-',
+      srv?.srvr?.version || '-',
       srv?.srvr?.zxid != null ? `0x${srv.srvr.zxid.toString(16)}` : '-',
       srv?.srvr?.nodeCount != null ? String(srv.srvr.nodeCount) : '-',
     ];
   });
-  out(table(['host', 'sshd', 'myid', 'mode', 'zxid', 'znodes'], rows));
+  out(table(['host', 'sshd', 'myid', 'mode', 'version', 'zxid', 'znodes'], rows));
   if (spec.proxies) out(`proxies: ${st.proxies.length} registered under /jodis/${spec.proxies.product} (process ${st.proxiesProcess ? 'running' : 'not running'})`);
   return 0;
 }
@@ -53,8 +54,8 @@ export async function cmdLabDown(file: string, out: (s: string) => void): Promis
   return 0;
 }
 
-export async function cmdLabKillListener(file: string, myid: number, out: (s: string) => void): Promise<number> {
+export async function cmdLabKillListener(file: string, myid: number, how: 'port-scan' | 'agent' | undefined, out: (s: string) => void): Promise<number> {
   const plan = loadOrFail(file);
-  await labKillListener(labSpecFromPlan(plan, file), myid, (l) => out(`lab: ${l}`));
+  await labKillListener(labSpecFromPlan(plan, file), myid, (l) => out(`lab: ${l}`), how);
   return 0;
 }

@@ -33,6 +33,11 @@ function whitelistArg(v: string): string {
   return v;
 }
 
+function faultArg(v: string): 'port-scan' | 'agent' | 'none' {
+  if (v !== 'port-scan' && v !== 'agent' && v !== 'none') throw new InvalidArgumentError('expected port-scan, agent or none');
+  return v;
+}
+
 function durationArg(v: string): number {
   const ms = parseDuration(/^\d+$/.test(v) ? Number(v) : v);
   if (ms === undefined || ms > 60_000) throw new InvalidArgumentError('expected a duration of at most 1m, like 1s or 500ms');
@@ -144,7 +149,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--initial-zxid <zxid>', 'start the servers at this zxid (e.g. 0x1fffff000: near the counter rollover)', zxidArg)
     .option('--whitelist <words>', '4lw.commands.whitelist of the servers (default "*"; "srvr" is the 3.5+ default, where zkroll reads the AdminServer)', whitelistArg)
     .option('--login-delay <duration>', 'every host\'s login shell sleeps this long in its startup file, e.g. 1s (default: plan lab.loginDelay, else none)', durationArg)
-    .action(async (file: string, o: { down?: number[]; znodes?: number; proxies?: number; initialZxid?: bigint; whitelist?: string; loginDelay?: number }) => {
+    .option('--dead-listeners <how>', 'the incident\'s fault after the data is loaded: port-scan (ZOOKEEPER-2186, releases before 3.4.7), agent (any release) or none; the down servers are then restarted and cannot rejoin (default: plan lab.deadListeners)', faultArg)
+    .action(async (file: string, o: { down?: number[]; znodes?: number; proxies?: number; initialZxid?: bigint; whitelist?: string; loginDelay?: number; deadListeners?: 'port-scan' | 'agent' | 'none' }) => {
       const { loginDelay, ...rest } = o;
       code = await cmdLabUp(file, loginDelay === undefined ? rest : { ...rest, loginDelayMs: loginDelay }, out);
     });
@@ -158,11 +164,12 @@ async function main(argv: string[]): Promise<number> {
     });
   lab
     .command('kill-listener')
-    .description('reproduce the incident: suspend the election listener threads of a running lab server (it keeps serving)')
+    .description('reproduce the incident: the election listener of a running lab server dies (it keeps serving)')
     .argument('<plan>', 'plan YAML file')
     .argument('<myid>', 'server whose listener dies', int)
-    .action(async (file: string, myid: number) => {
-      code = await cmdLabKillListener(file, myid, out);
+    .option('--by <how>', 'port-scan: the malformed header of ZOOKEEPER-2186 (kills it on releases before 3.4.7); agent: suspend the listener threads (any release). Default: port-scan where the release has the bug, else agent', faultArg)
+    .action(async (file: string, myid: number, o: { by?: 'port-scan' | 'agent' | 'none' }) => {
+      code = await cmdLabKillListener(file, myid, o.by === 'none' ? undefined : o.by, out);
     });
   lab
     .command('down')

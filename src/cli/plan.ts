@@ -7,6 +7,7 @@ import { compile, Refusal, type Compiled } from '../compile/index.js';
 import { plannedFiles, simulateWrites, MissingBase } from '../compile/files.js';
 import { oldNode, serverLines } from '../compile/nodes.js';
 import { readLive } from '../inspect/live.js';
+import { hazardLine, planHazards } from '../plan/versions.js';
 import type { Plan } from '../plan/schema.js';
 import { SshPool } from '../remote/ssh.js';
 import { renderPlan, type Format } from '../ui/plan-render.js';
@@ -51,10 +52,12 @@ export async function cmdPlan(file: string, o: { format: string; live?: boolean 
     if (e instanceof MissingBase) throw new CliError(`${file}: ${e.message}`, EXIT.badInput);
     throw e;
   }
+  const hazards = planHazards(plan);
   if (o.format === 'json') {
-    out(JSON.stringify({ ...compiled, files: Object.fromEntries(files) }, null, 2));
+    out(JSON.stringify({ ...compiled, hazards, files: Object.fromEntries(files) }, null, 2));
     return 0;
   }
-  out(header + renderPlan(compiled, files, o.format as Format).trimEnd());
+  const notes = hazards.length > 0 ? `Version hazards (${plan.cluster.version ?? 'current version unknown'} → ${plan.target.version}):\n${hazards.map((h) => `  - ${hazardLine(h)}`).join('\n')}\n\n` : '';
+  out(header + notes + renderPlan(compiled, files, o.format as Format).trimEnd());
   return 0;
 }

@@ -1,6 +1,7 @@
 // `zkroll validate <plan>`: load and check a plan; on success a one-paragraph summary.
 // Invariants: reads only the plan file; bad plans throw CliError with exit code 2.
 import type { Plan } from '../plan/schema.js';
+import { hazardLine, planHazards } from '../plan/versions.js';
 import { loadOrFail } from './common.js';
 
 export function summarize(plan: Plan): string {
@@ -15,5 +16,7 @@ export function summarize(plan: Plan): string {
 export function cmdValidate(file: string, out: (s: string) => void): number {
   const plan = loadOrFail(file);
   out(`${file}: ok — ${summarize(plan)}`);
+  // refusals are plan errors (loadOrFail); warnings and notes are printed for the reviewer
+  for (const h of planHazards(plan)) out(`  ${hazardLine(h)}`);
   return 0;
 }

@@ -39,7 +39,7 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile): Resolv
   if (base === undefined) throw new MissingBase(`${baseHost}:${fw.base} (the zoo.cfg this step starts from) does not exist`);
   const dynPath = /^\s*dynamicConfigFile\s*=\s*(.*)$/m.exec(base)?.[1]?.trim();
   const dynBase = dynPath !== undefined ? read(baseHost, dynPath) : undefined;
-  const r = renderZooCfg(base, fw.servers, fw.node, baseHost, dynBase);
+  const r = renderZooCfg(base, fw.servers, fw.node, baseHost, dynBase, { ...(fw.set ? { set: fw.set } : {}), ...(fw.unset ? { unset: fw.unset } : {}) });
   const out: ResolvedFile[] = [{ host, path: fw.path, content: r.main, mode: fw.mode }];
   if (r.dynamic) out.push({ host, path: r.dynamic.path, content: r.dynamic.content, mode: fw.mode });
   return out;

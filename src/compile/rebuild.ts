@@ -10,6 +10,7 @@ import { StepList } from './builder.js';
 import { logConfigFiles } from './logging.js';
 import { checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode, temporaryNode } from './nodes.js';
 import { finalStep } from './rolling.js';
+import { dropTrustEmpty, firstStartKeys } from './traps.js';
 import type { FileWrite, Gate, MemberAction, NodeRef, Step } from './types.js';
 import { Refusal } from './types.js';
 
@@ -175,6 +176,7 @@ export function compileRebuild(plan: Plan): Step[] {
     maybeElection: true,
   });
   rollRound(b, 'retire', final, final, `remove server.${temp.myid}`);
+  dropTrustEmpty(b, final);
   finalStep(b, final);
   return b.steps;
 }
@@ -183,7 +185,7 @@ export function compileRebuild(plan: Plan): Step[] {
 function configFiles(plan: Plan, node: NodeRef, members: NodeRef[], base: string, baseHost: string): FileWrite[] {
   return [
     { kind: 'literal', path: `${node.dataDir}/myid`, content: `${node.myid}\n`, mode: 0o644 },
-    { kind: 'zoo.cfg', path: node.config, base, baseHost, servers: serverLines(plan, members), node, mode: 0o644 },
+    { kind: 'zoo.cfg', path: node.config, base, baseHost, servers: serverLines(plan, members), node, mode: 0o644, ...firstStartKeys(plan) },
   ];
 }
 

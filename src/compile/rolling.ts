@@ -6,6 +6,7 @@
 import type { Plan } from '../plan/schema.js';
 import { StepList } from './builder.js';
 import { logConfigFiles } from './logging.js';
+import { dropTrustEmpty, firstStartKeys, needsTrustEmpty, TRUST_EMPTY_REASON } from './traps.js';
 import { checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode } from './nodes.js';
 import type { Gate, MemberAction, NodeRef, Step } from './types.js';
 import { Refusal } from './types.js';
@@ -31,11 +32,11 @@ export function compileRolling(plan: Plan): Step[] {
       phase: b.phase,
       action: 'prepare-install',
       title: `Prepare ${plan.target.home} on ${describeNode(node)}`,
-      reason: `the server keeps running; its zoo.cfg is carried over to the ${plan.target.version} install unchanged except for what zkroll owns, with daily-rolled logs`,
+      reason: `the server keeps running; its zoo.cfg is carried over to the ${plan.target.version} install unchanged except for what zkroll owns, with daily-rolled logs${needsTrustEmpty(plan) ? TRUST_EMPTY_REASON : ''}`,
       target: { kind: 'node', node },
       commands: [checkInstallCommand(plan.target.home, h.gateDeadline)],
       files: [
-        { kind: 'zoo.cfg', path: node.config, base: s.config, servers: lines, node, mode: 0o644 },
+        { kind: 'zoo.cfg', path: node.config, base: s.config, servers: lines, node, mode: 0o644, ...firstStartKeys(plan) },
         ...logConfigFiles(plan.target.version, plan.target.home),
       ],
       gates: [],
@@ -68,6 +69,7 @@ export function compileRolling(plan: Plan): Step[] {
       members[0]!.myid,
     );
   }
+  dropTrustEmpty(b, members);
   finalStep(b, members);
   return b.steps;
 }
@@ -98,13 +100,15 @@ export function finalStep(b: StepList, members: NodeRef[]): void {
     { kind: 'canary', members, path: h.canaryPath, deadlineMs: h.gateDeadline },
   ];
   if (h.requiredZnodes.length > 0) gates.push({ kind: 'znodes', members, znodes: h.requiredZnodes, deadlineMs: h.gateDeadline });
-  // the last gate of every plan: the same data on every server (zkroll verify)
+  // every server on the target release (srvr), then the last gate of every plan: the same data
+  // on every server (zkroll verify)
+  gates.push({ kind: 'version', members, version: b.plan.target.version, deadlineMs: h.gateDeadline });
   gates.push({ kind: 'consistent', members, skip: [h.canaryPath], deadlineMs: h.gateDeadline });
   b.add({
     id: 'final/check',
     phase: b.phase,
     action: 'final-check',
-    title: `Check the ensemble of ${members.length}: one leader, ${members.length - 1} synced followers, writes accepted, the same data everywhere`,
+    title: `Check the ensemble of ${members.length}: one leader, ${members.length - 1} synced followers, writes accepted, every server on ${b.plan.target.version}, the same data everywhere`,
     reason: 'the run is done only when the end state is proven, not assumed',
     target: { kind: 'ensemble', which: 'new', members },
     commands: [],

@@ -49,7 +49,19 @@ export type FileWrite =
    * The zoo.cfg at `base` (on `baseHost`, default the step's host) with only the ensemble lines,
    * host-bound keys and data directories changed (see zoocfg.ts).
    */
-  | { kind: 'zoo.cfg'; path: string; base: string; baseHost?: string; servers: ServerLine[]; node: NodeRef; mode: number }
+  | {
+      kind: 'zoo.cfg';
+      path: string;
+      base: string;
+      baseHost?: string;
+      servers: ServerLine[];
+      node: NodeRef;
+      mode: number;
+      /** Keys zkroll sets (replacing the value, or appended at the end), e.g. snapshot.trust.empty (ZOOKEEPER-3056). */
+      set?: { key: string; value: string }[];
+      /** Keys zkroll removes (every line of the key). */
+      unset?: string[];
+    }
   /**
    * The file at `path` as it is (or empty), with zkroll's block (between its marker lines) put
    * at the end, replacing any earlier zkroll block: the operator's own lines stay.
@@ -74,7 +86,11 @@ export type Gate =
   | { kind: 'canary'; members: NodeRef[]; path: string; deadlineMs: number }
   | { kind: 'znodes'; members: NodeRef[]; znodes: { path: string; minChildren: number }[]; deadlineMs: number }
   /** Every member holds the same tree (paths, data, ephemeral-ness), read from each alone. */
-  | { kind: 'consistent'; members: NodeRef[]; skip: string[]; deadlineMs: number };
+  | { kind: 'consistent'; members: NodeRef[]; skip: string[]; deadlineMs: number }
+  /** The node's dataDir holds a snapshot file (version-2/snapshot.<zxid>). */
+  | { kind: 'snapshot'; node: NodeRef; deadlineMs: number }
+  /** Every member reports this version in `srvr` ("3.4.13" of "3.4.13-6--1, built on …"). */
+  | { kind: 'version'; members: NodeRef[]; version: string; deadlineMs: number };
 
 /** One configuration's quorum arithmetic after (and during) a step. */
 export interface QuorumView {
@@ -128,6 +144,8 @@ export interface Step {
   commands: RemoteCommand[];
   files: FileWrite[];
   gates: Gate[];
+  /** Conditions that must hold before the step acts (polled like gates); the step does nothing until they do. */
+  before?: Gate[];
   /** Slot steps: what the step does to each member the slot may resolve to at run time. */
   byMember?: MemberAction[];
   membership: Membership;

@@ -39,8 +39,8 @@ export function serverLine(s: ServerLine, fmt: { role: boolean; client: boolean 
  * Render the config for `node` from `base` (the config the server ran with, possibly from
  * another host `baseHost`) and the ensemble `servers`.
  */
-export function renderZooCfg(base: string, servers: ServerLine[], node: NodeRef, baseHost: string, dynamicBase?: string): RenderedConfig {
-  const lines = base.replace(/\n$/, '').split('\n');
+export function renderZooCfg(base: string, servers: ServerLine[], node: NodeRef, baseHost: string, dynamicBase?: string, keys: { set?: { key: string; value: string }[]; unset?: string[] } = {}): RenderedConfig {
+  const lines = setKeys(base.replace(/\n$/, '').split('\n'), keys.set ?? [], keys.unset ?? []);
   const sorted = [...servers].sort((a, b) => a.myid - b.myid);
   const dynPath = valueOf(lines, 'dynamicConfigFile');
   const out: string[] = [];
@@ -73,6 +73,17 @@ export function renderZooCfg(base: string, servers: ServerLine[], node: NodeRef,
     result.dynamic = { path: dynPath, content: [...rendered, ...keep].join('\n') + '\n' };
   }
   return result;
+}
+
+/** `lines` with each `set` key given its value (in place, else appended) and every `unset` key's lines dropped. */
+function setKeys(lines: string[], set: { key: string; value: string }[], unset: string[]): string[] {
+  let out = lines.filter((l) => !unset.includes(keyOf(l) ?? ''));
+  for (const { key, value } of set) {
+    const at = out.findIndex((l) => keyOf(l) === key);
+    if (at >= 0) out = out.map((l, i) => (i === at ? `${key}=${value}` : l)).filter((l, i) => i <= at || keyOf(l) !== key);
+    else out = [...out, `${key}=${value}`];
+  }
+  return out;
 }
 
 /**

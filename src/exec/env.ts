@@ -111,6 +111,13 @@ export async function hasProcess(env: RunEnv, node: NodeRef, home?: string): Pro
   return findZkJvm(await zkJvms(env, node.host), node.config, home) !== undefined;
 }
 
+/** Does the node's dataDir hold a snapshot file (version-2/snapshot.<zxid>)? */
+export async function hasSnapshot(env: RunEnv, node: NodeRef): Promise<boolean> {
+  const h = await host(env, node.host);
+  const r = await h.exec(['sh', '-c', 'ls -1 "$1/version-2" 2>/dev/null || true', 'sh', node.dataDir], { timeoutMs: 10000, raw: true });
+  return r.stdout.split('\n').some((n) => /^snapshot\.[0-9a-f]+$/i.test(n));
+}
+
 /** Read a remote text file, or undefined when it does not exist. */
 export async function readText(env: RunEnv, on: string, path: string): Promise<string | undefined> {
   const h = await host(env, on);

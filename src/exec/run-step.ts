@@ -14,7 +14,7 @@ import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
 import { carrySplitWindow } from './split-window.js';
 import { readDataDirs, sshDataRemote } from '../check/datadir.js';
-import { hasProcess, host, Interrupted, readText, runCommand, StepError, withZk, writeKeeping, type RunEnv } from './env.js';
+import { hasProcess, hasSnapshot, host, Interrupted, readText, runCommand, StepError, withZk, writeKeeping, type RunEnv } from './env.js';
 
 export interface StepMemo {
   /** round → myids in restart order (followers by myid, then the leader), fixed at the round's first slot. */
@@ -38,6 +38,7 @@ export function gateEnv(env: RunEnv, memo: StepMemo): GateEnv {
     adminPort: env.plan.cluster.adminPort,
     pollIntervalMs: env.plan.health.pollInterval,
     hasProcess: (n, home) => hasProcess(env, n, home),
+    hasSnapshot: (n) => hasSnapshot(env, n),
     canaryValue: () => `${env.runId}#${++memo.canarySeq}`,
     stopped: env.stopRequested,
   };
@@ -222,6 +223,8 @@ async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'en
 export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome> {
   const out: StepOutcome = { notes: [] };
   const t = step.target;
+  // the step's preconditions: nothing is done until they hold
+  await gates(env, memo, step.before ?? []);
   switch (step.action) {
     case 'prepare-install':
     case 'backup-data':

@@ -2,6 +2,7 @@
 // host's zoo.cfg and myid over SSH, every server's `srvr` over TCP; compares them with what
 // the plan says. Invariants: read-only (no command that changes anything); one SSH
 // connection per host; mismatches are reported as sentences, all of them.
+import { sameVersion } from '../plan/versions.js';
 import type { Plan } from '../plan/schema.js';
 import { sshTargets } from '../plan/helpers.js';
 import { SshPool } from '../remote/ssh.js';
@@ -59,6 +60,10 @@ export async function readLive(plan: Plan, planFile: string, pool: SshPool): Pro
     }
     if (s.myidOnDisk !== s.myid) mismatches.push(`${label}: myid on disk is ${s.myidOnDisk ?? 'missing'}, the plan says ${s.myid}`);
     if (!broken.includes(s.myid) && s.srvr === null) mismatches.push(`${label}: not serving, but the plan counts it as serving (list it under strategy.broken, or bring it back first)`);
+    const stated = plan.cluster.version;
+    if (stated !== undefined && s.srvr && !sameVersion(stated, s.srvr.version)) {
+      mismatches.push(`${label}: runs ZooKeeper ${s.srvr.version || '(unknown)'} (srvr), the plan says cluster.version ${stated}${s.srvr.version === plan.target.version ? ': it already runs the target version' : ''}`);
+    }
   }
   const leaders = servers.filter((s) => s.srvr?.mode === 'leader');
   if (leaders.length !== 1) mismatches.push(`expected exactly one leader, found ${leaders.length === 0 ? 'none' : leaders.map((l) => l.myid).join(', ')}`);

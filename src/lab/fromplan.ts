@@ -1,7 +1,9 @@
 // Plan → LabSpec: which hosts the lab must build for a plan, what each must see, and the
 // scenario (down servers, data, proxies) with command-line overrides. Pure.
 // Invariants: every host of the plan (servers and the rebuild's temporary server) becomes a
-// lab host; a host gets every install it will ever use (current and target).
+// lab host; a host gets every install it will ever use (current and target), each of the real
+// release of its version; $ZKROLL_RELEASES (when set) is searched before the plan's lab.releases.
+import path from 'node:path';
 import type { Plan } from '../plan/schema.js';
 import { effectiveSsh, resolveLocalPath } from '../plan/load.js';
 import { LabError, type LabHost, type LabSpec } from './spec.js';
@@ -13,13 +15,22 @@ export interface LabOverrides {
   initialZxid?: bigint;
   whitelist?: string;
   loginDelayMs?: number;
+  deadListeners?: 'port-scan' | 'agent' | 'none';
 }
 
-export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = {}): LabSpec {
+/** "3.4.6" → true for 3.5 and later (the whitelist default, the AdminServer). */
+function atLeast35(version: string): boolean {
+  const [maj = 0, min = 0] = version.split('.').map((x) => Number.parseInt(x, 10));
+  return maj > 3 || (maj === 3 && min >= 5);
+}
+
+export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = {}, env: NodeJS.ProcessEnv = process.env): LabSpec {
+  const current = plan.cluster.version;
+  if (current === undefined) throw new LabError('lab: the plan does not say which ZooKeeper version runs today: set cluster.version (for example "3.4.6"); the lab installs that release');
   const hosts = new Map<string, LabHost>();
-  const nodes = [...plan.servers.map((s) => ({ node: s, current: true })), ...(plan.strategy.kind === 'rebuild' ? [{ node: plan.strategy.temporary, current: false }] : [])];
+  const nodes = [...plan.servers.map((s) => ({ node: s, isCurrent: true })), ...(plan.strategy.kind === 'rebuild' ? [{ node: plan.strategy.temporary, isCurrent: false }] : [])];
   let ssh0: ReturnType<typeof effectiveSsh> | undefined;
-  for (const { node, current } of nodes) {
+  for (const { node, isCurrent } of nodes) {
     const ssh = effectiveSsh(plan, node);
     ssh0 ??= ssh;
     if (ssh.jumpHost !== undefined) throw new LabError(`lab: host ${node.host} uses ssh.jumpHost; the lab does not emulate bastions: remove jumpHost from the lab plan`);
@@ -27,8 +38,12 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
       throw new LabError(`lab: host ${node.host} overrides ssh user/identityFile/knownHosts; the lab uses one operator key and one known_hosts for all hosts`);
     }
     const h = hosts.get(node.host) ?? { ip: node.host, sshPort: ssh.port, paths: [], installs: [] };
-    const installs = current ? [{ home: node.home, version: 'current' }, { home: plan.target.home, version: plan.target.version }] : [{ home: node.home, version: plan.target.version }];
-    for (const inst of installs) if (!h.installs.some((i) => i.home === inst.home)) h.installs.push(inst);
+    const installs = isCurrent ? [{ home: node.home, version: current }, { home: plan.target.home, version: plan.target.version }] : [{ home: node.home, version: plan.target.version }];
+    for (const inst of installs) {
+      const had = h.installs.find((i) => i.home === inst.home);
+      if (had === undefined) h.installs.push(inst);
+      else if (had.version !== inst.version) throw new LabError(`lab: ${node.host} would need ${inst.home} to hold both ${had.version} and ${inst.version}: give the target its own home`);
+    }
     h.paths.push(node.home, node.config, node.dataDir, node.dataLogDir, plan.target.home, plan.target.config);
     hosts.set(node.host, h);
   }
@@ -51,7 +66,14 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
     znodes: o.znodes ?? plan.lab.znodes,
     proxies: proxies && proxies.count > 0 ? proxies : null,
     initialZxid: o.initialZxid ?? null,
-    whitelist: o.whitelist ?? '*',
+    currentVersion: current,
+    releases: {
+      dirs: [...(env['ZKROLL_RELEASES'] ? [path.resolve(env['ZKROLL_RELEASES'])] : []), ...(plan.lab.releases !== undefined ? [resolveLocalPath(planFile, plan.lab.releases)] : [])],
+      installs: Object.fromEntries(Object.entries(plan.lab.installs ?? {}).map(([v, f]) => [v, resolveLocalPath(planFile, f)])),
+    },
+    deadListeners: o.deadListeners === 'none' ? null : (o.deadListeners ?? plan.lab.deadListeners ?? null),
+    // a 3.4 ensemble's config has no whitelist (3.4 answers every word); 3.5+ lab servers answer every word unless told
+    whitelist: o.whitelist ?? (atLeast35(current) ? '*' : null),
     loginDelayMs: o.loginDelayMs ?? plan.lab.loginDelay ?? 0,
   };
 }

@@ -11,10 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { probeSrvr, type Srvr } from '../zk/fourlw.js';
 import { ZkClient } from '../zk/client.js';
 import { checkPrerequisites, renderLabZooCfg, writeInstall } from './install.js';
+import { killListener } from './faults.js';
+import { findTarball, unpackedRelease } from './releases.js';
 import { isAlive, killAll, pidsInNamespace, pidsWithCmdline, pollUntil, portFree, tcpOpen } from './procs.js';
 import { backingPath, connectString, encodeRoot, isLoopbackV4, LabError, mountRoots, type LabServer, type LabSpec } from './spec.js';
 import { ensureIdentity, hostDirs, loginProfile, prepareSshd, startSshd } from './sshd.js';
-import { killElectionListener } from './listener-agent.js';
 
 export interface LabState {
   version: 1;
@@ -102,8 +103,10 @@ export function inHost(st: LabState, ip: string, argv: string[], timeoutMs = 300
   });
 }
 
+// run from the install home: a 3.4 zkServer.sh writes zookeeper.out to its working directory
 async function zkServer(st: LabState, s: LabServer, action: 'start' | 'stop'): Promise<void> {
-  const r = await inHost(st, s.ip, ['/bin/bash', path.posix.join(s.home, 'bin', 'zkServer.sh'), action, s.config]);
+  // (a cd inside the namespace: nsenter --wd would resolve the directory in ours)
+  const r = await inHost(st, s.ip, ['/bin/sh', '-c', 'cd "$1" && exec /bin/bash "$1/bin/zkServer.sh" "$2" "$3"', 'sh', s.home, action, s.config]);
   if (r.code !== 0 && !(action === 'start' && /already running/.test(r.out))) {
     throw new LabError(`lab: zkServer.sh ${action} of server ${s.myid} on ${s.ip} failed (exit ${r.code}): ${r.out.trim().split('\n').slice(-3).join(' | ')}`);
   }
@@ -167,6 +170,27 @@ export async function proxyNodes(spec: LabSpec, myids: number[]): Promise<string
   }
 }
 
+/** Stop one lab server and wait for its JVM to exit (3.4's zkServer.sh stop does not wait). */
+async function stopServer(st: LabState, dir: string, roots: string[], s: LabServer): Promise<void> {
+  const pidFile = backingPath(hostDirs(dir, s.ip).dir, roots, path.posix.join(s.dataDir, 'zookeeper_server.pid'));
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  await zkServer(st, s, 'stop');
+  await pollUntil(`server ${s.myid} to stop`, 15000, 50, () => !isAlive(pid));
+}
+
+function nsOf(st: LabState, ip: string): string {
+  const h = st.hosts.find((x) => x.ip === ip);
+  if (!h) throw new LabError(`lab: no host ${ip}`);
+  return h.ns;
+}
+
+/** Every version's unpacked release (cached under <lab root>/releases), checked before anything starts. */
+function resolveReleases(spec: LabSpec): Map<string, string> {
+  const versions = [...new Set(spec.hosts.flatMap((h) => h.installs.map((i) => i.version)))];
+  const tarballs = new Map(versions.map((v) => [v, findTarball(v, spec.releases)]));
+  return new Map([...tarballs].map(([v, t]) => [v, unpackedRelease(t, v, path.join(labRoot(), 'releases'))]));
+}
+
 export interface UpResult {
   dir: string;
   already: boolean;
@@ -180,8 +204,9 @@ export interface UpResult {
 export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
   const t0 = Date.now();
   const dir = labDir(spec.cluster);
-  checkPrerequisites(spec);
+  checkPrerequisites();
   validate(spec, dir);
+  const releases = resolveReleases(spec);
   const serving = spec.servers.map((s) => s.myid).filter((id) => !spec.down.includes(id));
   const existing = readState(dir);
   if (existing) {
@@ -226,7 +251,7 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
     const at = (p: string) => backingPath(hd.dir, roots, p);
     const current = new Set(spec.servers.map((s) => s.home));
     const zxidFlag = spec.initialZxid !== null ? `-Dzookeeper.testingonly.initialZxid=${spec.initialZxid}` : '';
-    for (const inst of h.installs) writeInstall(at(inst.home), inst.version, current.has(inst.home) ? zxidFlag : '');
+    for (const inst of h.installs) writeInstall(at(inst.home), releases.get(inst.version)!, current.has(inst.home) ? zxidFlag : '');
     for (const s of spec.servers.filter((x) => x.ip === h.ip)) {
       fs.mkdirSync(at(s.dataDir), { recursive: true });
       fs.mkdirSync(at(s.dataLogDir), { recursive: true });
@@ -254,13 +279,16 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
   await loadData(spec, all, spec.znodes);
   if (spec.znodes > 0) log(`loaded ${spec.znodes} znodes under /lab/data`);
 
-  for (const s of spec.servers.filter((x) => spec.down.includes(x.myid))) {
-    const pidFile = backingPath(hostDirs(dir, s.ip).dir, roots, path.posix.join(s.dataDir, 'zookeeper_server.pid'));
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    await zkServer(st, s, 'stop');
-    await pollUntil(`server ${s.myid} to stop`, 15000, 50, () => !isAlive(pid));
+  if (spec.deadListeners !== null) {
+    // the incident: every election listener dies (a port scanner), then the down servers are
+    // restarted and cannot rejoin (they stay LOOKING)
+    for (const s of spec.servers) log(await killListener(spec, dir, nsOf(st, s.ip), s, spec.deadListeners));
   }
-  if (spec.down.length > 0) log(`stopped ${spec.down.join(', ')} (down in this scenario)`);
+  for (const s of spec.servers.filter((x) => spec.down.includes(x.myid))) await stopServer(st, dir, roots, s);
+  if (spec.down.length > 0 && spec.deadListeners !== null) {
+    await Promise.all(spec.servers.filter((x) => spec.down.includes(x.myid)).map((s) => zkServer(st, s, 'start')));
+    log(`restarted ${spec.down.join(', ')}: with the election listeners of the others dead they cannot rejoin (LOOKING)`);
+  } else if (spec.down.length > 0) log(`stopped ${spec.down.join(', ')} (down in this scenario)`);
   const quorum = Math.floor(all.length / 2) + 1;
   let leader: number | null = null;
   let proxies: string[] = [];
@@ -338,19 +366,20 @@ export async function labDown(cluster: string, log: Log): Promise<{ killed: numb
   return { killed: pids.size, hard: hard.length };
 }
 
-/** The incident's fault: stop the election listener threads of server `myid` (it keeps serving). */
-export async function labKillListener(spec: LabSpec, myid: number, log: Log): Promise<number> {
+/**
+ * The incident's fault on one server: its election listener dies, it keeps serving. `how`
+ * defaults to the port scan on releases before 3.4.7 (ZOOKEEPER-2186), else the agent.
+ */
+export async function labKillListener(spec: LabSpec, myid: number, log: Log, how?: 'port-scan' | 'agent'): Promise<void> {
   const dir = labDir(spec.cluster);
   const st = readState(dir);
   const s = spec.servers.find((x) => x.myid === myid);
   if (!st || !s) throw new LabError(!st ? `lab ${spec.cluster} is not up` : `no server ${myid} in the plan`);
-  const h = st.hosts.find((x) => x.ip === s.ip);
-  const jvm = h ? pidsInNamespace(h.ns).find((p) => fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'java') : undefined;
-  if (jvm === undefined) throw new LabError(`lab: server ${myid} (${s.ip}) has no running JVM`);
-  killElectionListener(path.join(dir, 'agent'), jvm);
-  // a thread suspended inside accept() still completes the accept in flight: hand it one
-  // connection so that from now on every connection waits in the kernel's queue
-  await tcpOpen(s.ip, spec.ports.election, 1000);
-  log(`suspended the election listener threads of server ${myid} (${s.ip}, JVM ${jvm}); it keeps serving clients`);
-  return jvm;
+  log(await killListener(spec, dir, nsOf(st, s.ip), s, how ?? (hasListenerBug(spec.currentVersion) ? 'port-scan' : 'agent')));
+}
+
+/** Releases before 3.4.7 lose their election listener to a malformed header (ZOOKEEPER-2186). */
+export function hasListenerBug(version: string): boolean {
+  const [maj = 0, min = 0, patch = 0] = version.split('.').map((x) => Number.parseInt(x, 10));
+  return maj === 3 && min === 4 && patch < 7;
 }

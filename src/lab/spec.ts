@@ -3,6 +3,7 @@
 // Pure: no I/O. Invariants: every host address is IPv4 loopback (127.0.0.0/8); every mount
 // root is an absolute path with no "..", never "/" and never a system directory.
 import path from 'node:path';
+import type { ReleaseSources } from './releases.js';
 
 export interface LabServer {
   myid: number;
@@ -18,7 +19,7 @@ export interface LabHost {
   sshPort: number;
   /** Absolute paths this host must have in its own filesystem view. */
   paths: string[];
-  /** Install homes to assemble on this host, with the version label the plan gives them. */
+  /** Install homes to unpack on this host, with the ZooKeeper version of each. */
   installs: { home: string; version: string }[];
 }
 
@@ -30,6 +31,12 @@ export interface LabSpec {
   identityFile: string;
   knownHostsFile: string;
   hosts: LabHost[];
+  /** The version the current ensemble runs (the plan's cluster.version). */
+  currentVersion: string;
+  /** Where each version's release tarball is found. */
+  releases: ReleaseSources;
+  /** The incident's fault injected after the data is loaded (null: none; down servers stay stopped). */
+  deadListeners: 'port-scan' | 'agent' | null;
   /** The current ensemble (what is running before zkroll acts). */
   servers: LabServer[];
   down: number[];
@@ -37,8 +44,8 @@ export interface LabSpec {
   proxies: { product: string; count: number } | null;
   /** Start the current servers with -Dzookeeper.testingonly.initialZxid (zxid-rollover rehearsals). */
   initialZxid: bigint | null;
-  /** 4lw.commands.whitelist of the current servers: '*' answers every word; 'srvr' is the 3.5+ default. */
-  whitelist: string;
+  /** 4lw.commands.whitelist of the current servers ('*' answers every word); null: no such line (3.4 configs). */
+  whitelist: string | null;
   /** How long each host's login shell sleeps in its startup file, ms (0: not at all). */
   loginDelayMs: number;
 }

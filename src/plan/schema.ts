@@ -136,9 +136,10 @@ const TemporaryInputSchema = z.strictObject({ ...nodeFields, home: AbsPathSchema
 // ---------- target ----------
 
 const VERSION = 'expected a ZooKeeper version string like "3.4.13" (quote it in YAML)';
+export const VersionSchema = z.string({ error: VERSION }).regex(/^\d+\.\d+(\.\d+)?([-+.][0-9A-Za-z.+-]+)?$/, { error: VERSION });
 export const TargetSchema = z
   .strictObject({
-    version: z.string({ error: VERSION }).regex(/^\d+\.\d+(\.\d+)?([-+.][0-9A-Za-z.+-]+)?$/, { error: VERSION }),
+    version: VersionSchema,
     home: AbsPathSchema,
     config: AbsPathSchema.optional(),
   })
@@ -187,6 +188,11 @@ const PortsSchema = z
 export const ClusterSchema = z
   .strictObject({
     name: z.string({ error: NAME }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: NAME }).max(64, { error: NAME }),
+    /**
+     * The ZooKeeper version every server runs today (as `srvr` reports it: "3.4.6"). Checked
+     * against the running servers before a run; the version hazards are judged from it.
+     */
+    version: VersionSchema.optional(),
     ports: PortsSchema.prefault({}),
     adminPort: PortSchema.default(8080),
   })
@@ -217,6 +223,20 @@ const LabInputSchema = z.strictObject({
       count: intIn(1, 50, "expected an integer 1..50").default(3),
     })
     .optional(),
+  /**
+   * A directory of upstream release tarballs (zookeeper-<v>.tar.gz, apache-zookeeper-<v>-bin.tar.gz),
+   * relative to the plan file; $ZKROLL_RELEASES is searched first.
+   */
+  releases: LocalPathSchema.optional(),
+  /** Per version, the tarball to install (relative to the plan file): { "3.4.6": ../dist/zookeeper-3.4.6.tar.gz }. */
+  installs: z.record(VersionSchema, LocalPathSchema, { error: 'expected a mapping of version to tarball, e.g. { "3.4.6": dist/zookeeper-3.4.6.tar.gz }' }).optional(),
+  /**
+   * The incident's fault, injected by `lab up` once the data is loaded: the election listener of
+   * every serving server dies, then the down servers are restarted and cannot rejoin.
+   * port-scan: the malformed header of ZOOKEEPER-2186 (kills it on releases before 3.4.7);
+   * agent: a JVM agent suspends the listener threads (any release).
+   */
+  deadListeners: z.enum(["port-scan", "agent"], { error: 'expected "port-scan" or "agent"' }).optional(),
   /** Every lab host's login shell sleeps this long in its startup file (rehearses slow profiles: pyenv, conda, nvm). */
   loginDelay: durationSchema(60_000, "1m").optional(),
 });

@@ -33,6 +33,10 @@ export function describeGate(g: Gate): string {
       return `a canary write to ${g.path} is read back from every member, ${within}`;
     case 'consistent':
       return `every member (${ids(g.members.map((m) => m.myid))}), read alone after a sync, holds the same paths, data and ephemeral nodes, ${within}`;
+    case 'snapshot':
+      return `server ${g.node.myid} on ${g.node.host} has written a snapshot to ${g.node.dataDir}/version-2, ${within}`;
+    case 'version':
+      return `servers ${ids(g.members.map((m) => m.myid))} all report version ${g.version} (srvr), ${within}`;
     case 'znodes':
       return `znodes present: ${g.znodes.map((z) => (z.minChildren > 0 ? `${z.path} (≥ ${z.minChildren} children)` : z.path)).join(', ')}, ${within}`;
   }
@@ -103,6 +107,7 @@ export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format
     out.push(md ? `\n### ${s.n}. ${s.title}\n` : `\n ${String(s.n).padStart(2)}. ${s.title}`);
     item('why', s.reason);
     item('where', stepWhere(s));
+    for (const g of s.before ?? []) item('waits for', describeGate(g));
     if (s.commands.length > 0) {
       item('runs', '');
       block(s.commands.map((x) => `${cmd(x)}   # ${x.does}`), 'sh');

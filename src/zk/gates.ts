@@ -17,6 +17,8 @@ export interface GateEnv {
   pollIntervalMs: number;
   /** Is a ZooKeeper process running with this node's config (from `home`, when given) on its host? */
   hasProcess: (node: NodeRef, home?: string) => Promise<boolean>;
+  /** Does the node's dataDir hold a snapshot file? (SSH on real hosts.) */
+  hasSnapshot: (node: NodeRef) => Promise<boolean>;
   /** Value written by canary gates (the run id and a counter). */
   canaryValue: () => string;
   /** Set to stop waiting early (Ctrl-C); the gate then fails with `interrupted`. */
@@ -146,6 +148,13 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
       if (r.unreachable.length > 0) return no(`could not read ${r.unreachable.join(', ')} alone`);
       if (r.differences.length === 0) return ok;
       return no(`data differs: ${r.differences.map((d) => `${d.path} (on ${outliers(d).join(', ')})`).join('; ')}`);
+    }
+    case 'snapshot':
+      return (await env.hasSnapshot(g.node)) ? ok : no(`server ${g.node.myid} has not written a snapshot to ${g.node.dataDir}/version-2 yet`);
+    case 'version': {
+      const v = await ensembleView(g.members, env.clientPort);
+      const other = g.members.filter((m) => v.modes.get(m.myid)?.version !== g.version);
+      return other.length === 0 ? ok : no(`not on ${g.version}: ${other.map((m) => `${m.myid} (${v.modes.get(m.myid)?.version ?? 'not serving'})`).join(', ')}`);
     }
   }
 }

@@ -17,6 +17,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const zkroll = path.join(root, 'bin', 'zkroll');
 const incident = path.join(root, 'plans', 'codis-incident.yaml');
 const rolling = path.join(root, 'plans', 'rolling-upgrade.yaml');
+const upgrade34 = path.join(root, 'plans', 'upgrade-3.4-to-3.8.yaml');
 const NEW_IDS = new Map([['127.0.10.6', 2], ['127.0.10.8', 3], ['127.0.10.7', 4], ['127.0.10.9', 5], ['127.0.10.10', 6]]);
 const INCIDENT_CONNECT = [...NEW_IDS.keys()].map((h) => `${h}:2181`).join(',');
 
@@ -31,14 +32,15 @@ function run(env: NodeJS.ProcessEnv, args: string[], input?: string) {
   return { code: r.status, out: r.stdout, err: r.stderr, ms: Date.now() - t0 };
 }
 
-function runAsync(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+function runAsync(env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<{ code: number | null; out: string; err: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [zkroll, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [zkroll, ...args], { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin!.end(input);
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => resolve({ code, out, err, ms: Date.now() - t0 }));
   });
 }
@@ -79,6 +81,19 @@ function startWriter(connect: string): { stop: () => Promise<string[]> } {
   };
 }
 
+/** Every acknowledged write of `startWriter` is in the ensemble at `connect`. */
+async function assertNoWriteLost(connect: string, acked: string[]): Promise<void> {
+  const zk = await ZkClient.connect(connect, 10000);
+  try {
+    const present = new Set(await zk.getChildren('/writer'));
+    const lost = acked.filter((p) => !present.has(p.slice('/writer/'.length)));
+    assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged writes lost`);
+    assert.ok(acked.length > 20, `the writer wrote throughout (${acked.length} acknowledged)`);
+  } finally {
+    zk.close();
+  }
+}
+
 function labUp(plan: string, ...flags: string[]): void {
   spawnSync(process.execPath, [zkroll, 'lab', 'down', plan], { encoding: 'utf8' });
   const r = spawnSync(process.execPath, [zkroll, 'lab', 'up', plan, ...flags], { encoding: 'utf8' });
@@ -115,14 +130,15 @@ async function assertIncidentEndState(before: Map<string, string>): Promise<void
   assert.equal(await probeSrvr('127.0.10.1', 2181), null, 'the temporary server is retired');
   const mntr = parseMntr(await fourLetterWord(leaders[0]![0], 2181, 'mntr'));
   assert.equal(mntr.get('zk_synced_followers'), '4');
-  const conf = await fourLetterWord(leaders[0]![0], 2181, 'conf');
+  // 3.4's `conf` lists no server lines (3.5+ do): the ensemble is read from each host's zoo.cfg
   for (const [h, id] of NEW_IDS) {
-    assert.match(conf, new RegExp(`server\\.${id}=${h.replaceAll('.', '\\.')}:2888:3888`), `server.${id} on ${h}`);
+    const cfg = fs.readFileSync(path.join(labDir('codis-incident'), 'hosts', h, 'fs', 'opt__zookeeper-3.4.13', 'conf', 'zoo.cfg'), 'utf8');
+    for (const [h2, id2] of NEW_IDS) assert.match(cfg, new RegExp(`^server\\.${id2}=${h2.replaceAll('.', '\\.')}:2888:3888$`, 'm'), `server.${id2} in the zoo.cfg of ${h}`);
+    assert.doesNotMatch(cfg, /^server\.1=/m, `server.1 removed from the zoo.cfg of ${h}`);
     // every server answers on its own host and client port with its new myid
     const c = await fourLetterWord(h, 2181, 'conf');
     assert.match(c, new RegExp(`^serverId=${id}$`, 'm'), `${h} runs as myid ${id}`);
   }
-  assert.doesNotMatch(conf, /server\.1=/, 'server.1 removed from the configuration');
   const now = await tree(INCIDENT_CONNECT, '/lab');
   assert.equal(now.size, before.size);
   assert.deepEqual(now, before, 'the data tree is identical to before the recovery');
@@ -165,14 +181,9 @@ describe('apply: the Codis incident, unattended', () => {
     assert.deepEqual(logins().map((n, i) => n - loginsBefore[i]!), hosts.map(() => 1), `logins per host (${hosts.join(', ')})`);
     process.stdout.write(`# apply codis-incident (68 steps) unattended: ${r.ms} ms, ${acked.length} writes acknowledged during the run\n`);
     await assertIncidentEndState(before);
-    const zk = await ZkClient.connect(INCIDENT_CONNECT, 10000);
-    try {
-      const present = new Set(await zk.getChildren('/writer'));
-      const lost = acked.filter((p) => !present.has(p.slice('/writer/'.length)));
-      assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged writes lost`);
-    } finally {
-      zk.close();
-    }
+    await assertNoWriteLost(INCIDENT_CONNECT, acked);
+    // real releases on both sides: every server now reports the target's version string
+    for (const h of NEW_IDS.keys()) assert.match(await fourLetterWord(h, 2181, 'srvr'), /^Zookeeper version: 3\.4\.13-/, h);
     assert.match(r.out, /carried \d+ new and \d+ changed nodes to the new ensemble/);
     // the 3.4.13 servers log through log4j's daily ROLLINGFILE under <home>/logs (zkroll's
     // zookeeper-env.sh block overrides zkEnv.sh's INFO,CONSOLE), and check says so
@@ -289,22 +300,27 @@ describe('apply: rolling plan', () => {
     // servers that answer only `srvr` (the 3.5+ default): the gates read mntr from the AdminServer
     labUp(rolling, '--znodes', '50', '--whitelist', 'srvr');
     const env = stateEnv('guided');
-    const r = run(env, ['apply', rolling, '--guided'], 'y\ny\nyes\nround\ny\n');
+    const rollingConnect = '127.0.20.1:2181,127.0.20.2:2181,127.0.20.3:2181';
+    const writer = startWriter(rollingConnect);
+    const r = await runAsync(env, ['apply', rolling, '--guided'], 'y\ny\nyes\nround\ny\n');
+    const acked = await writer.stop();
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+    await assertNoWriteLost(rollingConnect, acked);
+    for (const h of ['127.0.20.1', '127.0.20.2', '127.0.20.3']) assert.match(await fourLetterWord(h, 2181, 'srvr'), /^Zookeeper version: 3\.9\.3-/, h);
     const asked = r.out.match(/run step \d+\?/g) ?? [];
     assert.deepEqual(asked, ['run step 1?', 'run step 2?', 'run step 3?', 'run step 4?', 'run step 7?']);
     assert.match(r.out, /\$ \/opt\/zookeeper-3\.8\.0\/bin\/zkServer\.sh stop/, 'shows the commands before asking');
     const modes = await Promise.all(['127.0.20.1', '127.0.20.2', '127.0.20.3'].map(async (h) => (await probeSrvr(h, 2181))?.mode));
     assert.deepEqual([...modes].sort(), ['follower', 'follower', 'leader']);
-    // the 3.8.4 install logs through logback (the lab links no log4j there) with zkroll's
+    // the real 3.9.3 release logs through logback (it ships no log4j) with zkroll's
     // daily-rolled logback.xml: the running server writes under <home>/logs
-    const target = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.8.4');
-    assert.deepEqual(fs.readdirSync(path.join(target, 'lib')).filter((j) => /log4j|logback/.test(j)).sort(), ['logback-classic.jar', 'logback-core.jar']);
+    const target = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.9.3');
+    assert.deepEqual(fs.readdirSync(path.join(target, 'lib')).filter((j) => /log4j|logback/.test(j)).map((j) => j.replace(/-[\d.]+\.jar$/, '.jar')).sort(), ['logback-classic.jar', 'logback-core.jar']);
     assert.match(fs.readFileSync(path.join(target, 'conf', 'logback.xml'), 'utf8'), /written by zkroll[\s\S]*TimeBasedRollingPolicy/);
     const logs = fs.readdirSync(path.join(target, 'logs')).filter((f) => f.endsWith('.log'));
     assert.ok(logs.some((f) => /\[myid:1\] - INFO/.test(fs.readFileSync(path.join(target, 'logs', f), 'utf8'))), `server 1 logs in ${target}/logs: ${logs.join(', ')}`);
     const check = run(env, ['check', rolling]);
-    for (const id of [1, 2, 3]) assert.match(check.out, new RegExp(`log rotation\\s+${id} \\(127\\.0\\.20\\.${id}\\)\\s+OK\\s+logs of /opt/zookeeper-3\\.8\\.4 roll daily`));
+    for (const id of [1, 2, 3]) assert.match(check.out, new RegExp(`log rotation\\s+${id} \\(127\\.0\\.20\\.${id}\\)\\s+OK\\s+logs of /opt/zookeeper-3\\.9\\.3 roll daily`));
   });
 
   it('a service that still starts the old install (a systemd unit not repointed) is caught, not passed as upgraded', async () => {
@@ -313,12 +329,12 @@ describe('apply: rolling plan', () => {
     const plan = path.join(env['ZKROLL_STATE_DIR']!, 'rolling.yaml');
     fs.writeFileSync(plan, fs.readFileSync(rolling, 'utf8').replace(/startDeadline: \S+/, 'startDeadline: 5s'));
     // the target's start script on 127.0.20.1 starts the old install instead, as such a unit would
-    const script = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.8.4', 'bin', 'zkServer.sh');
+    const script = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.9.3', 'bin', 'zkServer.sh');
     fs.renameSync(script, `${script}.real`);
     fs.writeFileSync(script, '#!/bin/sh\nexec /opt/zookeeper-3.8.0/bin/zkServer.sh "$1" /opt/zookeeper-3.8.0/conf/zoo.cfg\n', { mode: 0o755 });
     const r = run(env, ['apply', plan, '--yes']);
     assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /step 4 failed: gate did not hold within \d+s: no ZooKeeper process with \/opt\/zookeeper-3\.8\.4\/conf\/zoo\.cfg on 127\.0\.20\.1/);
+    assert.match(r.out, /step 4 failed: gate did not hold within \d+s: no ZooKeeper process with \/opt\/zookeeper-3\.9\.3\/conf\/zoo\.cfg on 127\.0\.20\.1/);
     // the server does serve (on the old install): without the gate the step would have passed
     assert.ok(await probeSrvr('127.0.20.1', 2181));
   });
@@ -329,12 +345,12 @@ describe('apply: rolling plan', () => {
     const plan = path.join(env['ZKROLL_STATE_DIR']!, 'rolling.yaml');
     fs.writeFileSync(plan, fs.readFileSync(rolling, 'utf8'));
     // break the target install of the first follower: its JVM refuses to start
-    const javaEnv = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.8.4', 'conf', 'java.env');
+    const javaEnv = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.9.3', 'conf', 'java.env');
     const good = fs.readFileSync(javaEnv, 'utf8');
     fs.writeFileSync(javaEnv, 'JVMFLAGS="-XX:+ThisFlagDoesNotExist"\n');
     const first = run(env, ['apply', plan, '--yes']);
     assert.equal(first.code, 1, first.out);
-    assert.match(first.out, /step 4 failed: on 127\.0\.20\.1: `\/opt\/zookeeper-3\.8\.4\/bin\/zkServer\.sh start \/opt\/zookeeper-3\.8\.4\/conf\/zoo\.cfg` exited with 1/);
+    assert.match(first.out, /step 4 failed: on 127\.0\.20\.1: `\/opt\/zookeeper-3\.9\.3\/bin\/zkServer\.sh start \/opt\/zookeeper-3\.9\.3\/conf\/zoo\.cfg` exited with 1/);
     assert.match(first.out, /FAILED TO START/, 'the command\'s own output is shown');
     assert.match(first.out, /continue with: zkroll resume/);
     const st = run(env, ['status', plan]);
@@ -353,6 +369,41 @@ describe('apply: rolling plan', () => {
     const resumed = run(env, ['resume', plan, '--yes']);
     assert.equal(resumed.code, 0, `${resumed.out}\n${resumed.err}`);
     const modes = await Promise.all(['127.0.20.1', '127.0.20.2', '127.0.20.3'].map(async (h) => (await probeSrvr(h, 2181))?.mode));
+    assert.deepEqual([...modes].sort(), ['follower', 'follower', 'leader']);
+  });
+});
+
+describe('apply: 3.4.13 → 3.8.0 across ZOOKEEPER-3056', () => {
+  after(() => labDown(upgrade34));
+  it('starts the 3.4 dataDirs without a snapshot on 3.8.0 (snapshot.trust.empty for the first start, removed after), no write lost', async () => {
+    labUp(upgrade34, '--znodes', '100');
+    const hosts = ['127.0.40.1', '127.0.40.2', '127.0.40.3'];
+    const connect = hosts.map((h) => `${h}:2181`).join(',');
+    const snapshots = (h: string) => fs.readdirSync(path.join(labDir('upgrade-34-38'), 'hosts', h, 'fs', 'data__zookeeper', 'data', 'version-2')).filter((f) => f.startsWith('snapshot.'));
+    // the trap is there: a real 3.4.13 server with transaction logs and no snapshot (3.4 leaders
+    // of a fresh ensemble never write one), which 3.8.0 would refuse to start on
+    assert.ok(hosts.some((h) => snapshots(h).length === 0), `a server without a snapshot: ${hosts.map((h) => `${h}: ${snapshots(h).join(',') || 'none'}`).join('; ')}`);
+    const env = stateEnv('upgrade34');
+    const plan = run(env, ['plan', upgrade34]);
+    assert.equal(plan.code, 0, plan.err);
+    assert.match(plan.out, /\+snapshot\.trust\.empty=true/, 'the plan shows the key in the diff');
+    assert.match(plan.out, /ZOOKEEPER-3056/);
+    assert.match(plan.out, /-snapshot\.trust\.empty=true/, 'and its removal');
+    const writer = startWriter(connect);
+    const r = await runAsync(env, ['apply', upgrade34, '--yes']);
+    const acked = await writer.stop();
+    assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+    process.stdout.write(`# apply upgrade-3.4-to-3.8 unattended: ${r.ms} ms, ${acked.length} writes acknowledged during the run\n`);
+    await assertNoWriteLost(connect, acked);
+    for (const h of hosts) {
+      assert.match(await fourLetterWord(h, 2181, 'srvr'), /^Zookeeper version: 3\.8\.0-/, h);
+      assert.ok(snapshots(h).length > 0, `${h} has written a snapshot`);
+      const cfg = path.join(labDir('upgrade-34-38'), 'hosts', h, 'fs', 'opt__zookeeper-3.8.0', 'conf');
+      assert.doesNotMatch(fs.readFileSync(path.join(cfg, 'zoo.cfg'), 'utf8'), /snapshot\.trust\.empty/, `${h}: the key is gone again`);
+      const backups = fs.readdirSync(cfg).filter((f) => f.startsWith('zoo.cfg.zkroll-backup-'));
+      assert.ok(backups.some((b) => /snapshot\.trust\.empty=true/.test(fs.readFileSync(path.join(cfg, b), 'utf8'))), `${h}: the first start ran with it (${backups.join(', ')})`);
+    }
+    const modes = await Promise.all(hosts.map(async (h) => (await probeSrvr(h, 2181))?.mode));
     assert.deepEqual([...modes].sort(), ['follower', 'follower', 'leader']);
   });
 });

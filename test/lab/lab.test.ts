@@ -1,4 +1,4 @@
-// Lab tests: real OpenSSH sshd per loopback host, real ZooKeeper servers (Debian's jars).
+// Lab tests: real OpenSSH sshd per loopback host, real ZooKeeper releases (the upstream tarballs).
 // `zkroll lab up` on the incident plan → SSH with strict host-key checking to every host (ssh2
 // and the OpenSSH client) → identical paths, per-host contents → 7, 9, 10 serve with one leader,
 // 6 and 8 are down → the proxies' ephemeral nodes exist → `lab up` again changes nothing →
@@ -108,8 +108,13 @@ describe('lab: the Codis incident', () => {
     const leader = plan.servers.find((s) => modes.get(s.myid) === 'leader')!;
     const mntr = parseMntr(await fourLetterWord(leader.host, plan.cluster.ports.client, 'mntr'));
     assert.equal(mntr.get('zk_synced_followers'), '2');
-    const conf = await fourLetterWord(leader.host, plan.cluster.ports.client, 'conf');
-    for (const id of [6, 7, 8, 9, 10]) assert.match(conf, new RegExp(`server\\.${id}=`), `config lists server ${id}`);
+    // (3.4's `conf` lists no server lines: the leader's zoo.cfg is read from its host)
+    const conf = fs.readFileSync(path.join(dir, 'hosts', leader.host, 'fs', 'opt__zookeeper-3.4.6', 'conf', 'zoo.cfg'), 'utf8');
+    for (const id of [6, 7, 8, 9, 10]) assert.match(conf, new RegExp(`^server\\.${id}=`, 'm'), `config lists server ${id}`);
+    // the real 3.4.6 release, not a label
+    for (const id of [7, 9, 10]) assert.match(await fourLetterWord(`127.0.10.${id}`, 2181, 'srvr'), /^Zookeeper version: 3\.4\.6-1569965, built on 02\/20\/2014/);
+    // 6 and 8 were restarted after their neighbours' listeners died: they run, LOOKING, and cannot rejoin
+    for (const id of [6, 8]) assert.match(await fourLetterWord(`127.0.10.${id}`, 2181, 'srvr'), /not currently serving requests/);
   });
 
   it('holds the loaded data and the proxies\' ephemeral nodes', async () => {
@@ -150,8 +155,10 @@ describe('lab: the Codis incident', () => {
     // the temporary server's zoo.cfg starts from a real member's file: its address follows the host
     assert.match(r.stdout, /\+clientPortAddress=127\.0\.10\.1\n/);
     assert.match(r.stdout, /\+admin\.serverAddress=127\.0\.10\.1\n/);
-    // the operator's keys come along (the lab's whitelist line), the old ensemble's lines do not
-    assert.match(r.stdout, /\+4lw\.commands\.whitelist=\*\n\s+\+# lab only/);
+    // the operator's keys come along (the lab's comment line), the old ensemble's lines do not;
+    // a 3.4 config has no whitelist line (3.4 answers every word)
+    assert.match(r.stdout, /\+maxClientCnxns=0\n\s+\+# lab only/);
+    assert.doesNotMatch(r.stdout, /4lw\.commands\.whitelist/);
     assert.doesNotMatch(r.stdout, /\+server\.10=/);
   });
 
@@ -204,6 +211,25 @@ describe('lab: refusals change nothing', () => {
       assert.match(r.stderr, /10\.1\.2\.3 is not a loopback address/);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
       assert.equal(fs.existsSync(labDir('rolling-demo')), false);
+    } finally {
+      fs.rmSync(file);
+    }
+  });
+
+  it('refuses a version with no tarball before anything starts, naming the files it looked for', () => {
+    const dist = path.resolve(path.dirname(rolling), '../../shared/zookeeper/dist');
+    const text = fs.readFileSync(rolling, 'utf8').replace('version: "3.9.3"', 'version: "3.9.9"').replace(/releases: \S+/, `releases: ${dist}`);
+    const file = path.join(os.tmpdir(), `zkroll-notarball-${process.pid}.yaml`);
+    fs.writeFileSync(file, text);
+    try {
+      const r = run('lab', 'up', file);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /no tarball for ZooKeeper 3\.9\.9: looked for /);
+      // $ZKROLL_RELEASES first (when set), then the plan's lab.releases, every upstream name
+      const looked = [...(process.env['ZKROLL_RELEASES'] ? [path.resolve(process.env['ZKROLL_RELEASES'])] : []), dist].flatMap((d) => ['apache-zookeeper-3.9.9-bin.tar.gz', 'zookeeper-3.9.9.tar.gz', 'zookeeper-3.9.9-bin.tar.gz'].map((n) => path.join(d, n)));
+      assert.ok(r.stderr.includes(`looked for ${looked.join(', ')}.`), r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      assert.equal(fs.existsSync(labDir('rolling-demo')), false, 'nothing started');
     } finally {
       fs.rmSync(file);
     }

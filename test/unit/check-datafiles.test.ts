@@ -82,3 +82,45 @@ describe('continuity', () => {
     assert.match(c.detail, new RegExp(`transactions 0x${first.toString(16)}\\.\\.0x${(first + 4n).toString(16)} are missing`));
   });
 });
+
+// A real 3.4.6 leader's dataDir from the lab (3.4 leaders of a fresh ensemble and followers that
+// synced by diff never write a snapshot): only log.100000001, the used prefix kept.
+describe('continuity without any snapshot (a real 3.4.6 leader)', () => {
+  const dir346 = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/data-3.4.6-leader');
+  const log346 = fs.readFileSync(path.join(dir346, 'log.100000001'));
+  const scan = scanLog(log346);
+  it('reads the 3.4.6 log format', () => {
+    assert.equal(scan.first, 0x100000001n);
+    assert.ok(scan.txns > 100, String(scan.txns));
+  });
+  it('logs that begin at the first transaction of an epoch are complete (nothing came before them)', () => {
+    const c = continuity({ snapshots: [], logs: [{ name: 'log.100000001', start: 0x100000001n, scan }] });
+    assert.equal(c.ok, true, c.detail);
+    assert.equal(c.lastZxid, scan.last);
+    assert.match(c.detail, /no snapshot; logs complete from 0x100000001 .*ZOOKEEPER-3056/);
+  });
+  it('logs that begin later in an epoch, with no snapshot, are refused: the start is missing', () => {
+    let off = 16;
+    for (let i = 0; i < 5; i++) off += 12 + log346.readInt32BE(off + 8) + 1;
+    const later = scanLog(Buffer.concat([log346.subarray(0, 16), log346.subarray(off)]));
+    assert.equal(later.first, 0x100000006n);
+    const c = continuity({ snapshots: [], logs: [{ name: 'log.100000006', start: 0x100000006n, scan: later }] });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /begins at 0x100000006, not at the first transaction of an epoch/);
+  });
+  it('a gap between two logs is still refused without a snapshot', () => {
+    let off = 16;
+    for (let i = 0; i < 10; i++) off += 12 + log346.readInt32BE(off + 8) + 1;
+    const head = scanLog(Buffer.concat([log346.subarray(0, off), Buffer.alloc(16)]));
+    let off2 = off;
+    for (let i = 0; i < 3; i++) off2 += 12 + log346.readInt32BE(off2 + 8) + 1;
+    const tail = scanLog(Buffer.concat([log346.subarray(0, 16), log346.subarray(off2)]));
+    const c = continuity({ snapshots: [], logs: [{ name: 'log.100000001', start: 0x100000001n, scan: head }, { name: `log.${tail.first!.toString(16)}`, start: tail.first!, scan: tail }] });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /transactions 0x10000000b\.\.0x10000000d are missing/);
+  });
+  it('damaged snapshots and logs are still refused (corruption, not a 3.4 leader)', () => {
+    const c = continuity({ snapshots: [{ name: 'snapshot.0', zxid: 0n, verdict: { ok: false, why: 'no ZKSN header' } }], logs: [{ name: 'log.100000001', start: 0x100000001n, scan }] });
+    assert.equal(c.ok, false);
+  });
+});

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { acceptQueue, listenerThreads, rollsDaily } from '../../src/check/checks.js';
 import { logConfigFiles } from '../../src/compile/logging.js';
-import { LOG4J_SIZE_ROLLED, LOGBACK_SIZE_ROLLED } from '../../src/lab/install.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// the log configurations the real 3.4.6 and 3.8.0 tarballs ship (copied from ../shared/zookeeper/dist)
+const shipped = (f: string) => fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/conf', f), 'utf8');
 
 const SS = `State  Recv-Q Send-Q          Local Address:Port    Peer Address:PortProcess
 LISTEN 1      50      [::ffff:127.0.10.9]:3888             *:*
@@ -36,6 +41,11 @@ describe('listenerThreads', () => {
     assert.deepEqual(listenerThreads(dump), ['QuorumPeerListener', 'ListenerHandler-/127.0.10.7:3888']);
     assert.deepEqual(listenerThreads('"main" #1\n"SendWorker:9" #2\n'), []);
   });
+  it('finds the 3.4.6 listener by what it runs (its thread is named after its address), on real dumps', () => {
+    assert.deepEqual(listenerThreads(fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/jcmd/3.4.6-looking.txt'), 'utf8')), ['/127.0.10.8:3888']);
+    // after the malformed header (ZOOKEEPER-2186) the thread is gone
+    assert.deepEqual(listenerThreads(fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/jcmd/3.4.6-dead-listener.txt'), 'utf8')), []);
+  });
 });
 
 describe('rollsDaily', () => {
@@ -47,7 +57,7 @@ describe('rollsDaily', () => {
     };
     assert.equal(rollsDaily(content('3.4.13')), true);
     assert.equal(rollsDaily(content('3.8.4')), true);
-    assert.equal(rollsDaily(LOG4J_SIZE_ROLLED), false);
-    assert.equal(rollsDaily(LOGBACK_SIZE_ROLLED), false, 'the 3.8 tarball\'s size-rolled logback.xml');
+    assert.equal(rollsDaily(shipped('3.4.6-log4j.properties')), false, 'the 3.4.6 tarball\'s size-rolled log4j.properties');
+    assert.equal(rollsDaily(shipped('3.8.0-logback.xml')), false, 'the 3.8.0 tarball\'s logback.xml (console only)');
   });
 });

@@ -79,6 +79,22 @@ function applyDiff(a: string, diff: string): string {
   return out.length ? out.join('\n') + '\n' : '';
 }
 
+describe('renderZooCfg: keys zkroll sets and removes (snapshot.trust.empty, ZOOKEEPER-3056)', () => {
+  const servers = [line(6, '10.0.0.6'), line(7, '10.0.0.7')];
+  it('appends a key the file does not have, and removing it gives the file back byte for byte', () => {
+    const set = renderZooCfg(BASE, servers, node, '10.0.0.9', undefined, { set: [{ key: 'snapshot.trust.empty', value: 'true' }] }).main;
+    assert.match(set, /\nsnapshot\.trust\.empty=true\n$/);
+    const back = renderZooCfg(set, servers, node, '10.0.0.2', undefined, { unset: ['snapshot.trust.empty'] }).main;
+    assert.equal(back, renderZooCfg(BASE, servers, node, '10.0.0.9').main);
+  });
+  it('replaces the value of a key already there, in place, once', () => {
+    const base = BASE.replace('tickTime=2000', 'snapshot.trust.empty=false\ntickTime=2000\nsnapshot.trust.empty = false');
+    const out = renderZooCfg(base, servers, node, '10.0.0.9', undefined, { set: [{ key: 'snapshot.trust.empty', value: 'true' }] }).main;
+    assert.equal(out.match(/snapshot\.trust\.empty/g)?.length, 1);
+    assert.ok(out.startsWith('# Codis ensemble, managed by the DBA team\nsnapshot.trust.empty=true\ntickTime=2000\n'), out);
+  });
+});
+
 describe('unifiedDiff', () => {
   it('is empty for equal texts and turns a into b', () => {
     assert.equal(unifiedDiff('x\n', 'x\n', 'a', 'b'), '');

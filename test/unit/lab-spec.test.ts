@@ -8,6 +8,8 @@ import { loadPlanFile } from '../../src/plan/load.js';
 import { labSpecFromPlan } from '../../src/lab/fromplan.js';
 import { renderLabZooCfg } from '../../src/lab/install.js';
 import { backingPath, isLoopbackV4, LabError, mountRoots } from '../../src/lab/spec.js';
+import { findTarball, tarballNames } from '../../src/lab/releases.js';
+import { hasListenerBug } from '../../src/lab/lab.js';
 
 const plans = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../plans');
 
@@ -41,6 +43,10 @@ describe('lab spec', () => {
 
   it('builds six hosts for the incident plan, each with both installs, 6 and 8 down', () => {
     const s = spec('codis-incident.yaml');
+    assert.deepEqual(s.hosts[0]?.installs, [{ home: '/opt/zookeeper-3.4.6', version: '3.4.6' }, { home: '/opt/zookeeper-3.4.13', version: '3.4.13' }]);
+    assert.equal(s.currentVersion, '3.4.6');
+    assert.equal(s.deadListeners, 'port-scan');
+    assert.equal(s.whitelist, null, 'a 3.4 config has no whitelist line');
     assert.deepEqual(s.hosts.map((h) => h.ip), ['127.0.10.6', '127.0.10.7', '127.0.10.8', '127.0.10.9', '127.0.10.10', '127.0.10.1']);
     assert.deepEqual(s.down, [6, 8]);
     assert.deepEqual(s.hosts[0]?.installs.map((i) => i.home), ['/opt/zookeeper-3.4.6', '/opt/zookeeper-3.4.13']);
@@ -58,6 +64,44 @@ describe('lab spec', () => {
     assert.equal(s.znodes, 7);
     assert.equal(s.proxies, null);
     assert.throws(() => labSpecFromPlan(r.plan, file, { down: [42] }), /no server has myid 42/);
+  });
+
+  it('finds each version\'s tarball: $ZKROLL_RELEASES first, then lab.releases (relative to the plan); lab.installs wins', () => {
+    const file = path.join(plans, 'codis-incident.yaml');
+    const r = loadPlanFile(file);
+    assert.ok(r.ok);
+    const s = labSpecFromPlan(r.plan, file, {}, { ZKROLL_RELEASES: '/srv/tarballs' });
+    assert.deepEqual(s.releases.dirs, ['/srv/tarballs', path.resolve(plans, '../../shared/zookeeper/dist')]);
+    const have = new Set(['/srv/tarballs/zookeeper-3.4.6.tar.gz', path.resolve(plans, '../../shared/zookeeper/dist/zookeeper-3.4.6.tar.gz'), path.resolve(plans, '../../shared/zookeeper/dist/zookeeper-3.4.13.tar.gz')]);
+    const exists = (p: string) => have.has(p);
+    assert.equal(findTarball('3.4.6', s.releases, exists), '/srv/tarballs/zookeeper-3.4.6.tar.gz');
+    assert.equal(findTarball('3.4.13', s.releases, exists), path.resolve(plans, '../../shared/zookeeper/dist/zookeeper-3.4.13.tar.gz'));
+    assert.equal(findTarball('3.4.6', { dirs: s.releases.dirs, installs: { '3.4.6': '/mine/zk.tgz' } }, () => true), '/mine/zk.tgz');
+  });
+
+  it('refuses a version with no tarball, naming every file it looked for', () => {
+    assert.deepEqual(tarballNames('3.8.0'), ['apache-zookeeper-3.8.0-bin.tar.gz', 'zookeeper-3.8.0.tar.gz', 'zookeeper-3.8.0-bin.tar.gz']);
+    assert.throws(
+      () => findTarball('3.5.9', { dirs: ['/a', '/b'], installs: {} }, () => false),
+      (e: unknown) => e instanceof LabError && e.message.includes('no tarball for ZooKeeper 3.5.9: looked for /a/apache-zookeeper-3.5.9-bin.tar.gz, /a/zookeeper-3.5.9.tar.gz, /a/zookeeper-3.5.9-bin.tar.gz, /b/apache-zookeeper-3.5.9-bin.tar.gz'),
+    );
+    assert.throws(() => findTarball('3.5.9', { dirs: [], installs: {} }, () => false), /names no releases directory. Set lab\.releases/);
+    assert.throws(() => findTarball('3.4.6', { dirs: [], installs: { '3.4.6': '/x/zk.tgz' } }, () => false), /\/x\/zk\.tgz \(lab\.installs\["3\.4\.6"\] in the plan\) does not exist/);
+  });
+
+  it('needs the plan to say which version runs today', () => {
+    const file = path.join(plans, 'rolling-upgrade.yaml');
+    const r = loadPlanFile(file);
+    assert.ok(r.ok);
+    const { version: _v, ...cluster } = r.plan.cluster;
+    assert.throws(() => labSpecFromPlan({ ...r.plan, cluster }, file), /does not say which ZooKeeper version runs today: set cluster\.version/);
+  });
+
+  it('knows which releases lose their election listener to a malformed header (ZOOKEEPER-2186, fixed in 3.4.7)', () => {
+    assert.equal(hasListenerBug('3.4.6'), true);
+    assert.equal(hasListenerBug('3.4.7'), false);
+    assert.equal(hasListenerBug('3.4.13'), false);
+    assert.equal(hasListenerBug('3.8.0'), false);
   });
 
   it('renders a zoo.cfg bound to the host address that lists every server', () => {
