@@ -5,7 +5,7 @@
 // A standalone start has no election: it is the JVM and the data load, the part that differs
 // between releases (3.4 and 3.5+ scripts differ too: 3.5+ `start` waits 1 s before returning).
 // Invariants: runs on 127.0.50.1 only, in temporary directories it removes; leaves no process.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,15 +33,21 @@ async function startOnce(home: string): Promise<[number, number]> {
   const env = { ...process.env, ZOO_LOG_DIR: tmp };
   try {
     const t0 = Date.now();
-    const start = spawnSync('/bin/bash', [path.join(home, 'bin', 'zkServer.sh'), 'start', cfg], { cwd: tmp, env, encoding: 'utf8' });
-    if (start.status !== 0) throw new Error(`bench: ${home}: zkServer.sh start exited ${start.status}: ${start.stdout}${start.stderr}`);
+    // polled while the script runs: a 3.5+ `zkServer.sh start` returns only after its `sleep 1`
+    const child = spawn('/bin/bash', [path.join(home, 'bin', 'zkServer.sh'), 'start', cfg], { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
     const deadline = t0 + 60000;
     while ((await probeSrvr(ADDR, PORT, 500)) === null) {
-      if (Date.now() > deadline) throw new Error(`bench: ${home} did not serve within 60 s`);
+      if (Date.now() > deadline) throw new Error(`bench: ${home} did not serve within 60 s: ${out}`);
       await new Promise((r) => setTimeout(r, 10));
     }
     const serving = Date.now();
     const jvm = jvmStartMs(path.join(tmp, 'data'));
+    const code = await exited;
+    if (code !== 0) throw new Error(`bench: ${home}: zkServer.sh start exited ${code}: ${out}`);
     return [serving - t0, jvm === null ? NaN : serving - jvm];
   } finally {
     const pidFile = path.join(tmp, 'data', 'zookeeper_server.pid');
