@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { probeSrvr } from '../src/zk/fourlw.js';
 import { findTarball, installRelease, unpackedRelease, type ReleaseSources } from '../src/lab/releases.js';
-import { labRoot } from '../src/lab/lab.js';
+import { releaseCache } from '../src/lab/lab.js';
 import { bootMs, startMsOf } from './floor.js';
 
 const ADDR = '127.0.50.1';
@@ -71,7 +71,7 @@ export async function versionStarts(versions: string[], sources: ReleaseSources,
   try {
     for (const v of versions) {
       const home = path.join(homes, v);
-      installRelease(unpackedRelease(findTarball(v, sources), v, path.join(labRoot(), 'releases')), home);
+      installRelease(unpackedRelease(findTarball(v, sources), v, releaseCache()), home);
       fs.writeFileSync(path.join(home, 'conf', 'java.env'), 'JVMFLAGS="-Xms32m -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 $JVMFLAGS"\n');
       for (let i = 0; i < reps; i++) {
         const [cmd, jvm] = await startOnce(home);

@@ -103,24 +103,37 @@ function logGap(scanned: DataFiles['logs']): Omit<Continuity, 'snapshotZxid'> | 
   return null;
 }
 
+/** The first transaction an ensemble ever logs: epoch 1, counter 1 (a fresh ensemble's first leader takes epoch 1). */
+export const FIRST_ZXID = 0x100000001n;
+
 /**
- * No snapshot file at all, only logs: complete when the first logged transaction is the first
- * of an epoch (counter 1: nothing came before it) and the logs continue without a gap. This is
- * a 3.4 server that never wrote a snapshot: a leader since the ensemble's first write, or a
- * follower that synced by diff (3.4 writes a snapshot only after a SNAP sync or snapCount
- * transactions). 3.5+ refuse to start on it without snapshot.trust.empty (ZOOKEEPER-3056).
+ * No snapshot file at all, only logs: complete only when they begin with the ensemble's first
+ * transaction (0x100000001: nothing came before it) and continue without a gap. This is a 3.4
+ * server that never wrote a snapshot: a leader since the ensemble's first write, or a follower
+ * that synced by diff (3.4 writes a snapshot only after a SNAP sync or snapCount transactions).
+ * Logs that begin at the first transaction of a later epoch are refused: every restart or
+ * election opens a new log there, so what came before may have been deleted (a cleanup job).
+ * A damaged log header is refused (ZooKeeper would not start on it). 3.5+ refuse to start on
+ * such a dataDir without snapshot.trust.empty (ZOOKEEPER-3056).
  */
 function logsFromTheStart(logs: DataFiles['logs']): Continuity {
+  const damaged = logs.filter((l) => !l.scan.ok);
+  if (damaged.length > 0) return { ok: false, detail: `no snapshot, and ${damaged.map((l) => `${l.name}: ${l.scan.why}`).join('; ')}: ZooKeeper cannot replay it`, snapshotZxid: null, lastZxid: null };
   const scanned = logs.filter((l) => l.scan.txns > 0);
   const first = scanned[0]?.scan.first ?? null;
   if (first === null) return { ok: true, detail: `no snapshot and ${logs.length} transaction log${logs.length === 1 ? '' : 's'} with no transaction: the server will take the full data from the leader`, snapshotZxid: null, lastZxid: null };
-  if ((first & 0xffffffffn) !== 1n) {
-    return { ok: false, detail: `no snapshot, and the first transaction log ${scanned[0]!.name} begins at ${hex(first)}, not at the first transaction of an epoch: the transactions before it are missing; a restart would serve a tree without them`, snapshotZxid: null, lastZxid: null };
+  if (first !== FIRST_ZXID) {
+    return {
+      ok: false,
+      detail: `no snapshot, and the first transaction log ${scanned[0]!.name} begins at ${hex(first)}, not at the ensemble's first transaction ${hex(FIRST_ZXID)}: the transactions before it may have been deleted; a restart would serve a tree without them. Compare with its peers; if this ensemble really logged nothing before ${hex(first)}, move the dataDir's version-2 aside so the server takes the full data from the leader`,
+      snapshotZxid: null,
+      lastZxid: null,
+    };
   }
   const gap = logGap(scanned);
   if (gap !== null) return { ...gap, snapshotZxid: null };
   const lastZxid = scanned.at(-1)!.scan.last;
-  return { ok: true, detail: `no snapshot; logs complete from ${hex(first)} (the first transaction of epoch ${epoch(first)}) to ${hex(lastZxid)} (3.5+ need snapshot.trust.empty=true to start on this: ZOOKEEPER-3056)`, snapshotZxid: null, lastZxid };
+  return { ok: true, detail: `no snapshot; logs complete from the ensemble's first transaction ${hex(first)} to ${hex(lastZxid)} (a 3.5+ server needs snapshot.trust.empty=true to start on this: ZOOKEEPER-3056)`, snapshotZxid: null, lastZxid };
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { Plan } from '../plan/schema.js';
 import { StepList } from './builder.js';
 import { logConfigFiles } from './logging.js';
-import { dropTrustEmpty, firstStartKeys, needsTrustEmpty, TRUST_EMPTY_REASON } from './traps.js';
+import { dropTrustEmpty, firstStartKeys, needsTrustEmpty, trustEmptyReason } from './traps.js';
 import { checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode } from './nodes.js';
 import type { Gate, MemberAction, NodeRef, Step } from './types.js';
 import { Refusal } from './types.js';
@@ -32,7 +32,7 @@ export function compileRolling(plan: Plan): Step[] {
       phase: b.phase,
       action: 'prepare-install',
       title: `Prepare ${plan.target.home} on ${describeNode(node)}`,
-      reason: `the server keeps running; its zoo.cfg is carried over to the ${plan.target.version} install unchanged except for what zkroll owns, with daily-rolled logs${needsTrustEmpty(plan) ? TRUST_EMPTY_REASON : ''}`,
+      reason: `the server keeps running; its zoo.cfg is carried over to the ${plan.target.version} install unchanged except for what zkroll owns, with daily-rolled logs${needsTrustEmpty(plan) ? trustEmptyReason(plan) : ''}`,
       target: { kind: 'node', node },
       commands: [checkInstallCommand(plan.target.home, h.gateDeadline)],
       files: [

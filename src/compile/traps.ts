@@ -4,9 +4,11 @@
 // entries. Something is broken!", FileTxnSnapLog.restore). `snapshot.trust.empty=true` lets it
 // start; the server then writes a snapshot at once, after which the key is not needed and is
 // removed again (checked on the real 3.4.13 → 3.8.0: ../shared/zookeeper/README.md).
-// Pure. Invariants: the key is set only for a 3.4 → 3.5+ move and only in the target zoo.cfg;
-// it is removed only after the server's dataDir holds a snapshot (a step precondition).
-import { parseVersion } from '../plan/versions.js';
+// Pure. Invariants: the key is set only for a move from before 3.5.3 to 3.5.7+ and only in the
+// target zoo.cfg; it is removed only after the server's dataDir holds a snapshot (a step
+// precondition), and only on targets with ZOOKEEPER-3781 (else that step could block the run).
+// The retired temporary server of a rebuild keeps its (stopped) config as it was.
+import { lacks3781, parseVersion, trustEmptyNeeded } from '../plan/versions.js';
 import type { Plan } from '../plan/schema.js';
 import type { StepList } from './builder.js';
 import { describeNode, serverLines } from './nodes.js';
@@ -14,12 +16,19 @@ import type { NodeRef } from './types.js';
 
 export const TRUST_EMPTY = 'snapshot.trust.empty';
 
-/** Does this plan move servers from 3.4 to 3.5+ (ZOOKEEPER-3056)? False when the current version is not stated. */
+/** Does this plan move servers from before 3.5.3 to 3.5.7+ (ZOOKEEPER-3056)? False when the current version is not stated. */
 export function needsTrustEmpty(plan: Plan): boolean {
-  const from = plan.cluster.version !== undefined ? parseVersion(plan.cluster.version) : null;
-  const to = parseVersion(plan.target.version);
-  if (from === null || to === null) return false;
-  return from.major === 3 && from.minor <= 4 && (to.major > 3 || (to.major === 3 && to.minor >= 5));
+  return trustEmptyNeeded(plan.cluster.version, plan.target.version);
+}
+
+/**
+ * Can zkroll remove the key again? Only where followers write a snapshot under it when they join
+ * (ZOOKEEPER-3781, fixed in 3.5.10, 3.6.4, 3.7.0); elsewhere a follower synced by DIFF may have
+ * none for a long time, and a step waiting for it would block the run.
+ */
+function canDropTrustEmpty(plan: Plan): boolean {
+  const t = parseVersion(plan.target.version);
+  return t !== null && !lacks3781(t);
 }
 
 /** The keys a first target zoo.cfg sets ({} when no trap applies). */
@@ -28,11 +37,13 @@ export function firstStartKeys(plan: Plan): { set?: { key: string; value: string
 }
 
 /** Why the first target zoo.cfg has the key (appended to the step's reason). */
-export const TRUST_EMPTY_REASON = `; ${TRUST_EMPTY}=true for its first start on the 3.5+ install (ZOOKEEPER-3056: a 3.4 dataDir with transaction logs but no snapshot would not start), removed once the server has written a snapshot`;
+export function trustEmptyReason(plan: Plan): string {
+  return `; ${TRUST_EMPTY}=true for its first start on the 3.5+ install (ZOOKEEPER-3056: a 3.4 dataDir with transaction logs but no snapshot would not start), ${canDropTrustEmpty(plan) ? 'removed once the server has written a snapshot' : `left in place: ${plan.target.version} lacks ZOOKEEPER-3781, remove it yourself once every dataDir holds a snapshot`}`;
+}
 
 /** Steps that remove the key from every member's zoo.cfg, each once its server has written a snapshot. */
 export function dropTrustEmpty(b: StepList, members: NodeRef[]): void {
-  if (!needsTrustEmpty(b.plan)) return;
+  if (!needsTrustEmpty(b.plan) || !canDropTrustEmpty(b.plan)) return;
   const h = b.plan.health;
   b.phase = `Remove ${TRUST_EMPTY} (ZOOKEEPER-3056)`;
   for (const m of members) {

@@ -61,8 +61,9 @@ export async function readLive(plan: Plan, planFile: string, pool: SshPool): Pro
     if (s.myidOnDisk !== s.myid) mismatches.push(`${label}: myid on disk is ${s.myidOnDisk ?? 'missing'}, the plan says ${s.myid}`);
     if (!broken.includes(s.myid) && s.srvr === null) mismatches.push(`${label}: not serving, but the plan counts it as serving (list it under strategy.broken, or bring it back first)`);
     const stated = plan.cluster.version;
-    if (stated !== undefined && s.srvr && !sameVersion(stated, s.srvr.version)) {
-      mismatches.push(`${label}: runs ZooKeeper ${s.srvr.version || '(unknown)'} (srvr), the plan says cluster.version ${stated}${s.srvr.version === plan.target.version ? ': it already runs the target version' : ''}`);
+    // a server already on the target (an earlier run stopped half way) is fine: its steps are no-ops or restarts
+    if (stated !== undefined && s.srvr && !sameVersion(stated, s.srvr.version) && !sameVersion(plan.target.version, s.srvr.version)) {
+      mismatches.push(`${label}: runs ZooKeeper ${s.srvr.version || '(unknown)'} (srvr), the plan says cluster.version ${stated} (target ${plan.target.version})`);
     }
   }
   const leaders = servers.filter((s) => s.srvr?.mode === 'leader');

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Plan } from '../plan/schema.js';
 import { effectiveSsh, resolveLocalPath } from '../plan/load.js';
-import { LabError, type LabHost, type LabSpec } from './spec.js';
+import { hasListenerBug, LabError, type LabHost, type LabSpec } from './spec.js';
 
 export interface LabOverrides {
   down?: number[];
@@ -53,6 +53,10 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
   const down = o.down ?? plan.lab.down;
   for (const id of down) if (!servers.some((s) => s.myid === id)) throw new LabError(`lab: --down ${id}: no server has myid ${id} in the plan`);
   const proxies = plan.lab.proxies ? { product: plan.lab.proxies.product, count: o.proxies ?? plan.lab.proxies.count } : o.proxies ? { product: 'codis-demo', count: o.proxies } : null;
+  const deadListeners = o.deadListeners === 'none' ? null : (o.deadListeners ?? plan.lab.deadListeners ?? null);
+  if (deadListeners === 'port-scan' && !hasListenerBug(current)) {
+    throw new LabError(`lab: deadListeners port-scan kills election listeners only on releases before 3.4.7 (ZOOKEEPER-2186); ${current} has the fix. Use deadListeners: agent`);
+  }
   return {
     cluster: plan.cluster.name,
     planFile,
@@ -71,7 +75,7 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
       dirs: [...(env['ZKROLL_RELEASES'] ? [path.resolve(env['ZKROLL_RELEASES'])] : []), ...(plan.lab.releases !== undefined ? [resolveLocalPath(planFile, plan.lab.releases)] : [])],
       installs: Object.fromEntries(Object.entries(plan.lab.installs ?? {}).map(([v, f]) => [v, resolveLocalPath(planFile, f)])),
     },
-    deadListeners: o.deadListeners === 'none' ? null : (o.deadListeners ?? plan.lab.deadListeners ?? null),
+    deadListeners,
     // a 3.4 ensemble's config has no whitelist (3.4 answers every word); 3.5+ lab servers answer every word unless told
     whitelist: o.whitelist ?? (atLeast35(current) ? '*' : null),
     loginDelayMs: o.loginDelayMs ?? plan.lab.loginDelay ?? 0,

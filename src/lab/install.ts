@@ -17,6 +17,7 @@ export function checkPrerequisites(): void {
   for (const tool of ['/usr/bin/unshare', '/usr/bin/nsenter']) {
     if (!fs.existsSync(tool)) throw new LabError(`lab: ${tool} not found: run apt-get install -y util-linux`);
   }
+  if (!['/usr/bin/ss', '/bin/ss', '/usr/sbin/ss', '/sbin/ss'].some((p) => fs.existsSync(p))) throw new LabError('lab: ss not found (the election listener checks read accept queues with it): run apt-get install -y iproute2');
   try {
     execFileSync('java', ['-version'], { stdio: 'ignore' });
   } catch {

@@ -14,7 +14,8 @@ import { checkPrerequisites, renderLabZooCfg, writeInstall } from './install.js'
 import { killListener } from './faults.js';
 import { findTarball, unpackedRelease } from './releases.js';
 import { isAlive, killAll, pidsInNamespace, pidsWithCmdline, pollUntil, portFree, tcpOpen } from './procs.js';
-import { backingPath, connectString, encodeRoot, isLoopbackV4, LabError, mountRoots, type LabServer, type LabSpec } from './spec.js';
+import { backingPath, connectString, encodeRoot, hasListenerBug, isLoopbackV4, LabError, mountRoots, type LabServer, type LabSpec } from './spec.js';
+export { hasListenerBug } from './spec.js';
 import { ensureIdentity, hostDirs, loginProfile, prepareSshd, startSshd } from './sshd.js';
 
 export interface LabState {
@@ -29,6 +30,11 @@ export interface LabState {
 
 export function labRoot(): string {
   return process.env['ZKROLL_LAB_ROOT'] ?? '/tmp/zkroll-lab';
+}
+
+/** Where unpacked releases are cached, beside the labs (a cluster name cannot start with a dot). */
+export function releaseCache(): string {
+  return path.join(labRoot(), '.releases');
 }
 
 export function labDir(cluster: string): string {
@@ -188,7 +194,7 @@ function nsOf(st: LabState, ip: string): string {
 function resolveReleases(spec: LabSpec): Map<string, string> {
   const versions = [...new Set(spec.hosts.flatMap((h) => h.installs.map((i) => i.version)))];
   const tarballs = new Map(versions.map((v) => [v, findTarball(v, spec.releases)]));
-  return new Map([...tarballs].map(([v, t]) => [v, unpackedRelease(t, v, path.join(labRoot(), 'releases'))]));
+  return new Map([...tarballs].map(([v, t]) => [v, unpackedRelease(t, v, releaseCache())]));
 }
 
 export interface UpResult {
@@ -375,11 +381,7 @@ export async function labKillListener(spec: LabSpec, myid: number, log: Log, how
   const st = readState(dir);
   const s = spec.servers.find((x) => x.myid === myid);
   if (!st || !s) throw new LabError(!st ? `lab ${spec.cluster} is not up` : `no server ${myid} in the plan`);
-  log(await killListener(spec, dir, nsOf(st, s.ip), s, how ?? (hasListenerBug(spec.currentVersion) ? 'port-scan' : 'agent')));
-}
-
-/** Releases before 3.4.7 lose their election listener to a malformed header (ZOOKEEPER-2186). */
-export function hasListenerBug(version: string): boolean {
-  const [maj = 0, min = 0, patch = 0] = version.split('.').map((x) => Number.parseInt(x, 10));
-  return maj === 3 && min === 4 && patch < 7;
+  // the release that runs now (after an apply it is the target's), else the plan's
+  const running = (await probeSrvr(s.ip, spec.ports.client, 1000))?.version || spec.currentVersion;
+  log(await killListener(spec, dir, nsOf(st, s.ip), s, how ?? (hasListenerBug(running) ? 'port-scan' : 'agent')));
 }

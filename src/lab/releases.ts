@@ -42,7 +42,11 @@ export function findTarball(version: string, src: ReleaseSources, exists: (p: st
 }
 
 function sha256(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  try {
+    return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  } catch (e) {
+    throw new LabError(`lab: cannot read the tarball ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** The server jar a release holds for `version`: 3.4 at the top (zookeeper-<v>.jar), 3.5+ in lib/. */

@@ -7,7 +7,7 @@
 //   whether the key or the value of that node is at fault. Messages do not repeat the path:
 //   the loader prefixes it.
 import type { Plan, RebuildStrategy } from "./schema.js";
-import { planHazards } from "./versions.js";
+import { parseVersion, planHazards } from "./versions.js";
 
 export type PlanPath = ReadonlyArray<string | number>;
 
@@ -58,6 +58,10 @@ export function checkRules(plan: Plan): RuleViolation[] {
   if (!labIsBroken) checkMyidList(plan.lab.down, ["lab", "down"], known, serversText, out);
 
   if (s.kind === "rebuild") checkRebuild(plan, s, known, serversText, out);
+  // versions the hazards can read (the schema lets "3.4.6-" and "3.8.x" through)
+  const VERSION = 'expected a ZooKeeper version like "3.4.13" (major.minor.patch, an optional -suffix)';
+  if (plan.cluster.version !== undefined && parseVersion(plan.cluster.version) === null) out.push({ path: ["cluster", "version"], at: "value", message: VERSION });
+  if (parseVersion(plan.target.version) === null) out.push({ path: ["target", "version"], at: "value", message: VERSION });
   // version hazards that make the plan unsafe (a JIRA or the release notes is the source of each)
   for (const h of planHazards(plan)) {
     if (h.level === "refuse") out.push({ path: ["target", "version"], at: "value", message: `${h.id}: ${h.message} (${h.source})` });

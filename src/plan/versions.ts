@@ -136,7 +136,7 @@ function has3829(v: Version): boolean {
 }
 
 /** Releases without ZOOKEEPER-3781 (followers write no snapshot under snapshot.trust.empty): fixed in 3.5.10, 3.6.4, 3.7.0. */
-function lacks3781(v: Version): boolean {
+export function lacks3781(v: Version): boolean {
   return within(v, '3.5.0', '3.5.10') || within(v, '3.6.0', '3.6.4');
 }
 
@@ -163,7 +163,7 @@ const EOL: Record<string, string> = {
 };
 
 const SNAPSHOT_CHECK =
-  'refuses to start on a dataDir that has transaction logs but no snapshot ("No snapshot found, but there are log entries. Something is broken!": the check came with ZOOKEEPER-2325 in 3.5.3). A 3.4 server that has only led since its dataDir was created writes no snapshot until snapCount transactions (followers write one when they join a leader)';
+  'refuses to start on a dataDir that has transaction logs but no snapshot ("No snapshot found, but there are log entries. Something is broken!": the check came with ZOOKEEPER-2325 in 3.5.3). A 3.4 server writes no snapshot until snapCount transactions unless it joined its leader by a full SNAP sync: a leader since the first write of the ensemble and followers that synced by DIFF often have none';
 
 const BUG_2186 =
   "one malformed connection to the election port (a port scanner, a load balancer's probe) kills that server's election listener while it keeps serving clients, so no server can connect to it for an election.";
@@ -214,10 +214,10 @@ export const VERSION_HAZARDS: readonly HazardRule[] = [
     needsCurrent: true,
     applies: ({ current, target }) => current !== null && lt(current, '3.5.3') && ge(target, '3.5.7'),
     message: (p) =>
-      `${cur(p)} → ${f(p.target)}: ${f(p.target)} ${SNAPSHOT_CHECK}. zkroll sets snapshot.trust.empty=true (ZOOKEEPER-3056, 3.5.6+) for each server's first start on ${f(p.target)} and removes it once that server has written a snapshot.` +
+      `${cur(p)} → ${f(p.target)}: ${f(p.target)} ${SNAPSHOT_CHECK}. zkroll sets snapshot.trust.empty=true (ZOOKEEPER-3056, 3.5.6+) for each server's first start on ${f(p.target)}` +
       (lacks3781(p.target)
-        ? ` ${f(p.target)} lacks ZOOKEEPER-3781 (fixed in 3.5.10, 3.6.4, 3.7.0): a follower that joins by DIFF writes no snapshot until snapCount transactions or until it leads, so the setting may stay on after the run until it does.`
-        : ''),
+        ? `. ${f(p.target)} lacks ZOOKEEPER-3781 (fixed in 3.5.10, 3.6.4, 3.7.0): a follower that joins by DIFF writes no snapshot until snapCount transactions or until it leads, so zkroll leaves the setting in place: remove it from each zoo.cfg yourself once every server's dataDir holds a snapshot.`
+        : ` and removes it once that server has written a snapshot.`),
   },
   /**
    * ZOOKEEPER-2693 (3.5.3; zookeeperAdmin 3.5.3 "4lw.commands.whitelist: New in 3.5.3 … By
@@ -387,9 +387,27 @@ export function planHazards(plan: { cluster: { version?: string | undefined }; t
   }
 }
 
-/** Does a version `srvr` reports ("3.4.6") match the plan's ("3.4.6", or "3.4" for any 3.4.x)? */
+/**
+ * Does a version `srvr` reports ("3.4.6", or its whole "3.4.6-1569965, built on …") match the
+ * plan's ("3.4.6", "3.4.6-1569965", or "3.4" for any 3.4.x)? Compared as numbers; a build
+ * suffix is ignored on both sides.
+ */
 export function sameVersion(stated: string, reported: string): boolean {
-  return reported === stated || reported.startsWith(`${stated}.`);
+  const nums = (v: string) => /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(v.trim())?.slice(1).filter((x) => x !== undefined).map(Number) ?? null;
+  const a = nums(stated);
+  const b = nums(reported);
+  return a !== null && b !== null && b.length >= a.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * ZOOKEEPER-3056: does a move from `current` to `target` need snapshot.trust.empty for the first
+ * start? From before 3.5.3 (no snapshot check yet) to 3.5.7+ (the escape hatch that replays the
+ * logs; 3.5.3–3.5.6 targets are refused by the hazards). False when either cannot be read.
+ */
+export function trustEmptyNeeded(current: string | undefined, target: string): boolean {
+  const c = current !== undefined ? parseVersion(current) : null;
+  const t = parseVersion(target);
+  return c !== null && t !== null && lt(c, '3.5.3') && ge(t, '3.5.7');
 }
 
 /** One hazard as a line for the operator: "warn ZOOKEEPER-2693: … (source)". */

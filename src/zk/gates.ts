@@ -9,6 +9,7 @@ import { hostsConnectString, ZkClient } from './client.js';
 import { probeSrvr, type Srvr } from './fourlw.js';
 import { readMonitor } from './monitor.js';
 import { outliers, verifyConsistency } from './verify.js';
+import { sameVersion } from '../plan/versions.js';
 
 export interface GateEnv {
   clientPort: number;
@@ -153,7 +154,7 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
       return (await env.hasSnapshot(g.node)) ? ok : no(`server ${g.node.myid} has not written a snapshot to ${g.node.dataDir}/version-2 yet`);
     case 'version': {
       const v = await ensembleView(g.members, env.clientPort);
-      const other = g.members.filter((m) => v.modes.get(m.myid)?.version !== g.version);
+      const other = g.members.filter((m) => !sameVersion(g.version, v.modes.get(m.myid)?.version ?? ''));
       return other.length === 0 ? ok : no(`not on ${g.version}: ${other.map((m) => `${m.myid} (${v.modes.get(m.myid)?.version ?? 'not serving'})`).join(', ')}`);
     }
   }

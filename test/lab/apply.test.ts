@@ -383,6 +383,8 @@ describe('apply: 3.4.13 → 3.8.0 across ZOOKEEPER-3056', () => {
     // the trap is there: a real 3.4.13 server with transaction logs and no snapshot (3.4 leaders
     // of a fresh ensemble never write one), which 3.8.0 would refuse to start on
     assert.ok(hosts.some((h) => snapshots(h).length === 0), `a server without a snapshot: ${hosts.map((h) => `${h}: ${snapshots(h).join(',') || 'none'}`).join('; ')}`);
+    const before = await tree(connect, '/lab');
+    assert.equal(before.size, 102, '/lab, /lab/data and 100 znodes');
     const env = stateEnv('upgrade34');
     const plan = run(env, ['plan', upgrade34]);
     assert.equal(plan.code, 0, plan.err);
@@ -395,6 +397,8 @@ describe('apply: 3.4.13 → 3.8.0 across ZOOKEEPER-3056', () => {
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
     process.stdout.write(`# apply upgrade-3.4-to-3.8 unattended: ${r.ms} ms, ${acked.length} writes acknowledged during the run\n`);
     await assertNoWriteLost(connect, acked);
+    // the data from before the run too (ZOOKEEPER-3644: a wrong escape hatch starts on an empty tree)
+    assert.deepEqual(await tree(connect, '/lab'), before, 'the data tree is identical to before the upgrade');
     for (const h of hosts) {
       assert.match(await fourLetterWord(h, 2181, 'srvr'), /^Zookeeper version: 3\.8\.0-/, h);
       assert.ok(snapshots(h).length > 0, `${h} has written a snapshot`);

@@ -97,7 +97,21 @@ describe('continuity without any snapshot (a real 3.4.6 leader)', () => {
     const c = continuity({ snapshots: [], logs: [{ name: 'log.100000001', start: 0x100000001n, scan }] });
     assert.equal(c.ok, true, c.detail);
     assert.equal(c.lastZxid, scan.last);
-    assert.match(c.detail, /no snapshot; logs complete from 0x100000001 .*ZOOKEEPER-3056/);
+    assert.match(c.detail, /no snapshot; logs complete from the ensemble's first transaction 0x100000001 .*ZOOKEEPER-3056/);
+  });
+  it('logs that begin at the first transaction of a later epoch are refused (earlier logs and snapshots may have been deleted)', () => {
+    // the same transactions renumbered into epoch 3: what a dataDir keeps after a cleanup job
+    // removed its snapshots and older logs (every restart opens a log at <epoch>00000001)
+    const later = { ...scan, first: 0x300000001n, last: scan.last! - 0x100000001n + 0x300000001n };
+    const c = continuity({ snapshots: [], logs: [{ name: 'log.300000001', start: 0x300000001n, scan: later }] });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /begins at 0x300000001, not at the ensemble's first transaction 0x100000001/);
+  });
+  it('a log with a damaged header is refused when there is no snapshot', () => {
+    const bad = scanLog(Buffer.concat([Buffer.from('XXXX'), log346.subarray(4)]));
+    const c = continuity({ snapshots: [], logs: [{ name: 'log.100000001', start: 0x100000001n, scan: bad }] });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /log\.100000001: no ZKLG header/);
   });
   it('logs that begin later in an epoch, with no snapshot, are refused: the start is missing', () => {
     let off = 16;
@@ -106,7 +120,7 @@ describe('continuity without any snapshot (a real 3.4.6 leader)', () => {
     assert.equal(later.first, 0x100000006n);
     const c = continuity({ snapshots: [], logs: [{ name: 'log.100000006', start: 0x100000006n, scan: later }] });
     assert.equal(c.ok, false);
-    assert.match(c.detail, /begins at 0x100000006, not at the first transaction of an epoch/);
+    assert.match(c.detail, /begins at 0x100000006, not at the ensemble's first transaction/);
   });
   it('a gap between two logs is still refused without a snapshot', () => {
     let off = 16;

@@ -25,6 +25,19 @@ describe('ZOOKEEPER-3056: snapshot.trust.empty for 3.4 → 3.5+', () => {
     assert.equal(needsTrustEmpty(withVersions(p, '3.4.6', '3.4.13')), false);
     assert.equal(needsTrustEmpty(withVersions(p, '3.8.0', '3.9.3')), false);
     assert.equal(needsTrustEmpty(withVersions(p, undefined, '3.8.0')), false);
+    // from before 3.5.3 (no snapshot check yet), 3.5.0-3.5.2 included; 3.5.3-3.5.6 targets are refused by the hazards
+    assert.equal(needsTrustEmpty(withVersions(p, '3.5.2', '3.8.0')), true);
+    assert.equal(needsTrustEmpty(withVersions(p, '3.5.3', '3.8.0')), false);
+  });
+
+  it('a target without ZOOKEEPER-3781 (3.6.3) sets the key but never waits to remove it (followers synced by DIFF write no snapshot)', () => {
+    const p = withVersions(plan('upgrade-3.4-to-3.8.yaml'), '3.4.13', '3.6.3');
+    const c = compile(p);
+    assert.ok(c.steps.some((s) => s.files.some((f) => f.kind === 'zoo.cfg' && f.set?.some((k) => k.key === TRUST_EMPTY))));
+    assert.equal(c.steps.some((s) => s.id.startsWith('trust-empty/') || s.before !== undefined), false);
+    assert.match(c.steps[0]!.reason, /left in place: 3\.6\.3 lacks ZOOKEEPER-3781/);
+    const withFix = compile(withVersions(p, '3.4.13', '3.6.4'));
+    assert.equal(withFix.steps.filter((s) => s.id.startsWith('trust-empty/')).length, 3);
   });
 
   it('rolling: the prepare steps set it, and one step per server removes it once a snapshot exists', () => {

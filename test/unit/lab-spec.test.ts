@@ -97,6 +97,14 @@ describe('lab spec', () => {
     assert.throws(() => labSpecFromPlan({ ...r.plan, cluster }, file), /does not say which ZooKeeper version runs today: set cluster\.version/);
   });
 
+  it('refuses the port-scan fault on a release with the fix, before anything starts', () => {
+    const file = path.join(plans, 'rolling-upgrade.yaml');
+    const r = loadPlanFile(file);
+    assert.ok(r.ok);
+    assert.throws(() => labSpecFromPlan(r.plan, file, { deadListeners: 'port-scan' }), /port-scan kills election listeners only on releases before 3\.4\.7 \(ZOOKEEPER-2186\); 3\.8\.0 has the fix. Use deadListeners: agent/);
+    assert.equal(labSpecFromPlan(r.plan, file, { deadListeners: 'agent' }).deadListeners, 'agent');
+  });
+
   it('knows which releases lose their election listener to a malformed header (ZOOKEEPER-2186, fixed in 3.4.7)', () => {
     assert.equal(hasListenerBug('3.4.6'), true);
     assert.equal(hasListenerBug('3.4.7'), false);

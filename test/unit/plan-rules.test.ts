@@ -165,3 +165,17 @@ describe("checkRules on parsed plans", () => {
     assert.deepEqual(checkRules(loadOk(REBUILD)), []);
   });
 });
+
+describe("version rules", () => {
+  it("a version the hazards cannot read is a plan error with its position", () => {
+    const text = ROLLING.replace(/target:\n  version: "?[^"\n]+"?/, 'target:\n  version: "3.8.x"');
+    assert.deepEqual(loadErrors(text).filter((e) => e.includes("target.version")).length, 1, loadErrors(text).join("\n"));
+    assert.match(loadErrors(text).find((e) => e.includes("target.version"))!, /^plans\/test\.yaml:\d+:\d+: target\.version: expected a ZooKeeper version like "3\.4\.13"/);
+  });
+  it("a refused version hazard is a plan error at target.version (3.4 → 3.5.5: no escape hatch for ZOOKEEPER-3056)", () => {
+    const text = ROLLING.replace("cluster:\n", 'cluster:\n  version: "3.4.13"\n').replace(/target:\n  version: "?[^"\n]+"?/, 'target:\n  version: "3.5.5"');
+    const errs = loadErrors(text);
+    assert.ok(errs.some((e) => /target\.version: ZOOKEEPER-3056-no-escape-hatch: .*refuses this target/.test(e)), errs.join("\n"));
+  });
+});
+

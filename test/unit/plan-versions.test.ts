@@ -257,3 +257,17 @@ describe('versionHazards, over every pair', () => {
     assert.throws(() => run('3.4.6', 'latest'), /not a ZooKeeper version/);
   });
 });
+
+describe('sameVersion', () => {
+  it('compares numbers: a line matches its releases, a build suffix is ignored, 3.4.6 is not 3.4.60', async () => {
+    const { sameVersion } = await import('../../src/plan/versions.js');
+    assert.equal(sameVersion('3.4.6', '3.4.6'), true);
+    assert.equal(sameVersion('3.4', '3.4.13'), true);
+    assert.equal(sameVersion('3.4.6-1569965', '3.4.6'), true);
+    assert.equal(sameVersion('3.4.6', '3.4.6-1569965, built on 02/20/2014 09:09 GMT'), true);
+    assert.equal(sameVersion('3.4.6', '3.4.60'), false);
+    assert.equal(sameVersion('3.4.6', '3.4'), false);
+    assert.equal(sameVersion('3.4.6', ''), false);
+  });
+});
+

@@ -32,6 +32,10 @@ describe('version and snapshot gates', () => {
     assert.deepEqual(await checkGate({ kind: 'version', members: [node(1, '127.0.0.61')], version: '3.4.6', deadlineMs: 1000 }, env(true)), { ok: true });
     const v = await checkGate({ kind: 'version', members: [node(1, '127.0.0.61'), node(2, '127.0.0.62'), node(3, '127.0.0.63')], version: '3.4.6', deadlineMs: 1000 }, env(true));
     assert.deepEqual(v, { ok: false, why: 'not on 3.4.6: 2 (3.8.0), 3 (not serving)' });
+    // a plan may name a line ("3.8") or a build ("3.4.6-1569965"): compared as numbers
+    assert.deepEqual(await checkGate({ kind: 'version', members: [node(2, '127.0.0.62')], version: '3.8', deadlineMs: 1000 }, env(true)), { ok: true });
+    assert.deepEqual(await checkGate({ kind: 'version', members: [node(1, '127.0.0.61')], version: '3.4.6-1569965', deadlineMs: 1000 }, env(true)), { ok: true });
+    assert.equal((await checkGate({ kind: 'version', members: [node(1, '127.0.0.61')], version: '3.4.60', deadlineMs: 1000 }, env(true))).ok, false);
   });
 
   it('the snapshot gate asks the injected probe', async () => {
