@@ -4,6 +4,8 @@
 //   BENCH_RUNS=5 npm run bench    more runs
 //   npm run bench -- --incident   also the Codis incident recovery (68 steps, once per run)
 //   BENCH_LOGIN_DELAY=0 npm run bench   lab hosts without the slow startup file (default 1000 ms)
+//   BENCH_SEED_MIB=1024 (default)       with --incident: a ballast file of this size in each old
+//                                       server's dataDir, so the seed copy streams that much
 // Also: each real release (3.4.6, 3.4.13, 3.8.0, 3.9.3) started standalone 5 times, start to
 // serving (bench/versions.ts), and the 3.4.13 → 3.8.0 upgrade (ZOOKEEPER-3056) once per run.
 // Measures: lab up; SSH connect, the remote shell's start (the one login, whose startup file
@@ -24,6 +26,7 @@ import type { Plan } from '../src/plan/schema.js';
 import { sshTargets } from '../src/plan/helpers.js';
 import { labSpecFromPlan } from '../src/lab/fromplan.js';
 import { labDir, labDown, labUp, readState } from '../src/lab/lab.js';
+import { encodeRoot } from '../src/lab/spec.js';
 import { shellEvent, SshHost, SshPool } from '../src/remote/ssh.js';
 import { StartPoller } from './floor.js';
 import { fourLetterWord, probeSrvr } from '../src/zk/fourlw.js';
@@ -41,6 +44,7 @@ const runs = Number(process.env['BENCH_RUNS'] ?? 3);
 process.env['ZKROLL_SSH_CONFIG'] = '';
 const withIncident = process.argv.includes('--incident');
 const loginDelayMs = Number(process.env['BENCH_LOGIN_DELAY'] ?? 1000);
+const seedMib = Number(process.env['BENCH_SEED_MIB'] ?? 1024);
 
 function load(file: string): Plan {
   const r = loadPlanFile(file);
@@ -74,12 +78,12 @@ const quiet = () => undefined;
 
 interface Report {
   state: string;
-  steps: { id: string; durationMs: number; election: { ms: number } | null }[];
+  steps: { id: string; durationMs: number; election: { ms: number } | null; notes: string[] }[];
 }
 
-function spawnAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+function spawnAsync(args: string[], env: NodeJS.ProcessEnv, asIs = false): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = asIs ? spawn(args[0]!, args.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -100,8 +104,11 @@ async function apply(plan: string, name: string): Promise<Report> {
   const poller = new StartPoller(new Map(lab.hosts.map((h) => [h.ns, h.ip])), p.cluster.ports.client);
   poller.start();
   const t0 = performance.now();
-  const r = await spawnAsync([zkroll, 'apply', plan, '--yes'], { ...process.env, ZKROLL_STATE_DIR: state, ZKROLL_SSH_CONFIG: '' });
+  // GNU time reports zkroll's peak resident memory (kB) on its last stderr line
+  const r = await spawnAsync(['/usr/bin/time', '-f', 'zkroll-max-rss-kb=%M', process.execPath, zkroll, 'apply', plan, '--yes'], { ...process.env, ZKROLL_STATE_DIR: state, ZKROLL_SSH_CONFIG: '' }, true);
   const wall = performance.now() - t0;
+  const rss = /zkroll-max-rss-kb=(\d+)/.exec(r.out)?.[1];
+  if (rss !== undefined) record(`${name}: zkroll's peak resident memory (MiB)`, Number(rss) / 1024, 'n');
   const starts = await poller.stop();
   if (r.code !== 0) throw new Error(`bench: apply ${plan} exited ${r.code}:\n${r.out.slice(-3000)}`);
   record(`${name}: apply --yes, wall`, wall);
@@ -111,6 +118,13 @@ async function apply(plan: string, name: string): Promise<Report> {
   const dir = path.join(state, p.cluster.name);
   const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as Report;
   for (const s of report.steps) {
+    if (s.id === 'seed/copy') {
+      const copied = s.notes.map((n) => /: (\d+) bytes in ([\d.]+) s$/.exec(n)).filter((m) => m !== null);
+      const bytes = copied.reduce((a, m) => a + Number(m[1]), 0);
+      const secs = copied.reduce((a, m) => a + Number(m[2]), 0);
+      record(`${name}: seed copy, MiB streamed`, bytes / 1048576, 'n');
+      if (secs > 0) record(`${name}: seed copy, MiB/s`, bytes / 1048576 / secs, 'n');
+    }
     if (/restart/.test(s.id)) record(`${name}: restart step (stop, start, gates)`, s.durationMs);
     if (s.election) record(`${name}: election (leader lost → new leader)`, s.election.ms);
   }
@@ -129,6 +143,18 @@ async function up(planFile: string, name: string, znodes: number) {
   const spec = labSpecFromPlan(plan, planFile, { znodes, loginDelayMs });
   await timed(`${name}: lab up (${spec.servers.length} servers, ${znodes} znodes)`, () => labUp(spec, quiet));
   return plan;
+}
+
+/** A file of `mib` MiB in version-2 of each serving old server's dataDir (ZooKeeper ignores it; the seed copy streams it). */
+function ballast(plan: Plan, mib: number): void {
+  const lab = readState(labDir(plan.cluster.name))!;
+  for (const s of plan.servers.filter((x) => !plan.lab.down.includes(x.myid))) {
+    const dir = path.join(labDir(plan.cluster.name), 'hosts', s.host, 'fs', encodeRoot(lab.roots.find((r) => s.dataDir.startsWith(r))!), s.dataDir.slice(lab.roots.find((r) => s.dataDir.startsWith(r))!.length), 'version-2');
+    const fd = fs.openSync(path.join(dir, 'zkroll-bench-ballast'), 'w');
+    const chunk = Buffer.alloc(1048576, 0x5a);
+    for (let i = 0; i < mib; i++) fs.writeSync(fd, chunk);
+    fs.closeSync(fd);
+  }
 }
 
 async function probes(planFile: string): Promise<void> {
@@ -186,6 +212,7 @@ async function main(): Promise<void> {
       process.stderr.write(`bench: rolling run ${i + 1} done\n`);
       if (withIncident) {
         await up(incident, 'incident', 300);
+        if (seedMib > 0) ballast(load(incident), seedMib);
         await apply(incident, 'incident');
         await labDown(load(incident).cluster.name, quiet);
         process.stderr.write(`bench: incident run ${i + 1} done\n`);
@@ -196,7 +223,7 @@ async function main(): Promise<void> {
     await labDown(load(upgrade34).cluster.name, quiet);
     if (withIncident) await labDown(load(incident).cluster.name, quiet);
   }
-  const show = (name: string, v: number): string => (units.get(name) === 'x' ? `${v.toFixed(2)}×` : units.get(name) === 'n' ? String(v) : fmt(v));
+  const show = (name: string, v: number): string => (units.get(name) === 'x' ? `${v.toFixed(2)}×` : units.get(name) === 'n' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : fmt(v));
   const rows = [...samples.entries()].map(([name, xs]) => [name, String(xs.length), show(name, Math.min(...xs)), show(name, median(xs)), show(name, Math.max(...xs))]);
   process.stdout.write(`${table(['what', 'n', 'min', 'median', 'max'], rows, [1, 2, 3, 4])}\n`);
   process.stdout.write(`\nbench: ${((Date.now() - t0) / 1000).toFixed(0)} s in all; node ${process.version}\n`);

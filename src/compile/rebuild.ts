@@ -8,10 +8,10 @@
 import type { Plan, RebuildStrategy, ServerSpec } from '../plan/schema.js';
 import { StepList } from './builder.js';
 import { logConfigFiles } from './logging.js';
-import { checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode, temporaryNode } from './nodes.js';
+import { RUN_TOKEN, checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode, temporaryNode } from './nodes.js';
 import { finalStep } from './rolling.js';
 import { dropTrustEmpty, firstStartKeys } from './traps.js';
-import type { FileWrite, Gate, MemberAction, NodeRef, Step } from './types.js';
+import type { FileWrite, Gate, MemberAction, NodeRef, RemoteCommand, Step } from './types.js';
 import { Refusal } from './types.js';
 
 export function compileRebuild(plan: Plan): Step[] {
@@ -79,9 +79,11 @@ export function compileRebuild(plan: Plan): Step[] {
     title: `Copy the data of ${seedLabel} to temporary server ${temp.myid} (${temp.host})`,
     reason: 'the new ensemble starts from the old one\'s complete data (snapshots and transaction logs); the old ensemble\'s last zxid is recorded for the split-window check',
     target: { kind: 'seed', seedFrom: s.seedFrom, candidates: seedCandidates, to: temp },
-    commands: seedCopyCommands(seedCandidates[0]!, temp, h.gateDeadline),
+    commands: [],
     files: [],
     gates: [],
+    // the seed is resolved at run time (the leader): each candidate's own copy commands
+    byMember: seedCandidates.map((c) => ({ myid: c.myid, host: c.host, commands: seedCopyCommands(c, temp, h.gateDeadline), gates: [] })),
   });
   b.add({
     id: `seed/config-${temp.myid}`,
@@ -244,12 +246,30 @@ function rollRound(b: StepList, round: string, members: NodeRef[], next: NodeRef
   }
 }
 
-/** What the copy runs: an archive of the seed's version-2 directories unpacked on the temporary server. */
-function seedCopyCommands(seed: NodeRef, to: NodeRef, timeoutMs: number): Step['commands'] {
+// The receiving side of the seed copy: an earlier version-2 (or the leftover of an interrupted
+// copy) is moved to a dated backup, the stream is unpacked into version-2.zkroll-incoming and
+// moved into place only once tar has read the whole archive (set -e: a cut stream leaves the
+// incoming directory, moved aside by the next attempt, never mixed with a fresh copy).
+export const RECEIVE_SCRIPT = [
+  'set -e',
+  'mkdir -p "$1"',
+  'for x in version-2 version-2.zkroll-incoming; do if [ -e "$1/$x" ]; then mv "$1/$x" "$1/$x.zkroll-backup-$2-$(date +%s%N)"; fi; done',
+  'mkdir "$1/version-2.zkroll-incoming"',
+  'tar -C "$1/version-2.zkroll-incoming" -xf -',
+  'mv "$1/version-2.zkroll-incoming/version-2" "$1/version-2"',
+  'rmdir "$1/version-2.zkroll-incoming"',
+].join('; ');
+
+/**
+ * What the copy runs when `seed` is the seed: per data directory, tar on the seed streamed into
+ * the receiving script on the temporary server. A live leader appends to its log while tar reads
+ * it: GNU tar then exits 1 ("file changed as we read it"), accepted (ZooKeeper reads a log up to
+ * its last whole transaction).
+ */
+function seedCopyCommands(seed: NodeRef, to: NodeRef, timeoutMs: number): RemoteCommand[] {
   const pairs = seed.dataDir === seed.dataLogDir ? [[seed.dataDir, to.dataDir]] : [[seed.dataDir, to.dataDir], [seed.dataLogDir, to.dataLogDir]];
-  return pairs.flatMap(([from, into]) => [
-    { argv: ['tar', '-C', from!, '-cf', '-', 'version-2'], timeoutMs, does: `on the seed server: archive ${from}/version-2 (streamed through zkroll)` },
-    { argv: ['tar', '-C', into!, '-xf', '-'], timeoutMs, does: `on ${to.host}: unpack it into ${into}` },
+  return pairs.flatMap(([from, into], i): RemoteCommand[] => [
+    { argv: ['tar', '--warning=no-file-changed', '-C', from!, '-cf', '-', 'version-2'], timeoutMs, does: `on the seed ${seed.host}: stream ${from}/version-2 as a tar archive, through zkroll to ${to.host}`, host: seed.host, okCodes: [0, 1], streamTo: 2 * i + 1 },
+    { argv: ['sh', '-c', RECEIVE_SCRIPT, 'zkroll-receive', into!, RUN_TOKEN], timeoutMs, does: `on ${to.host}: unpack it into ${into}/version-2 (an earlier version-2 or an interrupted copy is moved to a dated backup)`, host: to.host },
   ]);
 }
-

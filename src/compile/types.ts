@@ -37,6 +37,16 @@ export interface RemoteCommand {
   timeoutMs: number;
   /** What the command is for, in a few words (shown next to it). */
   does: string;
+  /** The host it runs on, when not the step's (or the member's) own. */
+  host?: string;
+  /** Exit codes that count as success (default [0]). */
+  okCodes?: number[];
+  /**
+   * Its stdout is streamed, as it is produced, into the stdin of the command at this index of
+   * the same list (a copy between two hosts through zkroll's two SSH connections; nothing is
+   * buffered whole).
+   */
+  streamTo?: number;
 }
 
 /**

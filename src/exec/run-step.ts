@@ -7,14 +7,15 @@
 // live ensemble once per round and remember it (memo), so a resumed round keeps its order.
 import { resolveFile, type ReadFile } from '../compile/files.js';
 import { describeNode } from '../compile/nodes.js';
-import type { Gate, NodeRef, Step } from '../compile/types.js';
+import type { Gate, NodeRef, RemoteCommand, Step } from '../compile/types.js';
 import { hostsConnectString, ZkError, ZNODEEXISTS, ZNONODE } from '../zk/client.js';
 import { COPY_SUFFIX, findPersistedCopies } from '../zk/persisted.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
 import { probeSrvr } from '../zk/fourlw.js';
 import { carrySplitWindow } from './split-window.js';
 import { readDataDirs, sshDataRemote } from '../check/datadir.js';
-import { hasProcess, hasSnapshot, host, Interrupted, readText, runCommand, StepError, withZk, writeKeeping, type RunEnv } from './env.js';
+import { hasProcess, hasSnapshot, host, Interrupted, readText, runCommand, StepError, withRunId, withZk, writeKeeping, type RunEnv } from './env.js';
+import type { StreamRun } from '../remote/ssh.js';
 
 export interface StepMemo {
   /** round → myids in restart order (followers by myid, then the leader), fixed at the round's first slot. */
@@ -162,28 +163,73 @@ async function copySeed(env: RunEnv, step: Step & { target: { kind: 'seed' } }, 
   const zxid = view.modes.get(seed.myid)?.zxid;
   out.seed = { myid: seed.myid, zxid: zxid != null ? `0x${zxid.toString(16)}` : 'unknown' };
   env.progress(`seed is server ${seed.myid} (${seed.host}) at zxid ${out.seed.zxid}`);
-  const from = await host(env, seed.host);
-  const to = await host(env, t.to.host);
-  const pairs = seed.dataDir === seed.dataLogDir ? [[seed.dataDir, t.to.dataDir]] : [[seed.dataDir, t.to.dataDir], [seed.dataLogDir, t.to.dataLogDir]];
-  for (const [i, [src, dst]] of (pairs as [string, string][]).entries()) {
+  // exactly the compiled commands of this seed: each sender streamed into its receiver
+  const m = step.byMember?.find((x) => x.myid === seed.myid);
+  if (!m) throw new StepError(`step ${step.id}: no copy commands for server ${seed.myid}`);
+  for (const c of m.commands) {
+    if (c.streamTo === undefined) continue;
+    const into = m.commands[c.streamTo];
+    if (!into) throw new StepError(`step ${step.id}: command ${c.streamTo} (the receiver) is missing`);
     if (env.stopRequested()) throw new Interrupted('stopped before the data copy');
-    // one compressed archive per directory (preallocated txn logs are mostly zeros), carried
-    // over SFTP; a copy interrupted earlier is kept aside, never mixed with the fresh one
-    const archive = `/tmp/zkroll-seed-${env.runId}-${i}.tgz`;
-    // a live leader appends to its log while tar reads it: GNU tar then exits 1 ("file changed
-    // as we read it"), which is expected here (ZooKeeper reads a log up to its last whole txn)
-    await from.exec(['tar', '--warning=no-file-changed', '-C', src, '-czf', archive, 'version-2'], { timeoutMs: env.plan.health.gateDeadline, okCodes: [0, 1] });
-    const buf = await from.readFile(archive);
-    await to.writeFileAtomic(archive, buf, 0o600);
-    await to.exec(
-      ['sh', '-c', 'set -e; mkdir -p "$1"; for x in version-2 version-2.zkroll-incoming; do if [ -e "$1/$x" ]; then mv "$1/$x" "$1/$x.zkroll-backup-$2-$(date +%s%N)"; fi; done; mkdir "$1/version-2.zkroll-incoming"; tar -C "$1/version-2.zkroll-incoming" -xzf "$3"; mv "$1/version-2.zkroll-incoming/version-2" "$1/version-2"; rmdir "$1/version-2.zkroll-incoming"', 'sh', dst, env.runId, archive],
-      { timeoutMs: env.plan.health.gateDeadline },
-    );
-    // the archives are zkroll's own temporary files, not data
-    await Promise.all([from.exec(['rm', '-f', archive], { timeoutMs: 10000 }), to.exec(['rm', '-f', archive], { timeoutMs: 10000 })]);
-    env.progress(`copied ${seed.host}:${src}/version-2 to ${t.to.host}:${dst}/version-2 (${(buf.length / 1048576).toFixed(2)} MiB compressed)`);
-    out.notes.push(`copied ${src}/version-2 (${buf.length} bytes compressed)`);
+    const r = await streamCommand(env, c, into, m.host, t.to.host);
+    out.notes.push(`${c.does}: ${r.bytes} bytes in ${(r.ms / 1000).toFixed(1)} s`);
   }
+}
+
+const mib = (n: number) => (n / 1048576).toFixed(1);
+
+/**
+ * Run `from` and `into` (each on its own host) with from's stdout streamed into into's stdin as
+ * it comes, through this process with backpressure: memory stays flat whatever the size. Shows
+ * the bytes and the rate; throws StepError with both sides' stderr when either fails.
+ */
+async function streamCommand(env: RunEnv, from: RemoteCommand, into: RemoteCommand, fromDefault: string, intoDefault: string): Promise<{ bytes: number; ms: number }> {
+  const fromHost = from.host ?? fromDefault;
+  const intoHost = into.host ?? intoDefault;
+  const src = await host(env, fromHost);
+  const dst = await host(env, intoHost);
+  env.progress(`${intoHost}: ${into.does}`);
+  const recv = await dst.stream(withRunId(into.argv, env.runId), { timeoutMs: into.timeoutMs });
+  let send: StreamRun;
+  try {
+    env.progress(`${fromHost}: ${from.does}`);
+    send = await src.stream(withRunId(from.argv, env.runId), { timeoutMs: from.timeoutMs });
+  } catch (e) {
+    recv.stdin.end();
+    await recv.done;
+    throw e;
+  }
+  const t0 = Date.now();
+  let bytes = 0;
+  let shown = t0;
+  send.stdout.on('data', (d: Buffer) => {
+    bytes += d.length;
+    if (Date.now() - shown >= 1000) {
+      shown = Date.now();
+      env.progress(`copying: ${mib(bytes)} MiB, ${mib((bytes * 1000) / Math.max(1, shown - t0))} MiB/s`);
+    }
+  });
+  send.stdout.pipe(recv.stdin);
+  send.stdin.end();
+  // the receiver's own stdout must be read for its channel to close (ssh2); it says nothing
+  recv.stdout.resume();
+  // a receiver that failed reads no more: end the sender rather than let it wait for its deadline
+  void recv.done.then((r) => {
+    if (r.failure !== undefined || r.code !== 0) {
+      send.stdout.unpipe();
+      send.stdout.destroy();
+    }
+  });
+  const [s, r] = await Promise.all([send.done, recv.done]);
+  const ms = Date.now() - t0;
+  for (const [side, run, c, h] of [['sending', s, from, fromHost], ['receiving', r, into, intoHost]] as const) {
+    if (run.failure) throw new StepError(`the ${side} side of the copy on ${h} failed: ${run.failure.message}`, run.stderr.toString('utf8').trim().split('\n').slice(-8).join('\n'));
+    if (run.code === null || !(c.okCodes ?? [0]).includes(run.code)) {
+      throw new StepError(`on ${h}: \`${c.argv.join(' ')}\` (${side} the copy) exited with ${run.code ?? run.signal}`, run.stderr.toString('utf8').trim().split('\n').slice(-8).join('\n'));
+    }
+  }
+  env.progress(`copied ${mib(bytes)} MiB from ${fromHost} to ${intoHost} in ${(ms / 1000).toFixed(1)} s (${mib((bytes * 1000) / Math.max(1, ms))} MiB/s)`);
+  return { bytes, ms };
 }
 
 async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'ensemble' } }, out: StepOutcome): Promise<void> {

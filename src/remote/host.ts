@@ -26,6 +26,7 @@
 import ssh2 from 'ssh2';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { runOnChannel, type ChannelRunContext, type RawRun } from './channel.js';
+import { openStream, type StreamRun } from './stream.js';
 import { prepareConnect, resolveRoute, routeError, type HostTarget, type PreparedConnect } from './connect.js';
 import { classifyConnectError, describeHost, RemoteError, type ExecResult } from './errors.js';
 import { ChannelLimiter, decodeOutput, OUTPUT_CAP_BYTES, remoteTimeoutSecs, tail, TIMEOUT_EXIT_CODES, wrapCommand } from './executil.js';
@@ -285,6 +286,31 @@ export class SshHost {
     this.audit(command, { code: run.code, durationMs: run.durationMs, stdout: `(${run.stdout.length} bytes)`, stderr });
     if (run.failure !== undefined) throw run.failure;
     return { code: run.code, stdout: run.stdout, stdoutTruncated: run.stdoutTruncated, stderr, durationMs: run.durationMs, command };
+  }
+
+  /**
+   * Run argv on an SSH exec channel of its own, with its stdin and stdout as streams (one end of
+   * a copy between hosts; the remote shell cannot stream). Under `timeout -k` like every command;
+   * audited when it ends. Rejects (RemoteError) when the channel cannot be opened.
+   */
+  async stream(cmd: string[], opts: { timeoutMs: number }): Promise<StreamRun> {
+    this.assertOpen();
+    const command = shellCommand(cmd);
+    const wrapped = wrapCommand(command, opts.timeoutMs, this.target.sudo === true);
+    const release = await this.limiter.acquire();
+    let run: StreamRun;
+    try {
+      run = await openStream(this.client, this.channelCtx, { wrapped, command, localMs: opts.timeoutMs + this.graceMs });
+    } catch (e) {
+      release();
+      throw e;
+    }
+    const done = run.done.then((r) => {
+      release();
+      this.audit(command, { code: r.code, durationMs: r.durationMs, stdout: '(streamed)', stderr: decodeOutput(r.stderr, r.stderrTruncated) });
+      return r;
+    });
+    return { ...run, done };
   }
 
   private async run(command: string, timeoutMs: number, stdin: string | Buffer | undefined, cap: number): Promise<RawRun> {

@@ -26,6 +26,7 @@ export type { HostTarget } from './connect.js';
 export { parseSshConfig, resolveHost } from './sshconfig.js';
 export type { ResolvedSshHost, SshConfig } from './sshconfig.js';
 export type { RemoteStat } from './sftp.js';
+export type { StreamRun } from './stream.js';
 export { shq, shellCommand } from './quote.js';
 
 export class SshPool {

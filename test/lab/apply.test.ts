@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { ZkClient } from '../../src/zk/client.js';
 import { fourLetterWord, parseMntr, probeSrvr } from '../../src/zk/fourlw.js';
 import { labDir } from '../../src/lab/lab.js';
+import { compile } from '../../src/compile/index.js';
+import { loadPlanFile } from '../../src/plan/load.js';
+import { shellCommand } from '../../src/remote/quote.js';
 import { loginCount } from '../../src/lab/sshd.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -177,8 +180,11 @@ describe('apply: the Codis incident, unattended', () => {
     const r = await runAsync(env, ['apply', incident, '--yes']);
     const acked = await writer.stop();
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
-    // the login shell ran once per host for the whole run (zkroll's remote shell), not per command
-    assert.deepEqual(logins().map((n, i) => n - loginsBefore[i]!), hosts.map(() => 1), `logins per host (${hosts.join(', ')})`);
+    // the login shell ran once per host for the whole run (zkroll's remote shell), not per
+    // command; the seed copy streams on exec channels of their own (one per data directory on
+    // each side: the remote shell cannot stream), a login each on the seed and the temporary server
+    const seedHost = `127.0.10.${oldLeader}`;
+    assert.deepEqual(logins().map((n, i) => n - loginsBefore[i]!), hosts.map((h) => (h === seedHost || h === '127.0.10.1' ? 3 : 1)), `logins per host (${hosts.join(', ')})`);
     process.stdout.write(`# apply codis-incident (68 steps) unattended: ${r.ms} ms, ${acked.length} writes acknowledged during the run\n`);
     await assertIncidentEndState(before);
     await assertNoWriteLost(INCIDENT_CONNECT, acked);
@@ -223,6 +229,18 @@ describe('apply: the Codis incident, unattended', () => {
     const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { host: string; command: string; code: number | null });
     assert.ok(audit.length > 60);
     assert.ok(audit.some((a) => /zkServer\.sh start/.test(a.command) && a.code === 0));
+    // the seed copy ran exactly the compiled commands of the seed it resolved to, on their hosts
+    const runId = (JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { runId: string }).runId;
+    const loaded = loadPlanFile(incident);
+    assert.ok(loaded.ok);
+    const seedStep = compile(loaded.plan).steps.find((s) => s.action === 'copy-seed-data')!;
+    const compiled = seedStep.byMember!.find((m) => m.myid === oldLeader)!.commands;
+    assert.equal(compiled.length, 4);
+    for (const c of compiled) {
+      const line = shellCommand(c.argv.map((a) => a.replaceAll('@RUN@', runId)));
+      assert.ok(audit.some((a) => a.host.endsWith(`(${c.host})`) && a.command === line && (c.okCodes ?? [0]).includes(a.code ?? -1)), `audited on ${c.host}: ${line}`);
+    }
+    assert.ok(!audit.some((a) => /zkroll-seed-|\.tgz/.test(a.command)), 'no archive in /tmp any more');
     assert.equal(audit.filter((a) => /^zkroll remote shell: started/.test(a.command)).length, hosts.length, 'one remote shell per host');
     assert.ok(!audit.some((a) => /^zkroll remote shell: (restarted|unavailable|could not)/.test(a.command)), 'no shell had to be replaced');
     assert.ok(!fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').includes('PRIVATE KEY'), 'no secrets in the audit log');

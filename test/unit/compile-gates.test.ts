@@ -34,6 +34,29 @@ describe('running gates', () => {
     const starts = steps.filter((s) => s.action === 'start' && s.target.kind === 'node' && !s.title.startsWith('Start old'));
     assert.ok(starts.length >= 6);
     for (const s of starts) assert.equal(s.gates[0]?.kind, 'running', s.title);
-    for (const s of steps.filter((x) => x.byMember)) for (const m of s.byMember!) assert.equal(m.gates[0]?.kind, 'running', s.title);
+    for (const s of steps.filter((x) => x.byMember && x.action === 'restart')) for (const m of s.byMember!) assert.equal(m.gates[0]?.kind, 'running', s.title);
+  });
+});
+
+describe('the seed copy step', () => {
+  it('lists, for every seed candidate, each sender streamed into its receiver on the temporary server: the commands apply runs', () => {
+    const plan = loadOk(REBUILD);
+    const step = compile(plan).steps.find((s) => s.action === 'copy-seed-data')!;
+    assert.ok(step.target.kind === 'seed');
+    assert.deepEqual(step.commands, [], 'the seed is resolved at run time: its commands are per candidate');
+    assert.deepEqual(step.byMember!.map((m) => m.myid), step.target.candidates.map((c) => c.myid));
+    for (const m of step.byMember!) {
+      const senders = m.commands.filter((c) => c.streamTo !== undefined);
+      assert.ok(senders.length >= 1);
+      for (const c of senders) {
+        assert.equal(c.host, m.host);
+        assert.deepEqual(c.okCodes, [0, 1], 'tar of a live log may exit 1 (file changed as we read it)');
+        const into = m.commands[c.streamTo!]!;
+        assert.equal(into.host, step.target.to.host);
+        assert.equal(into.argv[0], 'sh');
+        assert.match(into.argv[2]!, /tar -C "\$1\/version-2\.zkroll-incoming" -xf -/);
+        assert.equal(into.argv.at(-1), '@RUN@');
+      }
+    }
   });
 });

@@ -1,0 +1,74 @@
+// A command whose stdin and stdout are streams, on an ssh2 exec channel of its own: the two
+// ends of a copy between hosts (tar on one, tar on the other, piped through zkroll). ssh2's
+// channel windows give backpressure, so nothing is buffered whole.
+// Invariants: `done` resolves exactly once (channel close after stderr ended, an open error, the
+// local deadline, or the connection lost); stderr is kept (its tail); stdout is only streamed.
+import type { Readable, Writable } from 'node:stream';
+import type { Client, ClientChannel } from 'ssh2';
+import { RemoteError } from './errors.js';
+import { TailBuffer } from './executil.js';
+import type { ChannelRunContext, RawRun } from './channel.js';
+
+export interface StreamRun {
+  /** The command's stdout (a readable stream). Consume it (pipe, or resume()): ssh2 closes the channel only once it has been read. */
+  stdout: Readable;
+  /** The command's stdin (end it when done). */
+  stdin: Writable;
+  /** The outcome; `stdout` in it is always empty. */
+  done: Promise<RawRun>;
+}
+
+/** Open the channel and start the command; rejects when the channel cannot be opened. */
+export function openStream(client: Client, ctx: ChannelRunContext, run: { wrapped: string; command: string; localMs: number }): Promise<StreamRun> {
+  const started = Date.now();
+  const stderr = new TailBuffer(64 * 1024);
+  return new Promise<StreamRun>((resolveOpen, rejectOpen) => {
+    const onOpen = (err: Error | undefined, ch: ClientChannel): void => {
+      if (err) {
+        rejectOpen(ctx.closedErr() ?? new RemoteError('io', ctx.label, `${ctx.who}: could not open an SSH channel (${err.message}). Check sshd MaxSessions on the host.`, { cause: err }));
+        return;
+      }
+      let exit: { code: number | null; signal?: string } | undefined;
+      const done = new Promise<RawRun>((resolve) => {
+        let settled = false;
+        const finish = (failure?: RemoteError): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          untrack();
+          const r: RawRun = { code: exit?.code ?? null, stdout: Buffer.alloc(0), stderr: stderr.toBuffer(), stdoutTruncated: false, stderrTruncated: stderr.truncated, durationMs: Date.now() - started };
+          if (exit?.signal !== undefined) r.signal = exit.signal;
+          if (failure !== undefined) r.failure = failure;
+          resolve(r);
+        };
+        const untrack = ctx.track(finish);
+        const timer = setTimeout(() => {
+          try {
+            ch.close();
+          } catch {
+            /* channel already gone */
+          }
+          finish(new RemoteError('timeout', ctx.label, `${ctx.who}: no end ${run.localMs} ms after starting (the remote deadline did not fire); channel closed: ${run.command}`));
+        }, run.localMs);
+        ch.stderr.on('data', (d: Buffer) => stderr.push(d));
+        ch.on('exit', (code: number | null, signal?: string) => {
+          exit = { code: typeof code === 'number' ? code : null };
+          if (typeof signal === 'string') exit.signal = signal;
+        });
+        ch.on('error', (e: Error) => finish(new RemoteError('io', ctx.label, `${ctx.who}: channel error: ${e.message}`, { cause: e })));
+        ch.on('close', () => {
+          const end = (): void =>
+            finish(exit !== undefined ? undefined : ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: channel closed without an exit status; outcome unknown: ${run.command}`));
+          if (ch.stderr.readableEnded) end();
+          else ch.stderr.once('end', end);
+        });
+      });
+      resolveOpen({ stdout: ch, stdin: ch, done });
+    };
+    try {
+      client.exec(run.wrapped, onOpen);
+    } catch (e) {
+      rejectOpen(ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: SSH connection is not usable: ${(e as Error).message}`, { cause: e }));
+    }
+  });
+}
