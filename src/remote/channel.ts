@@ -38,6 +38,31 @@ export interface ChannelRunContext {
   track: (abort: (e: RemoteError) => void) => () => void;
 }
 
+export interface ChannelExit {
+  code: number | null;
+  signal?: string;
+}
+
+/**
+ * Wire a channel's exit status, errors and close to `finish` (called once the channel closed and
+ * its stderr ended, or on a channel error; a close without an exit status is a failure: outcome
+ * unknown). Returns a getter of the exit status seen so far.
+ */
+export function watchOutcome(ch: ClientChannel, ctx: ChannelRunContext, command: string, finish: (failure?: RemoteError) => void): () => ChannelExit | undefined {
+  let exit: ChannelExit | undefined;
+  ch.on('exit', (code: number | null, signal?: string) => {
+    exit = { code: typeof code === 'number' ? code : null };
+    if (typeof signal === 'string') exit.signal = signal;
+  });
+  ch.on('error', (e: Error) => finish(new RemoteError('io', ctx.label, `${ctx.who}: channel error: ${e.message}`, { cause: e })));
+  ch.on('close', () => {
+    const done = (): void => finish(exit !== undefined ? undefined : ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: channel closed without an exit status; outcome unknown: ${command}`));
+    if (ch.stderr.readableEnded) done();
+    else ch.stderr.once('end', done);
+  });
+  return () => exit;
+}
+
 export function runOnChannel(
   client: Client,
   ctx: ChannelRunContext,
@@ -49,10 +74,11 @@ export function runOnChannel(
   return new Promise<RawRun>((resolve) => {
     let settled = false;
     let channel: ClientChannel | undefined;
-    let exit: { code: number | null; signal?: string } | undefined;
+    let exitOf: () => ChannelExit | undefined = () => undefined;
     const finish = (failure?: RemoteError): void => {
       if (settled) return;
       settled = true;
+      const exit = exitOf();
       clearTimeout(timer);
       untrack();
       const r: RawRun = {
@@ -88,17 +114,7 @@ export function runOnChannel(
       channel = ch;
       ch.on('data', (d: Buffer) => stdout.push(d));
       ch.stderr.on('data', (d: Buffer) => stderr.push(d));
-      ch.on('exit', (code: number | null, signal?: string) => {
-        exit = { code: typeof code === 'number' ? code : null };
-        if (typeof signal === 'string') exit.signal = signal;
-      });
-      ch.on('error', (e: Error) => finish(new RemoteError('io', ctx.label, `${ctx.who}: channel error: ${e.message}`, { cause: e })));
-      ch.on('close', () => {
-        const done = (): void =>
-          finish(exit !== undefined ? undefined : ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: channel closed without an exit status; outcome unknown: ${run.command}`));
-        if (ch.stderr.readableEnded) done();
-        else ch.stderr.once('end', done);
-      });
+      exitOf = watchOutcome(ch, ctx, run.command, finish);
       ch.end(run.stdin);
     };
     try {

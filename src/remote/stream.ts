@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { RemoteError } from './errors.js';
 import { TailBuffer } from './executil.js';
-import type { ChannelRunContext, RawRun } from './channel.js';
+import { watchOutcome, type ChannelExit, type ChannelRunContext, type RawRun } from './channel.js';
 
 export interface StreamRun {
   /** The command's stdout (a readable stream). Consume it (pipe, or resume()): ssh2 closes the channel only once it has been read. */
@@ -28,12 +28,13 @@ export function openStream(client: Client, ctx: ChannelRunContext, run: { wrappe
         rejectOpen(ctx.closedErr() ?? new RemoteError('io', ctx.label, `${ctx.who}: could not open an SSH channel (${err.message}). Check sshd MaxSessions on the host.`, { cause: err }));
         return;
       }
-      let exit: { code: number | null; signal?: string } | undefined;
       const done = new Promise<RawRun>((resolve) => {
         let settled = false;
+        let exitOf: () => ChannelExit | undefined = () => undefined;
         const finish = (failure?: RemoteError): void => {
           if (settled) return;
           settled = true;
+          const exit = exitOf();
           clearTimeout(timer);
           untrack();
           const r: RawRun = { code: exit?.code ?? null, stdout: Buffer.alloc(0), stderr: stderr.toBuffer(), stdoutTruncated: false, stderrTruncated: stderr.truncated, durationMs: Date.now() - started };
@@ -51,17 +52,7 @@ export function openStream(client: Client, ctx: ChannelRunContext, run: { wrappe
           finish(new RemoteError('timeout', ctx.label, `${ctx.who}: no end ${run.localMs} ms after starting (the remote deadline did not fire); channel closed: ${run.command}`));
         }, run.localMs);
         ch.stderr.on('data', (d: Buffer) => stderr.push(d));
-        ch.on('exit', (code: number | null, signal?: string) => {
-          exit = { code: typeof code === 'number' ? code : null };
-          if (typeof signal === 'string') exit.signal = signal;
-        });
-        ch.on('error', (e: Error) => finish(new RemoteError('io', ctx.label, `${ctx.who}: channel error: ${e.message}`, { cause: e })));
-        ch.on('close', () => {
-          const end = (): void =>
-            finish(exit !== undefined ? undefined : ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: channel closed without an exit status; outcome unknown: ${run.command}`));
-          if (ch.stderr.readableEnded) end();
-          else ch.stderr.once('end', end);
-        });
+        exitOf = watchOutcome(ch, ctx, run.command, finish);
       });
       resolveOpen({ stdout: ch, stdin: ch, done });
     };
