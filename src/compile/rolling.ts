@@ -7,7 +7,8 @@ import type { Plan } from '../plan/schema.js';
 import { StepList } from './builder.js';
 import { logConfigFiles } from './logging.js';
 import { dropTrustEmpty, firstStartKeys, needsTrustEmpty, trustEmptyReason } from './traps.js';
-import { checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode } from './nodes.js';
+import { hasDiffHole } from '../plan/versions.js';
+import { backupCommand, checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode } from './nodes.js';
 import type { Gate, MemberAction, NodeRef, Step } from './types.js';
 import { Refusal } from './types.js';
 
@@ -55,13 +56,13 @@ export function compileRolling(plan: Plan): Step[] {
         action: 'restart',
         title: leaderSlot ? `Restart the leader on ${plan.target.version} (last)` : `Restart follower ${slot} of ${n - 1} on ${plan.target.version}`,
         reason: leaderSlot
-          ? 'the leader goes last so the ensemble holds one election in this round'
+          ? `the leader goes last so the ensemble holds one election in this round${hasDiffHole(plan.target.version) ? `; its version-2 is moved to a dated backup before it starts on ${plan.target.version}, so it takes a full snapshot from the new leader, not a DIFF from a leader that rejoined by DIFF (ZOOKEEPER-4925)` : ''}`
           : 'followers first, in myid order, resolved from the live ensemble at this moment',
         target: { kind: 'slot', round: 'upgrade', slot, of: n, members },
         commands: [],
         files: [],
         gates: [],
-        byMember: members.map((m) => memberRestart(plan, byId.get(m.myid)!, m, members)),
+        byMember: members.map((m) => memberRestart(plan, byId.get(m.myid)!, m, members, leaderSlot && hasDiffHole(plan.target.version))),
         elections: leaderSlot ? 1 : 0,
       },
       () => {},
@@ -74,8 +75,12 @@ export function compileRolling(plan: Plan): Step[] {
   return b.steps;
 }
 
-/** Stop the server where it runs, start it from the target install, wait for it and the ensemble. */
-function memberRestart(plan: Plan, from: NodeRef, to: NodeRef, members: NodeRef[]): MemberAction {
+/**
+ * Stop the server where it runs, start it from the target install, wait for it and the ensemble.
+ * `fullSync`: move its version-2 to a dated backup between the stop and the start, so it joins
+ * empty and takes a full snapshot from the leader (ZOOKEEPER-4925).
+ */
+function memberRestart(plan: Plan, from: NodeRef, to: NodeRef, members: NodeRef[], fullSync = false): MemberAction {
   const h = plan.health;
   // `running` first: the JVM must have the target config, or a service that still starts the old
   // install (a systemd unit not repointed) would pass `serving` on the old version
@@ -87,7 +92,7 @@ function memberRestart(plan: Plan, from: NodeRef, to: NodeRef, members: NodeRef[
   return {
     myid: to.myid,
     host: to.host,
-    commands: [stopCommand(from, serviceOf(plan, from), h.gateDeadline), startCommand(to, serviceOf(plan, to), h.startDeadline)],
+    commands: [stopCommand(from, serviceOf(plan, from), h.gateDeadline), ...(fullSync ? [backupCommand(to, h.gateDeadline)] : []), startCommand(to, serviceOf(plan, to), h.startDeadline)],
     gates,
   };
 }

@@ -135,6 +135,16 @@ function has3829(v: Version): boolean {
   return within(v, '3.5.0', '3.5.9') || within(v, '3.6.0', '3.6.2');
 }
 
+/**
+ * ZOOKEEPER-4925: does this release leave a hole in a DIFF-synced follower's committed log (and so
+ * feed later DIFF syncs from it, once it leads, without those transactions)? Only 3.9.3 (it came
+ * with ZOOKEEPER-4394 in 3.9.3; fixed in 3.9.4).
+ */
+export function hasDiffHole(v: string | Version): boolean {
+  const p = typeof v === 'string' ? parseVersion(v) : v;
+  return p !== null && within(p, '3.9.3', '3.9.4');
+}
+
 /** Releases without ZOOKEEPER-3781 (followers write no snapshot under snapshot.trust.empty): fixed in 3.5.10, 3.6.4, 3.7.0. */
 export function lacks3781(v: Version): boolean {
   return within(v, '3.5.0', '3.5.10') || within(v, '3.6.0', '3.6.4');
@@ -291,9 +301,18 @@ export const VERSION_HAZARDS: readonly HazardRule[] = [
     source: 'ZOOKEEPER-4925',
     level: 'warn',
     needsCurrent: false,
-    applies: ({ target }) => within(target, '3.9.3', '3.9.4'),
+    applies: ({ target, strategy }) => strategy === 'rolling' && hasDiffHole(target),
     message: (p) =>
-      `${f(p.target)}: a server that rejoins by DIFF keeps a hole in its in-memory committed log; if it then leads, a server that was down longer and syncs from it by DIFF silently misses those transactions (ZOOKEEPER-4925, only 3.9.3, fixed in 3.9.4). Restarts and rejoins are exactly what this plan does. Prefer 3.9.4 or later; zkroll verify compares every server's data at the end of the plan and fails on a difference.`,
+      `${f(p.target)}: a server that rejoins by DIFF keeps a hole in its in-memory committed log; if it then leads, a server that syncs from it by DIFF silently misses those transactions (ZOOKEEPER-4925, only 3.9.3, fixed in 3.9.4; seen on the lab: the old leader, restarted last, came back with a tree that differed from the other two at one written node). In a rolling round only the last restart syncs from such a leader: zkroll moves that server's version-2 to a dated backup before its start, so it takes a full snapshot (SNAP) from the new leader instead of a DIFF. Prefer 3.9.4 or later; the last gate compares every server's data.`,
+  },
+  {
+    id: 'ZOOKEEPER-4925-rebuild',
+    source: 'ZOOKEEPER-4925',
+    level: 'refuse',
+    needsCurrent: false,
+    applies: ({ target, strategy }) => strategy === 'rebuild' && hasDiffHole(target),
+    message: (p) =>
+      `${f(p.target)}: a server that rejoins by DIFF keeps a hole in its in-memory committed log, and once it leads, servers that sync from it by DIFF silently miss transactions (ZOOKEEPER-4925, only 3.9.3, fixed in 3.9.4). A rebuild's growth rounds restart every member after each election, so any of them may sync from such a leader. zkroll refuses to rebuild onto ${f(p.target)}: pick 3.9.4 or later, or 3.8.x.`,
   },
   /**
    * Downgrade across 3.5: 3.5+ logs transaction types 3.4 cannot read — create2 (15), reconfig

@@ -83,3 +83,15 @@ describe('ZOOKEEPER-3056: snapshot.trust.empty for 3.4 → 3.5+', () => {
     }
   });
 });
+
+describe('ZOOKEEPER-4925: a roll onto 3.9.3 makes its last restart a full sync', () => {
+  it('the leader slot moves version-2 aside between the stop and the start; other slots and targets do not', () => {
+    const steps = compile(plan('rolling-upgrade.yaml')).steps.filter((s) => s.action === 'restart');
+    const kinds = (s: (typeof steps)[number]) => s.byMember![0]!.commands.map((c) => c.does.split(' ')[0]);
+    assert.deepEqual(steps.map(kinds), [['stop', 'start'], ['stop', 'start'], ['stop', 'move', 'start']]);
+    assert.match(steps.at(-1)!.reason, /full snapshot from the new leader.*ZOOKEEPER-4925/);
+    const to394 = compile(withVersions(plan('rolling-upgrade.yaml'), '3.8.0', '3.9.4')).steps.filter((s) => s.action === 'restart');
+    assert.deepEqual(to394.map(kinds), [['stop', 'start'], ['stop', 'start'], ['stop', 'start']]);
+  });
+});
+
