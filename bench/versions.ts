@@ -10,8 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { probeSrvr } from '../src/zk/fourlw.js';
-import { findTarball, installRelease, unpackedRelease, type ReleaseSources } from '../src/lab/releases.js';
+import { findTarball, unpackedRelease, type ReleaseSources } from '../src/lab/releases.js';
 import { releaseCache } from '../src/lab/lab.js';
+import { writeInstall } from '../src/lab/install.js';
 import { bootMs, startMsOf } from './floor.js';
 
 const ADDR = '127.0.50.1';
@@ -71,8 +72,8 @@ export async function versionStarts(versions: string[], sources: ReleaseSources,
   try {
     for (const v of versions) {
       const home = path.join(homes, v);
-      installRelease(unpackedRelease(findTarball(v, sources), v, releaseCache()), home);
-      fs.writeFileSync(path.join(home, 'conf', 'java.env'), 'JVMFLAGS="-Xms32m -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 $JVMFLAGS"\n');
+      // installed as the lab installs it (the same conf/java.env)
+      writeInstall(home, unpackedRelease(findTarball(v, sources), v, releaseCache()));
       for (let i = 0; i < reps; i++) {
         const [cmd, jvm] = await startOnce(home);
         record(`start to serving, ZooKeeper ${v} standalone: start command → srvr`, cmd);

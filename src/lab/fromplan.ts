@@ -5,6 +5,7 @@
 // release of its version; $ZKROLL_RELEASES (when set) is searched before the plan's lab.releases.
 import path from 'node:path';
 import type { Plan } from '../plan/schema.js';
+import { compareVersions, parseVersion } from '../plan/versions.js';
 import { effectiveSsh, resolveLocalPath } from '../plan/load.js';
 import { hasListenerBug, LabError, type LabHost, type LabSpec } from './spec.js';
 
@@ -20,8 +21,8 @@ export interface LabOverrides {
 
 /** "3.4.6" → true for 3.5 and later (the whitelist default, the AdminServer). */
 function atLeast35(version: string): boolean {
-  const [maj = 0, min = 0] = version.split('.').map((x) => Number.parseInt(x, 10));
-  return maj > 3 || (maj === 3 && min >= 5);
+  const v = parseVersion(version);
+  return v !== null && compareVersions(v, '3.5.0') >= 0;
 }
 
 export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = {}, env: NodeJS.ProcessEnv = process.env): LabSpec {

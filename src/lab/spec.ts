@@ -4,6 +4,7 @@
 // root is an absolute path with no "..", never "/" and never a system directory.
 import path from 'node:path';
 import type { ReleaseSources } from './releases.js';
+export { hasListenerBug } from '../plan/versions.js';
 
 export interface LabServer {
   myid: number;
@@ -104,10 +105,4 @@ export function connectString(spec: LabSpec, myids?: number[]): string {
     .filter((s) => myids === undefined || myids.includes(s.myid))
     .map((s) => `${s.ip}:${spec.ports.client}`)
     .join(',');
-}
-
-/** Releases before 3.4.7 lose their election listener to a malformed header (ZOOKEEPER-2186, fixed in 3.4.7). */
-export function hasListenerBug(version: string): boolean {
-  const [maj = 0, min = 0, patch = 0] = version.split('.').map((x) => Number.parseInt(x, 10));
-  return maj === 3 && min === 4 && patch < 7;
 }

@@ -130,6 +130,12 @@ function has2186(v: Version): boolean {
   return lt(v, '3.4.7') || within(v, '3.5.0', '3.5.1');
 }
 
+/** Does this release lose its election listener to a malformed header (ZOOKEEPER-2186)? False when it cannot be read. */
+export function hasListenerBug(v: string): boolean {
+  const p = parseVersion(v);
+  return p !== null && has2186(p);
+}
+
 /** Releases with ZOOKEEPER-3829/3830/3842 (membership change by rolling restart): fixed in 3.5.9, 3.6.2, 3.7.0. */
 function has3829(v: Version): boolean {
   return within(v, '3.5.0', '3.5.9') || within(v, '3.6.0', '3.6.2');

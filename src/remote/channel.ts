@@ -63,6 +63,26 @@ export function watchOutcome(ch: ClientChannel, ctx: ChannelRunContext, command:
   return () => exit;
 }
 
+/** A finished command's outcome: its exit as seen, the output buffers (no stdout: it was streamed), the time since `started` (ms). */
+export function rawRun(exit: ChannelExit | undefined, stdout: TailBuffer | null, stderr: TailBuffer, started: number, failure?: RemoteError): RawRun {
+  const r: RawRun = {
+    code: exit?.code ?? null,
+    stdout: stdout?.toBuffer() ?? Buffer.alloc(0),
+    stderr: stderr.toBuffer(),
+    stdoutTruncated: stdout?.truncated ?? false,
+    stderrTruncated: stderr.truncated,
+    durationMs: Date.now() - started,
+  };
+  if (exit?.signal !== undefined) r.signal = exit.signal;
+  if (failure !== undefined) r.failure = failure;
+  return r;
+}
+
+/** Why a channel could not be opened: the connection's own error once it is gone, else the open error. */
+export function openFailure(ctx: ChannelRunContext, err: Error): RemoteError {
+  return ctx.closedErr() ?? new RemoteError('io', ctx.label, `${ctx.who}: could not open an SSH channel (${err.message}). Check sshd MaxSessions on the host.`, { cause: err });
+}
+
 export function runOnChannel(
   client: Client,
   ctx: ChannelRunContext,
@@ -78,20 +98,9 @@ export function runOnChannel(
     const finish = (failure?: RemoteError): void => {
       if (settled) return;
       settled = true;
-      const exit = exitOf();
       clearTimeout(timer);
       untrack();
-      const r: RawRun = {
-        code: exit?.code ?? null,
-        stdout: stdout.toBuffer(),
-        stderr: stderr.toBuffer(),
-        stdoutTruncated: stdout.truncated,
-        stderrTruncated: stderr.truncated,
-        durationMs: Date.now() - started,
-      };
-      if (exit?.signal !== undefined) r.signal = exit.signal;
-      if (failure !== undefined) r.failure = failure;
-      resolve(r);
+      resolve(rawRun(exitOf(), stdout, stderr, started, failure));
     };
     const untrack = ctx.track(finish);
     const timer = setTimeout(() => {
@@ -104,7 +113,7 @@ export function runOnChannel(
     }, run.localMs);
     const onOpen = (err: Error | undefined, ch: ClientChannel): void => {
       if (err) {
-        finish(ctx.closedErr() ?? new RemoteError('io', ctx.label, `${ctx.who}: could not open an SSH channel (${err.message}). Check sshd MaxSessions on the host.`, { cause: err }));
+        finish(openFailure(ctx, err));
         return;
       }
       if (settled) {

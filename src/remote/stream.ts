@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { RemoteError } from './errors.js';
 import { TailBuffer } from './executil.js';
-import { watchOutcome, type ChannelExit, type ChannelRunContext, type RawRun } from './channel.js';
+import { openFailure, rawRun, watchOutcome, type ChannelExit, type ChannelRunContext, type RawRun } from './channel.js';
 
 export interface StreamRun {
   /** The command's stdout (a readable stream). Consume it (pipe, or resume()): ssh2 closes the channel only once it has been read. */
@@ -25,7 +25,7 @@ export function openStream(client: Client, ctx: ChannelRunContext, run: { wrappe
   return new Promise<StreamRun>((resolveOpen, rejectOpen) => {
     const onOpen = (err: Error | undefined, ch: ClientChannel): void => {
       if (err) {
-        rejectOpen(ctx.closedErr() ?? new RemoteError('io', ctx.label, `${ctx.who}: could not open an SSH channel (${err.message}). Check sshd MaxSessions on the host.`, { cause: err }));
+        rejectOpen(openFailure(ctx, err));
         return;
       }
       const done = new Promise<RawRun>((resolve) => {
@@ -34,13 +34,9 @@ export function openStream(client: Client, ctx: ChannelRunContext, run: { wrappe
         const finish = (failure?: RemoteError): void => {
           if (settled) return;
           settled = true;
-          const exit = exitOf();
           clearTimeout(timer);
           untrack();
-          const r: RawRun = { code: exit?.code ?? null, stdout: Buffer.alloc(0), stderr: stderr.toBuffer(), stdoutTruncated: false, stderrTruncated: stderr.truncated, durationMs: Date.now() - started };
-          if (exit?.signal !== undefined) r.signal = exit.signal;
-          if (failure !== undefined) r.failure = failure;
-          resolve(r);
+          resolve(rawRun(exitOf(), null, stderr, started, failure));
         };
         const untrack = ctx.track(finish);
         const timer = setTimeout(() => {
