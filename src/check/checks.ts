@@ -4,6 +4,7 @@
 // headroom from two reads of the leader, and whether the install's logs are rotated daily.
 // Invariants: read-only; every finding says what it means in a DBA's words; a check that
 // could not run is reported as such ("unknown"), never as passing.
+import { hexZxid } from '../zk/zxid.js';
 import type { Plan } from '../plan/schema.js';
 import { allHosts } from '../plan/helpers.js';
 import { fourLetterWord, parseSrvr, probeSrvr, tcpOpen, type Srvr } from '../zk/fourlw.js';
@@ -213,7 +214,7 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
       check: 'zxid headroom',
       server: label,
       status: hr.used >= HEADROOM_WARN ? 'warn' : 'ok',
-      detail: `zxid 0x${(b.zxid ?? 0n).toString(16)}: ${hr.left} transactions before the counter rolls over and forces an election (${(Math.floor(hr.used * 10000) / 100).toFixed(2)}% used${when})`,
+      detail: `zxid ${hexZxid(b.zxid ?? 0n)}: ${hr.left} transactions before the counter rolls over and forces an election (${(Math.floor(hr.used * 10000) / 100).toFixed(2)}% used${when})`,
     });
   } else {
     out.push({ check: 'leader', server: '-', status: 'fail', detail: 'no server reports itself leader: the ensemble is not serving' });

@@ -5,6 +5,7 @@
 // Invariants: read-only on the server; zkroll leaves no copy of a data file on it: the
 // compressed stream exists only as the output of the command that made it (in the remote
 // shell's private temp dir), removed as that command's answer is sent.
+import { hexZxid } from '../zk/zxid.js';
 import zlib from 'node:zlib';
 import type { SshHost } from '../remote/ssh.js';
 import { checkSnapshot, continuity, scanLog, zxidOfName, type Continuity, type DataFiles } from './datafiles.js';
@@ -18,9 +19,9 @@ export interface DataRemote {
 /** The DataRemote of an SSH connection; every command gets `timeoutMs`. */
 export function sshDataRemote(h: Pick<SshHost, 'exec' | 'execBytes'>, timeoutMs: number): DataRemote {
   return {
-    exec: (argv) => h.exec(argv, { timeoutMs, raw: true }),
+    exec: (argv) => h.exec(argv, { timeoutMs, raw: true, purpose: 'read' }),
     bytes: async (argv, maxBytes) => {
-      const r = await h.execBytes(argv, { timeoutMs, maxStdoutBytes: maxBytes });
+      const r = await h.execBytes(argv, { timeoutMs, maxStdoutBytes: maxBytes, purpose: 'read' });
       if (r.stdoutTruncated) throw new Error(`${argv.join(' ')}: more than ${maxBytes} bytes of output`);
       return r;
     },
@@ -70,7 +71,7 @@ export async function readDataDirs(r: DataRemote, dataDir: string, dataLogDir: s
   const lowSpace = freeKb.filter((f) => Number.isFinite(f.kb) && f.kb < MIN_FREE_KB).map((f) => `${f.path} has ${Math.round(f.kb / 1024)} MiB free, less than the ${MIN_FREE_KB / 1024} MiB a new transaction log and snapshot need`);
   let c = continuity(files);
   if (c.ok && runningZxid != null && (runningZxid & 0xffffffffn) !== 0n && (c.lastZxid ?? 0n) < runningZxid) {
-    c = { ...c, ok: false, detail: `the server has processed up to 0x${runningZxid.toString(16)} but its files end at 0x${(c.lastZxid ?? 0n).toString(16)}: transaction logs are missing; a restart would serve a tree without them` };
+    c = { ...c, ok: false, detail: `the server has processed up to ${hexZxid(runningZxid)} but its files end at ${hexZxid(c.lastZxid ?? 0n)}: transaction logs are missing; a restart would serve a tree without them` };
   }
   return { ...c, ok: c.ok && lowSpace.length === 0, freeKb, lowSpace };
 }

@@ -5,6 +5,8 @@
 // formats and the verdict; the bytes are read elsewhere.
 // Invariants: never throws on damaged input (it reports it); zxids are BigInt; a snapshot is
 // valid only when its ZKSN header, its "/" seal and its Adler32 checksum all hold.
+import { hexZxid } from '../zk/zxid.js';
+
 export const ZKSN = 0x5a4b534e;
 export const ZKLG = 0x5a4b4c47;
 
@@ -88,7 +90,7 @@ export interface Continuity {
   lastZxid: bigint | null;
 }
 
-const hex = (z: bigint | null) => (z === null ? '-' : `0x${z.toString(16)}`);
+const hex = (z: bigint | null) => hexZxid(z);
 const epoch = (z: bigint) => z >> 32n;
 
 /** The first gap between consecutive logs (provable only inside one epoch), or null. */

@@ -2,25 +2,13 @@
 // report, and the data-consistency comparison. Exit 0 when nothing failed, 1 otherwise.
 // Invariants: read-only; hosts that cannot be reached over SSH make their checks "unknown".
 import { runChecks, type CheckHost, type Finding } from '../check/checks.js';
-import { readDataDirs, sshDataRemote } from '../check/datadir.js';
+import { checkHost } from '../check/host.js';
 import { allHosts, sshTargets } from '../plan/helpers.js';
-import { SshPool, type SshHost } from '../remote/ssh.js';
+import { SshPool } from '../remote/ssh.js';
 import { table } from '../ui/table.js';
 import { probeSrvr } from '../zk/fourlw.js';
 import { outliers, verifyConsistency } from '../zk/verify.js';
 import { EXIT, loadOrFail } from './common.js';
-
-/** The checks' view of an SSH connection. */
-export function checkHost(ssh: SshHost): CheckHost {
-  return {
-    run: async (script, args) => {
-      const r = await ssh.exec(['sh', '-c', script, 'sh', ...args], { timeoutMs: 20000, raw: true }).catch(() => null);
-      return r ? { code: r.code, stdout: r.stdout } : null;
-    },
-    read: async (p) => (await ssh.readIfExists(p))?.toString('utf8') ?? null,
-    data: (dataDir, dataLogDir, runningZxid) => readDataDirs(sshDataRemote(ssh, 60000), dataDir, dataLogDir, runningZxid),
-  };
-}
 
 export async function cmdCheck(file: string, json: boolean, out: (s: string) => void): Promise<number> {
   const plan = loadOrFail(file);

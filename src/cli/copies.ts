@@ -4,7 +4,7 @@
 // directory: nothing is lost. Copies whose owner did not come back are kept.
 import fs from 'node:fs';
 import path from 'node:path';
-import { stateDir } from '../machine/store.js';
+import { runIdNow, stateDir } from '../machine/store.js';
 import { allHosts } from '../plan/helpers.js';
 import { table } from '../ui/table.js';
 import { ZkClient } from '../zk/client.js';
@@ -34,7 +34,7 @@ export async function cmdCopies(file: string, clean: boolean, out: (s: string) =
     }
     const dir = stateDir(file, plan.cluster.name);
     fs.mkdirSync(dir, { recursive: true });
-    const saved = path.join(dir, `persisted-copies-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+    const saved = path.join(dir, `persisted-copies-${runIdNow()}.json`);
     fs.writeFileSync(saved, JSON.stringify(shadowed.map((c) => ({ path: c.copy, dataBase64: c.data })), null, 2));
     const removed = await removeCopies(zk, shadowed);
     out(`removed ${removed.length} shadowed copies; their paths and data are kept in ${saved}`);

@@ -4,6 +4,7 @@
 // (`npm run demo -- --keep` leaves the lab up).
 // Invariants: always tears down what it started unless --keep, also on failure; exits non-zero
 // when the recovery or the end-state check fails.
+import { hexZxid } from '../zk/zxid.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -64,7 +65,7 @@ async function main(): Promise<number> {
         return { h, srvr, myid, version };
       }),
     );
-    say(table(['host', 'myid', 'mode', 'version', 'zxid', 'znodes'], rows.map((r) => [r.h, r.myid, r.srvr?.mode ?? 'DOWN', r.version, r.srvr?.zxid != null ? `0x${r.srvr.zxid.toString(16)}` : '-', String(r.srvr?.nodeCount ?? '-')])));
+    say(table(['host', 'myid', 'mode', 'version', 'zxid', 'znodes'], rows.map((r) => [r.h, r.myid, r.srvr?.mode ?? 'DOWN', r.version, hexZxid(r.srvr?.zxid), String(r.srvr?.nodeCount ?? '-')])));
     const leader = rows.find((r) => r.srvr?.mode === 'leader');
     const monitor = leader ? await readMonitor(leader.h, plan.cluster.ports.client, plan.cluster.adminPort) : null;
     const synced = monitor?.via ? monitor.values.get('zk_synced_followers') : undefined;

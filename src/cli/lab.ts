@@ -1,6 +1,7 @@
 // `zkroll lab up|status|down <plan>`: the CLI face of src/lab. Loads the plan (plan errors
 // exit 2 like `validate`), turns it into a lab spec and prints what happened.
 // Invariants: prints results, never exits the process (main.ts owns process.exit).
+import { hexZxid } from '../zk/zxid.js';
 import { labDown, labKillListener, labStatus, labUp, labDir } from '../lab/lab.js';
 import { labSpecFromPlan, type LabOverrides } from '../lab/fromplan.js';
 import { table } from '../ui/table.js';
@@ -23,7 +24,7 @@ export async function cmdLabStatus(file: string, json: boolean, out: (s: string)
   const spec = labSpecFromPlan(plan, file);
   const st = await labStatus(spec);
   if (json) {
-    out(JSON.stringify(st, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2));
+    out(JSON.stringify(st, (_k, v: unknown) => (typeof v === 'bigint' ? hexZxid(v) : v), 2));
     return st.up ? 0 : 1;
   }
   if (!st.up) {
@@ -39,7 +40,7 @@ export async function cmdLabStatus(file: string, json: boolean, out: (s: string)
       srv ? String(srv.myid) : '(spare)',
       srv ? (srv.srvr?.mode ?? 'not serving') : '-',
       srv?.srvr?.version || '-',
-      srv?.srvr?.zxid != null ? `0x${srv.srvr.zxid.toString(16)}` : '-',
+      hexZxid(srv?.srvr?.zxid),
       srv?.srvr?.nodeCount != null ? String(srv.srvr.nodeCount) : '-',
     ];
   });

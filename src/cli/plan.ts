@@ -3,24 +3,13 @@
 // them); with --live it reads the hosts' real zoo.cfg and myid over SSH and every server's
 // srvr, and refuses a plan that does not match the cluster.
 // Invariants: renders the very steps apply will run; refusals exit 2 with the reason.
-import { compile, Refusal, type Compiled } from '../compile/index.js';
 import { plannedFiles, simulateWrites, MissingBase } from '../compile/files.js';
 import { oldNode, serverLines } from '../compile/nodes.js';
 import { readLive } from '../inspect/live.js';
 import { hazardLine, planHazards } from '../plan/versions.js';
-import type { Plan } from '../plan/schema.js';
 import { SshPool } from '../remote/ssh.js';
 import { renderPlan, type Format } from '../ui/plan-render.js';
-import { CliError, EXIT, loadOrFail } from './common.js';
-
-export function compileOrFail(plan: Plan, file: string): Compiled {
-  try {
-    return compile(plan);
-  } catch (e) {
-    if (e instanceof Refusal) throw new CliError(`${file}: refused: ${e.message}`, EXIT.badInput);
-    throw e;
-  }
-}
+import { CliError, compileOrFail, EXIT, loadOrFail } from './common.js';
 
 export async function cmdPlan(file: string, o: { format: string; live?: boolean }, out: (s: string) => void): Promise<number> {
   if (!['text', 'markdown', 'json'].includes(o.format)) throw new CliError(`--format must be text, markdown or json, not ${o.format}`, EXIT.badInput);

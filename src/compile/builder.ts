@@ -7,7 +7,44 @@ import { checkStep, QuorumModel } from './quorum.js';
 import { backupCommand, describeNode, serviceOf, startCommand, stopCommand } from './nodes.js';
 import type { Gate, NodeRef, Step, StepTarget } from './types.js';
 
-export type StepInput = Omit<Step, 'n' | 'membership' | 'elections'> & { elections?: number };
+export type StepInput = Omit<Step, 'n' | 'membership' | 'elections' | 'reads'> & { elections?: number };
+
+/** What a step of this kind reads at run time (reads change nothing; see Step.reads). */
+export function readsOf(s: StepInput): string[] {
+  const r: string[] = [];
+  const t = s.target;
+  const where = t.kind === 'node' ? t.node.host : 'its host';
+  const data = t.kind === 'node' ? (t.node.dataDir === t.node.dataLogDir ? t.node.dataDir : `${t.node.dataDir} and ${t.node.dataLogDir}`) : 'its data directories';
+  switch (s.action) {
+    case 'stop':
+      r.push(`the ZooKeeper processes on ${where} (a server that is not running is not stopped again)`);
+      break;
+    case 'start':
+      r.push(`the ZooKeeper processes on ${where} (a running server is not started again)`, `the snapshots, transaction logs and free space of ${data} (a start on bad data is refused)`);
+      break;
+    case 'restart':
+      r.push('srvr on every member (who leads; the round\'s order is fixed at its first slot and remembered)', "the member's snapshots, transaction logs and free space (a restart onto bad data is refused)");
+      break;
+    case 'copy-seed-data':
+      r.push('srvr on every candidate (the leader is the seed; its zxid is recorded for the split-window check)');
+      break;
+    case 'persist-ephemerals':
+      r.push('the tree under the preserved roots, through the ZooKeeper client (it writes the persistent copies)');
+      break;
+    case 'split-window':
+      r.push("srvr on the old members and on each reader, the readers' trees and the new ensemble's, through the ZooKeeper client (it writes what the old ensemble took after the copy)");
+      break;
+    case 'final-check':
+      r.push('the persistent copies of ephemeral nodes, through the ZooKeeper client');
+      break;
+    default:
+      break;
+  }
+  if (s.files.some((f) => f.kind !== 'literal')) r.push('the files it rewrites as they are now (and a zoo.cfg\'s dynamicConfigFile)');
+  if (s.maybeElection || (s.elections ?? 0) > 0) r.push('srvr on the members while an election runs (its length is measured)');
+  if ((s.before ?? []).length + s.gates.length + (s.byMember ?? []).reduce((n, m) => n + m.gates.length, 0) > 0 || s.commands.some((c) => c.then) || (s.byMember ?? []).some((m) => m.commands.some((c) => c.then))) r.push('what its gates poll');
+  return r;
+}
 
 export class StepList {
   readonly steps: Step[] = [];
@@ -26,7 +63,7 @@ export class StepList {
     const endsOld = mutate() === true;
     const membership = this.model.membership(down);
     checkStep(input.title, before, membership, endsOld);
-    const step: Step = { ...input, n: this.steps.length + 1, membership, elections: input.elections ?? 0 };
+    const step: Step = { ...input, n: this.steps.length + 1, membership, elections: input.elections ?? 0, reads: readsOf(input) };
     if (endsOld && step.confirm === undefined) {
       step.confirm = `this stop ends the old ensemble: it loses quorum (${membership.old?.live.length ?? 0} of ${membership.old?.config.length ?? 0} voters left)`;
     }

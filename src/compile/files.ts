@@ -3,7 +3,7 @@
 // the plan (or from the live hosts with --live). Pure.
 // Invariants: the same FileWrite and the same base text always give the same content; a
 // dynamic config file (3.5+ `dynamicConfigFile`) is written beside zoo.cfg, never inlined.
-import { renderZooCfg, synthesizeZooCfg } from './zoocfg.js';
+import { dynamicConfigPath, renderZooCfg, synthesizeZooCfg } from './zoocfg.js';
 import type { Compiled, FileWrite, NodeRef, ServerLine, Step } from './types.js';
 
 export type ReadFile = (host: string, path: string) => string | undefined;
@@ -37,7 +37,7 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile): Resolv
   const baseHost = fw.baseHost ?? host;
   const base = read(baseHost, fw.base);
   if (base === undefined) throw new MissingBase(`${baseHost}:${fw.base} (the zoo.cfg this step starts from) does not exist`);
-  const dynPath = /^\s*dynamicConfigFile\s*=\s*(.*)$/m.exec(base)?.[1]?.trim();
+  const dynPath = dynamicConfigPath(base);
   const dynBase = dynPath !== undefined ? read(baseHost, dynPath) : undefined;
   const r = renderZooCfg(base, fw.servers, fw.node, baseHost, dynBase, { ...(fw.set ? { set: fw.set } : {}), ...(fw.unset ? { unset: fw.unset } : {}) });
   const out: ResolvedFile[] = [{ host, path: fw.path, content: r.main, mode: fw.mode }];

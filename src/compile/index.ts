@@ -4,13 +4,26 @@
 import type { Plan } from '../plan/schema.js';
 import { compileRebuild } from './rebuild.js';
 import { compileRolling } from './rolling.js';
-import type { Compiled, Step, Totals } from './types.js';
+import type { Compiled, RunSettings, Step, Totals } from './types.js';
 
 export * from './types.js';
 
 export function compile(plan: Plan): Compiled {
   const steps = plan.strategy.kind === 'rolling' ? compileRolling(plan) : compileRebuild(plan);
-  return { strategy: plan.strategy.kind, cluster: plan.cluster.name, steps, totals: totals(steps) };
+  return { strategy: plan.strategy.kind, cluster: plan.cluster.name, settings: runSettings(plan), steps, totals: totals(steps) };
+}
+
+export function runSettings(plan: Plan): RunSettings {
+  const h = plan.health;
+  return {
+    clientPort: plan.cluster.ports.client,
+    adminPort: plan.cluster.adminPort,
+    pollIntervalMs: h.pollInterval,
+    gateDeadlineMs: h.gateDeadline,
+    startDeadlineMs: h.startDeadline,
+    canaryPath: h.canaryPath,
+    preserveEphemerals: plan.strategy.kind === 'rebuild' ? plan.strategy.preserveEphemerals : [],
+  };
 }
 
 export function totals(steps: Step[]): Totals {

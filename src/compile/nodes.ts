@@ -47,6 +47,14 @@ export function stopCommand(n: NodeRef, service: ServiceSpec, timeoutMs: number)
   return { argv: [`${n.home}/bin/zkServer.sh`, 'stop', n.config], timeoutMs, does: `stop the ZooKeeper of ${n.home} (${n.config})` };
 }
 
+/**
+ * The stop of a restart, then the wait until no ZooKeeper JVM is left on the host: `zkServer.sh
+ * stop` returns before the JVM has exited, and a start would find the ports still taken.
+ */
+export function stopAndWait(from: NodeRef, to: NodeRef, service: ServiceSpec, timeoutMs: number): RemoteCommand {
+  return { ...stopCommand(from, service, timeoutMs), then: [{ kind: 'stopped', node: { ...to, config: '' }, deadlineMs: timeoutMs }] };
+}
+
 const BACKUP_SCRIPT = [
   'for d in "$@"; do',
   '  [ -d "$d/version-2" ] || continue',

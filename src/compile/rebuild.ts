@@ -8,7 +8,8 @@
 import type { Plan, RebuildStrategy, ServerSpec } from '../plan/schema.js';
 import { StepList } from './builder.js';
 import { logConfigFiles } from './logging.js';
-import { RUN_TOKEN, checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode, temporaryNode } from './nodes.js';
+import { RUN_TOKEN, checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopAndWait, targetNode, temporaryNode } from './nodes.js';
+import { readerCommands } from './split.js';
 import { finalStep } from './rolling.js';
 import { dropTrustEmpty, firstStartKeys } from './traps.js';
 import type { FileWrite, Gate, MemberAction, NodeRef, RemoteCommand, Step } from './types.js';
@@ -143,6 +144,8 @@ export function compileRebuild(plan: Plan): Step[] {
     commands: [],
     files: [],
     gates: [],
+    // each old member's reader: [start, stop]
+    byMember: rest.map((x) => ({ myid: x.myid, host: x.host, commands: readerCommands(oldNode(x), plan.cluster.ports.client, h.startDeadline), gates: [] })),
   });
   let members = [...mini];
   for (const x of rest) {
@@ -213,7 +216,7 @@ function rollRound(b: StepList, round: string, members: NodeRef[], next: NodeRef
   const byMember: MemberAction[] = members.map((m) => ({
     myid: m.myid,
     host: m.host,
-    commands: [stopCommand(m, serviceOf(plan, m), h.gateDeadline), startCommand(m, serviceOf(plan, m), h.startDeadline)],
+    commands: [stopAndWait(m, m, serviceOf(plan, m), h.gateDeadline), startCommand(m, serviceOf(plan, m), h.startDeadline)],
     gates: [
       runningGate(plan, m, h.startDeadline),
       { kind: 'serving', node: m, deadlineMs: h.startDeadline },

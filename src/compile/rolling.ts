@@ -8,7 +8,7 @@ import { StepList } from './builder.js';
 import { logConfigFiles } from './logging.js';
 import { dropTrustEmpty, firstStartKeys, needsTrustEmpty, trustEmptyReason } from './traps.js';
 import { hasDiffHole } from '../plan/versions.js';
-import { backupCommand, checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopCommand, targetNode } from './nodes.js';
+import { backupCommand, checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopAndWait, targetNode } from './nodes.js';
 import type { Gate, MemberAction, NodeRef, Step } from './types.js';
 import { Refusal } from './types.js';
 
@@ -92,7 +92,7 @@ function memberRestart(plan: Plan, from: NodeRef, to: NodeRef, members: NodeRef[
   return {
     myid: to.myid,
     host: to.host,
-    commands: [stopCommand(from, serviceOf(plan, from), h.gateDeadline), ...(fullSync ? [backupCommand(to, h.gateDeadline)] : []), startCommand(to, serviceOf(plan, to), h.startDeadline)],
+    commands: [stopAndWait(from, to, serviceOf(plan, from), h.gateDeadline), ...(fullSync ? [backupCommand(to, h.gateDeadline)] : []), startCommand(to, serviceOf(plan, to), h.startDeadline)],
     gates,
   };
 }

@@ -47,6 +47,11 @@ export interface RemoteCommand {
    * buffered whole).
    */
   streamTo?: number;
+  /**
+   * Gates polled right after this command; the next command runs only once they hold (a
+   * restart waits for the stopped JVM to exit before it starts the server again).
+   */
+  then?: Gate[];
 }
 
 /**
@@ -156,8 +161,16 @@ export interface Step {
   gates: Gate[];
   /** Conditions that must hold before the step acts (polled like gates); the step does nothing until they do. */
   before?: Gate[];
-  /** Slot steps: what the step does to each member the slot may resolve to at run time. */
+  /**
+   * Slot and seed steps: what the step does to each member the slot (or the seed) may resolve
+   * to at run time. Split-window steps: each old member's reader, started and stopped.
+   */
   byMember?: MemberAction[];
+  /**
+   * What the step reads at run time to decide or check, by kind (e.g. "srvr on every member");
+   * reads change nothing and are the only remote commands not spelled out above.
+   */
+  reads: string[];
   membership: Membership;
   /** Leader elections this step causes for certain (0 or 1). */
   elections: number;
@@ -177,9 +190,25 @@ export interface Totals {
   rounds: number;
 }
 
+/**
+ * What the executor needs of the plan besides the steps, carried with them so it never reads
+ * the plan itself. Times in ms.
+ */
+export interface RunSettings {
+  clientPort: number;
+  adminPort: number;
+  pollIntervalMs: number;
+  gateDeadlineMs: number;
+  startDeadlineMs: number;
+  canaryPath: string;
+  /** Rebuild: the roots under which ephemeral nodes get persistent copies (empty otherwise). */
+  preserveEphemerals: string[];
+}
+
 export interface Compiled {
   strategy: 'rolling' | 'rebuild';
   cluster: string;
+  settings: RunSettings;
   steps: Step[];
   totals: Totals;
 }

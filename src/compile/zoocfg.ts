@@ -26,6 +26,14 @@ function valueOf(lines: string[], key: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The `dynamicConfigFile` of a zoo.cfg's text (3.5+: the server lines live there), or undefined.
+ * The one reader of that key: the compiler, the executor and `plan --live` all use it.
+ */
+export function dynamicConfigPath(zooCfg: string): string | undefined {
+  return valueOf(zooCfg.split('\n'), 'dynamicConfigFile') || undefined;
+}
+
 /** The style of the base's server lines: "host:q:e", "host:q:e:participant", "…;port". */
 function lineFormat(example: string | undefined): { role: boolean; client: boolean } {
   return { role: example !== undefined && /:participant|:observer/.test(example), client: example !== undefined && example.includes(';') };

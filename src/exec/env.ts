@@ -1,22 +1,52 @@
 // What executing steps needs from the outside world, gathered in one object so the machine
-// stays plain data: the plan, the SSH pool (one connection per host), the run id, a stop flag
-// (Ctrl-C) and a progress sink. Also the remote helpers every step kind uses: run a compiled
-// command, find a node's process, write a file with its previous version kept.
+// stays plain data: the compiled plan's settings, the hosts (one SSH connection each), the
+// injected probes (reads only), the run id, a stop flag (Ctrl-C) and a progress sink. Also the
+// remote helpers every step kind uses: run a compiled command, find a node's process, write a
+// file with its previous version kept.
 // Invariants: every remote argument goes through remote/ quoting; @RUN@ is replaced by the run
-// id in every argv; a file is never overwritten without its previous content kept beside it.
-import type { NodeRef, RemoteCommand } from '../compile/types.js';
+// id in every argv; the only changing commands are the compiled ones and the file writes of
+// compiled FileWrites (audited as `write <path>`); a file is never overwritten without its
+// previous content kept beside it.
+import type { NodeRef, RemoteCommand, RunSettings } from '../compile/types.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
-import { findZkJvm, LIST_ZK_JVMS, parseZkJvms, type ZkJvm } from '../zk/process.js';
-import { isTransient, retryTransient, ZkClient } from '../zk/client.js';
-import { sshTargets, type SshTargetSpec } from '../plan/helpers.js';
-import type { Plan } from '../plan/schema.js';
-import { RemoteError, type ExecResult, type SshHost, type SshPool } from '../remote/ssh.js';
+import { findZkJvm, type ZkJvm } from '../zk/process.js';
+import { isTransient, retryTransient, type ZkClient } from '../zk/client.js';
+import type { SrvrProbe } from '../zk/gates.js';
+import type { MonitorRead } from '../zk/monitor.js';
+import type { DataReport } from '../check/datadir.js';
+import { RemoteError, type ExecResult, type SshHost } from '../remote/ssh.js';
+
+/** What a step does on a host: the SshHost operations the executor uses. */
+export type RemoteHost = Pick<SshHost, 'exec' | 'stream' | 'readIfExists' | 'stat' | 'writeFileAtomic'>;
+
+/**
+ * The executor's reads of the world, injected (src/exec/probes.ts has the real ones: SSH, TCP,
+ * the ZooKeeper client; the unit tests have fakes). None of them changes anything.
+ */
+export interface Probes {
+  /** `srvr` of one server over TCP; null when it does not serve. */
+  srvr: SrvrProbe;
+  /** Monitor values of one server (mntr, or the AdminServer on 3.5+). */
+  monitor: (host: string, clientPort: number, adminPort: number, timeoutMs: number) => Promise<MonitorRead>;
+  /** The ZooKeeper JVMs on a host (zk/process.ts LIST_ZK_JVMS); throws when the host cannot be asked. */
+  jvms: (host: string) => Promise<ZkJvm[]>;
+  /** Does the node's dataDir hold a snapshot file (version-2/snapshot.<zxid>)? */
+  hasSnapshot: (node: NodeRef) => Promise<boolean>;
+  /** The data check of a node (check/datadir.ts readDataDirs); `runningZxid` is what it serves now. */
+  dataCheck: (node: NodeRef, runningZxid: bigint | null | undefined) => Promise<DataReport>;
+  /** A ZooKeeper client session (zk/client.ts ZkClient.connect); timeout in ms. */
+  connect: (connectString: string, timeoutMs: number) => Promise<ZkClient>;
+}
 
 export interface RunEnv {
-  plan: Plan;
+  /** Ports, poll interval and deadlines of the compiled plan (the executor never reads the plan). */
+  settings: RunSettings;
+  /** The plan's file name, only for messages that tell the operator what to run next. */
   planFile: string;
   runId: string;
-  pool: SshPool;
+  /** The host of a label (one SSH connection per host per run). Throws StepError for an unknown host. */
+  hosts: (host: string) => Promise<RemoteHost>;
+  probes: Probes;
   stopRequested: () => boolean;
   progress: (line: string) => void;
 }
@@ -33,30 +63,20 @@ export class StepError extends Error {
 /** Ctrl-C arrived: the step stopped after its remote command in flight. */
 export class Interrupted extends Error {}
 
-const targetCache = new WeakMap<Plan, Map<string, SshTargetSpec>>();
-
-export function hostTarget(env: RunEnv, host: string): SshTargetSpec {
-  let m = targetCache.get(env.plan);
-  if (!m) {
-    m = new Map(sshTargets(env.plan, env.planFile).map((t) => [t.host, t]));
-    targetCache.set(env.plan, m);
-  }
-  const t = m.get(host);
-  if (!t) throw new StepError(`no host ${host} in the plan`);
-  return t;
-}
-
-export function host(env: RunEnv, h: string): Promise<SshHost> {
-  return env.pool.get(hostTarget(env, h));
+export function host(env: RunEnv, h: string): Promise<RemoteHost> {
+  return env.hosts(h);
 }
 
 export function withRunId(argv: string[], runId: string): string[] {
   return argv.map((a) => a.replaceAll(RUN_TOKEN, runId));
 }
 
-/** Run a compiled command; `accept` may turn a non-zero exit into success (e.g. "already running"). */
-export async function runCommand(env: RunEnv, on: string, c: RemoteCommand, accept?: (r: ExecResult) => boolean): Promise<ExecResult> {
-  if (env.stopRequested()) throw new Interrupted('stopped before the next command');
+/**
+ * Run a compiled command; `accept` may turn a non-zero exit into success (e.g. "already running").
+ * After Ctrl-C only a cleanup runs (`evenIfStopped`); anything else throws Interrupted.
+ */
+export async function runCommand(env: RunEnv, on: string, c: RemoteCommand, accept?: (r: ExecResult) => boolean, evenIfStopped = false): Promise<ExecResult> {
+  if (env.stopRequested() && !evenIfStopped) throw new Interrupted('stopped before the next command');
   const h = await host(env, on);
   env.progress(`${on}: ${c.does}`);
   forgetJvms(env, on);
@@ -88,18 +108,11 @@ export function zkJvms(env: RunEnv, on: string): Promise<ZkJvm[]> {
   let reads = jvmReads.get(env);
   if (reads === undefined) jvmReads.set(env, (reads = new Map()));
   const cur = reads.get(on);
-  if (cur !== undefined && (cur.at === null || Date.now() - cur.at < env.plan.health.pollInterval)) return cur.list;
+  if (cur !== undefined && (cur.at === null || Date.now() - cur.at < env.settings.pollIntervalMs)) return cur.list;
   const read: JvmRead = { at: null, list: Promise.resolve([]) };
-  read.list = (async () => {
-    try {
-      const h = await host(env, on);
-      const r = await h.exec(['sh', '-c', LIST_ZK_JVMS], { timeoutMs: 10000, raw: true });
-      if (r.code !== 0) throw new StepError(`could not list the ZooKeeper processes on ${on} (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
-      return parseZkJvms(r.stdout);
-    } finally {
-      read.at = Date.now();
-    }
-  })();
+  read.list = env.probes.jvms(on).finally(() => {
+    read.at = Date.now();
+  });
   reads.set(on, read);
   // a failed read is not kept: the next ask tries again
   read.list.catch(() => reads.get(on) === read && reads.delete(on));
@@ -109,13 +122,6 @@ export function zkJvms(env: RunEnv, on: string): Promise<ZkJvm[]> {
 /** Is a ZooKeeper JVM running with this node's config (from `home`, when given) on its host (same mount namespace)? */
 export async function hasProcess(env: RunEnv, node: NodeRef, home?: string): Promise<boolean> {
   return findZkJvm(await zkJvms(env, node.host), node.config, home) !== undefined;
-}
-
-/** Does the node's dataDir hold a snapshot file (version-2/snapshot.<zxid>)? */
-export async function hasSnapshot(env: RunEnv, node: NodeRef): Promise<boolean> {
-  const h = await host(env, node.host);
-  const r = await h.exec(['sh', '-c', 'ls -1 "$1/version-2" 2>/dev/null || true', 'sh', node.dataDir], { timeoutMs: 10000, raw: true });
-  return r.stdout.split('\n').some((n) => /^snapshot\.[0-9a-f]+$/i.test(n));
 }
 
 /** Read a remote text file, or undefined when it does not exist. */
@@ -128,7 +134,7 @@ export async function readText(env: RunEnv, on: string, path: string): Promise<s
 export async function writeKeeping(env: RunEnv, on: string, path: string, content: string, mode: number): Promise<'written' | 'unchanged'> {
   const h = await host(env, on);
   const dir = path.slice(0, path.lastIndexOf('/')) || '/';
-  await h.exec(['mkdir', '-p', dir], { timeoutMs: 10000 });
+  await h.exec(['mkdir', '-p', dir], { timeoutMs: 10000, purpose: `write ${path}` });
   const before = (await h.readIfExists(path))?.toString('utf8');
   if (before === content) return 'unchanged';
   if (before !== undefined) {
@@ -151,15 +157,15 @@ export async function withZks<T>(env: RunEnv, connectStrings: string[], work: (z
       async () => {
         const zks: ZkClient[] = [];
         try {
-          for (const c of connectStrings) zks.push(await ZkClient.connect(c, 10000));
+          for (const c of connectStrings) zks.push(await env.probes.connect(c, 10000));
           return await work(zks);
         } finally {
           for (const zk of zks) zk.close();
         }
       },
       {
-        deadlineMs: Date.now() + env.plan.health.gateDeadline,
-        pollMs: env.plan.health.pollInterval,
+        deadlineMs: Date.now() + env.settings.gateDeadlineMs,
+        pollMs: env.settings.pollIntervalMs,
         onRetry: (e, n) => env.progress(`lost a connection to ${connectStrings.join(' / ')} (${e.message}): starting over (${n})`),
         stopped: env.stopRequested,
       },

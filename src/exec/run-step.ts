@@ -5,44 +5,51 @@
 // Invariants: nothing is deleted (directories are moved to dated backups, files keep their
 // previous version); slot steps resolve "followers in myid order, then the leader" from the
 // live ensemble once per round and remember it (memo), so a resumed round keeps its order.
+import { hexZxid } from '../zk/zxid.js';
 import { resolveFile, type ReadFile } from '../compile/files.js';
 import { describeNode } from '../compile/nodes.js';
+import { dynamicConfigPath } from '../compile/zoocfg.js';
 import type { Gate, NodeRef, RemoteCommand, Step } from '../compile/types.js';
 import { hostsConnectString, ZkError, ZNODEEXISTS, ZNONODE } from '../zk/client.js';
 import { COPY_SUFFIX, findPersistedCopies } from '../zk/persisted.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
-import { probeSrvr } from '../zk/fourlw.js';
 import { carrySplitWindow } from './split-window.js';
-import { readDataDirs, sshDataRemote } from '../check/datadir.js';
-import { hasProcess, hasSnapshot, host, Interrupted, readText, runCommand, StepError, withRunId, withZk, writeKeeping, type RunEnv } from './env.js';
+import { hasProcess, host, Interrupted, readText, runCommand, StepError, withRunId, withZk, writeKeeping, type RunEnv } from './env.js';
 import type { StreamRun } from '../remote/ssh.js';
+import type { Election, RunInput, RunOutput } from '../machine/contract.js';
 
-export interface StepMemo {
-  /** round → myids in restart order (followers by myid, then the leader), fixed at the round's first slot. */
-  slotOrders: Record<string, number[]>;
-  canarySeq: number;
-  /** zxid of the seed server when its data was copied (the split-window check compares with it). */
-  seedZxid?: string;
-}
+/** What a step knows of earlier ones (mutable while it runs: the slot order, the canary counter). */
+export type StepMemo = Omit<RunInput, 'index' | 'attempt'>;
 
-export interface StepOutcome {
-  election?: { from: number | null; to: number | null; ms: number };
-  resolved?: number;
-  slotOrder?: number[];
-  seed?: { myid: number; zxid: string };
-  notes: string[];
-}
+/** What a finished step reports (the machine's RunOutput). */
+export type StepOutcome = RunOutput;
 
 export function gateEnv(env: RunEnv, memo: StepMemo): GateEnv {
   return {
-    clientPort: env.plan.cluster.ports.client,
-    adminPort: env.plan.cluster.adminPort,
-    pollIntervalMs: env.plan.health.pollInterval,
+    clientPort: env.settings.clientPort,
+    adminPort: env.settings.adminPort,
+    pollIntervalMs: env.settings.pollIntervalMs,
     hasProcess: (n, home) => hasProcess(env, n, home),
-    hasSnapshot: (n) => hasSnapshot(env, n),
+    hasSnapshot: env.probes.hasSnapshot,
     canaryValue: () => `${env.runId}#${++memo.canarySeq}`,
     stopped: env.stopRequested,
+    srvr: env.probes.srvr,
+    monitor: env.probes.monitor,
   };
+}
+
+/** The members' `srvr` answers, through the injected probe. */
+function view(env: RunEnv, members: NodeRef[]) {
+  return ensembleView(members, env.settings.clientPort, env.probes.srvr);
+}
+
+/** Run a compiled command, then wait for the gates it names (RemoteCommand.then). */
+async function runThen(env: RunEnv, memo: StepMemo, on: string, c: RemoteCommand, accept?: (r: { stdout: string; stderr: string }) => boolean): Promise<void> {
+  await runCommand(env, on, c, accept);
+  for (const g of c.then ?? []) {
+    const ms = await waitGate(g, gateEnv(env, memo));
+    env.progress(`${on}: ${g.kind === 'stopped' ? 'stopped' : `gate ${g.kind} held`} ${ms} ms after \`${c.argv[0]} ${c.argv[1] ?? ''}\` returned`);
+  }
 }
 
 async function gates(env: RunEnv, memo: StepMemo, list: Gate[]): Promise<void> {
@@ -55,7 +62,6 @@ async function gates(env: RunEnv, memo: StepMemo, list: Gate[]): Promise<void> {
 /** How often the leaderless window is polled (srvr over TCP, about 1 ms each). */
 const ELECTION_POLL_MS = 20;
 
-type Election = { from: number | null; to: number | null; ms: number };
 
 /**
  * The election a leader's stop causes, watched from before the stop command is sent (a stop
@@ -64,15 +70,15 @@ type Election = { from: number | null; to: number | null; ms: number };
  * does. Polled every ELECTION_POLL_MS, so that is its resolution.
  */
 function watchElection(env: RunEnv, leader: NodeRef, others: NodeRef[]): { result: Promise<Election>; cancel: () => void } {
-  const port = env.plan.cluster.ports.client;
-  const deadline = Date.now() + env.plan.health.gateDeadline;
+  const port = env.settings.clientPort;
+  const deadline = Date.now() + env.settings.gateDeadlineMs;
   let cancelled = false;
   const result = (async () => {
     let lostAt: number | null = null;
     for (;;) {
       if (cancelled) return { from: leader.myid, to: null, ms: 0 };
-      if (lostAt === null && (await probeSrvr(leader.host, port, 500))?.mode !== 'leader') lostAt = Date.now();
-      const v = lostAt === null ? null : await ensembleView(others, port);
+      if (lostAt === null && (await env.probes.srvr(leader.host, port, 500))?.mode !== 'leader') lostAt = Date.now();
+      const v = lostAt === null ? null : await view(env, others);
       const done = v !== null && v.leader !== null;
       if (done || Date.now() >= deadline || env.stopRequested()) {
         const ms = lostAt === null ? 0 : Date.now() - lostAt;
@@ -101,9 +107,8 @@ async function during<T>(watch: { result: Promise<Election>; cancel: () => void 
  * must continue from it, and both directories need room (seed 004). Refused otherwise.
  */
 async function assertDataOk(env: RunEnv, node: NodeRef): Promise<void> {
-  const h = await host(env, node.host);
-  const running = await probeSrvr(node.host, env.plan.cluster.ports.client, 1500);
-  const r = await readDataDirs(sshDataRemote(h, env.plan.health.gateDeadline), node.dataDir, node.dataLogDir, running?.zxid);
+  const running = await env.probes.srvr(node.host, env.settings.clientPort, 1500);
+  const r = await env.probes.dataCheck(node, running?.zxid);
   if (!r.ok) throw new StepError(`refusing to start ${describeNode(node)}: ${[r.ok ? '' : r.detail, ...r.lowSpace].filter(Boolean).join('; ')}. Nothing was done to it; fix its data (or free space), then resume.`);
   env.progress(`${describeNode(node)}: ${r.detail}`);
 }
@@ -124,7 +129,7 @@ async function writeFiles(env: RunEnv, step: Step, node: NodeRef): Promise<void>
       (async () => {
         const base = await readText(env, bh, f.base);
         cache.set(`${bh}\u0000${f.base}`, base);
-        const dyn = base && /^\s*dynamicConfigFile\s*=\s*(.*)$/m.exec(base)?.[1]?.trim();
+        const dyn = base && dynamicConfigPath(base);
         if (dyn) cache.set(`${bh}\u0000${dyn}`, await readText(env, bh, dyn));
       })(),
     );
@@ -140,11 +145,11 @@ async function resolveSlot(env: RunEnv, memo: StepMemo, step: Step & { target: {
   const t = step.target;
   let order = memo.slotOrders[t.round];
   if (!order) {
-    const view = await ensembleView(t.members, env.plan.cluster.ports.client);
-    if (view.leader === null) throw new StepError(`cannot order round ${t.round}: no single leader among ${t.members.map((m) => m.myid).join(', ')}`);
-    order = [...t.members.map((m) => m.myid).filter((id) => id !== view.leader).sort((a, b) => a - b), view.leader];
+    const v = await view(env, t.members);
+    if (v.leader === null) throw new StepError(`cannot order round ${t.round}: no single leader among ${t.members.map((m) => m.myid).join(', ')}`);
+    order = [...t.members.map((m) => m.myid).filter((id) => id !== v.leader).sort((a, b) => a - b), v.leader];
     memo.slotOrders[t.round] = order;
-    env.progress(`round ${t.round}: followers ${order.slice(0, -1).join(', ') || 'none'}, then leader ${view.leader}`);
+    env.progress(`round ${t.round}: followers ${order.slice(0, -1).join(', ') || 'none'}, then leader ${v.leader}`);
   }
   const id = order[t.slot - 1];
   if (id === undefined) throw new StepError(`round ${t.round} has no slot ${t.slot}`);
@@ -154,14 +159,14 @@ async function resolveSlot(env: RunEnv, memo: StepMemo, step: Step & { target: {
 async function copySeed(env: RunEnv, step: Step & { target: { kind: 'seed' } }, out: StepOutcome): Promise<void> {
   const t = step.target;
   let seed = t.candidates[0]!;
-  const view = await ensembleView(t.candidates, env.plan.cluster.ports.client);
+  const v = await view(env, t.candidates);
   if (t.seedFrom === 'leader') {
-    const leader = t.candidates.find((c) => c.myid === view.leader);
+    const leader = t.candidates.find((c) => c.myid === v.leader);
     if (!leader) throw new StepError(`the seed is the old ensemble's leader, but ${t.candidates.map((c) => c.myid).join(', ')} have no single leader`);
     seed = leader;
   }
-  const zxid = view.modes.get(seed.myid)?.zxid;
-  out.seed = { myid: seed.myid, zxid: zxid != null ? `0x${zxid.toString(16)}` : 'unknown' };
+  const zxid = v.modes.get(seed.myid)?.zxid;
+  out.seed = { myid: seed.myid, zxid: hexZxid(zxid, 'unknown') };
   env.progress(`seed is server ${seed.myid} (${seed.host}) at zxid ${out.seed.zxid}`);
   // exactly the compiled commands of this seed: each sender streamed into its receiver
   const m = step.byMember?.find((x) => x.myid === seed.myid);
@@ -233,10 +238,10 @@ async function streamCommand(env: RunEnv, from: RemoteCommand, into: RemoteComma
 }
 
 async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'ensemble' } }, out: StepOutcome): Promise<void> {
-  const paths = env.plan.strategy.kind === 'rebuild' ? env.plan.strategy.preserveEphemerals : [];
+  const paths = env.settings.preserveEphemerals;
   // counted across attempts: a retry after a lost connection finds its earlier copies in place
   const written = new Set<string>();
-  await withZk(env, hostsConnectString(step.target.members, env.plan.cluster.ports.client), async (zk) => {
+  await withZk(env, hostsConnectString(step.target.members, env.settings.clientPort), async (zk) => {
     const walk = async (p: string): Promise<void> => {
       const st = await zk.exists(p);
       if (!st) return;
@@ -266,7 +271,18 @@ async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'en
   out.notes.push(`${written.size} ephemeral nodes copied as <name>${COPY_SUFFIX}`);
 }
 
+/**
+ * Run one compiled step: its preconditions, its compiled commands and file writes (nothing
+ * else changes anything), then its gates. Throws StepError (with what did not hold), GateFailed
+ * or Interrupted; the outcome carries what later steps need (slot order, seed, canary counter).
+ */
 export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome> {
+  const out = await act(step, env, memo);
+  out.canarySeq = memo.canarySeq;
+  return out;
+}
+
+async function act(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome> {
   const out: StepOutcome = { notes: [] };
   const t = step.target;
   // the step's preconditions: nothing is done until they hold
@@ -281,13 +297,13 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
       const node = t.node;
       if (step.action === 'start' && !(await hasProcess(env, node))) await assertDataOk(env, node);
       const ensembleGate = step.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined;
-      const leading = step.maybeElection && ensembleGate ? (await ensembleView([node], env.plan.cluster.ports.client)).leader === node.myid : false;
+      const leading = step.maybeElection && ensembleGate ? (await view(env, [node])).leader === node.myid : false;
       const election = leading && ensembleGate ? watchElection(env, node, ensembleGate.members.filter((m) => m.myid !== node.myid)) : null;
       await during(election, async () => {
         if (step.action === 'stop' && (await hasProcess(env, node)) === false) {
           env.progress(`${describeNode(node)} is not running`);
         } else {
-          for (const c of step.commands) await runCommand(env, node.host, c, step.action === 'start' ? alreadyRunning : undefined);
+          for (const c of step.commands) await runThen(env, memo, node.host, c, step.action === 'start' ? alreadyRunning : undefined);
         }
       });
       if (election !== null) out.election = await election.result;
@@ -308,17 +324,13 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
       const [stop, ...rest] = m.commands;
       // the round's leader goes last, but a leader that stepped down mid-round leaves another one:
       // whichever server leads when it is stopped causes an election, measured below
-      const wasLeader = (await ensembleView(t.members, env.plan.cluster.ports.client)).leader === id;
+      const wasLeader = (await view(env, t.members)).leader === id;
       const others = (m.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined)?.members.filter((x) => x.myid !== id) ?? [];
       const election = wasLeader ? watchElection(env, memberNode, others) : null;
-      // zkServer.sh stop does not wait for the JVM to exit: the start would find the ports taken
-      const ms = await during(election, async () => {
-        if (stop) await runCommand(env, m.host, stop);
-        return waitGate({ kind: 'stopped', node: { ...memberNode, config: '' }, deadlineMs: env.plan.health.gateDeadline }, gateEnv(env, memo));
-      });
-      env.progress(`server ${id} stopped (its JVM gone ${ms} ms after the stop command returned)`);
+      // the stop waits for the JVM to exit (its compiled `then`): the start would find the ports taken
+      if (stop) await during(election, () => runThen(env, memo, m.host, stop));
       if (election !== null) out.election = await election.result;
-      for (const c of rest) await runCommand(env, m.host, c, alreadyRunning);
+      for (const c of rest) await runThen(env, memo, m.host, c, alreadyRunning);
       await gates(env, memo, m.gates);
       return out;
     }
@@ -332,7 +344,7 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
       return out;
     case 'split-window': {
       if (t.kind !== 'split') throw new StepError(`step ${step.id}: expected a split target`);
-      const r = await carrySplitWindow(env, t.old, t.neu, memo.seedZxid);
+      const r = await carrySplitWindow(env, step as Step & { target: { kind: 'split' } }, memo.seedZxid);
       out.notes.push(
         r.oldZxid === null
           ? 'no old server data to compare'
@@ -342,9 +354,9 @@ export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Prom
     }
     case 'final-check':
       await gates(env, memo, step.gates);
-      if (env.plan.strategy.kind === 'rebuild' && env.plan.strategy.preserveEphemerals.length > 0 && t.kind === 'ensemble') {
-        const roots = env.plan.strategy.preserveEphemerals;
-        const copies = await withZk(env, hostsConnectString(t.members, env.plan.cluster.ports.client), (zk) => findPersistedCopies(zk, roots));
+      if (env.settings.preserveEphemerals.length > 0 && t.kind === 'ensemble') {
+        const roots = env.settings.preserveEphemerals;
+        const copies = await withZk(env, hostsConnectString(t.members, env.settings.clientPort), (zk) => findPersistedCopies(zk, roots));
         const shadowed = copies.filter((c) => c.shadowed);
         const line = `persistent copies of ephemeral nodes: ${copies.length}, ${shadowed.length} shadowed by their re-registered owners${copies.length > shadowed.length ? `; not re-registered (kept): ${copies.filter((c) => !c.shadowed).map((c) => c.original).join(', ')}` : ''}; remove the shadowed ones with: zkroll copies ${env.planFile} --clean`;
         env.progress(line);

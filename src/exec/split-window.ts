@@ -6,38 +6,18 @@
 // advanced copy is compared with the new ensemble, and every persistent node it created or
 // changed since the copy is written to the new ensemble. Nodes only the new ensemble has are
 // reported, never deleted.
+// The readers are started and stopped by the step's compiled commands (src/compile/split.ts).
 // Invariants: the old servers' own files are never touched (only copies are opened); the
 // temporary copies and readers are zkroll's own and are removed; safe to run twice (creates are
 // create-if-missing, changes set-if-different).
-import type { NodeRef } from '../compile/types.js';
+import { hexZxid } from '../zk/zxid.js';
+import type { MemberAction, NodeRef, Step } from '../compile/types.js';
+import { readerDir, readerPort } from '../compile/split.js';
 import { hostsConnectString, ZNODEEXISTS, ZkError, type ZkClient } from '../zk/client.js';
 import { ensembleView } from '../zk/gates.js';
-import { probeSrvr } from '../zk/fourlw.js';
 import { COPY_SUFFIX } from '../zk/persisted.js';
 import { walkTree } from '../zk/tree.js';
-import { host, StepError, withZks, type RunEnv } from './env.js';
-
-// A reader left by an attempt that was killed (SIGKILL skips the cleanup below) still holds
-// the port: it is stopped first, so the step is safe to run again.
-const READER = `set -e
-tmp="$1"; home="$2"; data="$3"; log="$4"; addr="$5"; port="$6"
-if [ -f "$tmp/reader.pid" ]; then
-  old=$(cat "$tmp/reader.pid")
-  if grep -q "$tmp/zoo.cfg" "/proc/$old/cmdline" 2>/dev/null; then
-    kill "$old" 2>/dev/null || true
-    for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do kill -0 "$old" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$old" 2>/dev/null || true
-  fi
-fi
-if [ -d "$tmp" ]; then rm -rf "$tmp"; fi
-mkdir -p "$tmp/data/version-2"
-cp -a "$data/version-2/." "$tmp/data/version-2/"
-if [ "$log" != "$data" ]; then cp -a "$log/version-2/." "$tmp/data/version-2/"; fi
-printf 'tickTime=2000\\ndataDir=%s/data\\nclientPort=%s\\nclientPortAddress=%s\\nadmin.enableServer=false\\n4lw.commands.whitelist=*\\nmaxClientCnxns=0\\n' "$tmp" "$port" "$addr" > "$tmp/zoo.cfg"
-cd "$tmp"
-nohup java -Xmx256m -cp "$home/*:$home/lib/*:$home/conf" -Dzookeeper.log.dir="$tmp" -Dzookeeper.root.logger=INFO,CONSOLE org.apache.zookeeper.server.ZooKeeperServerMain "$tmp/zoo.cfg" > "$tmp/reader.log" 2>&1 < /dev/null &
-echo $! > "$tmp/reader.pid"
-echo $!`;
+import { errorText, runCommand, StepError, withRunId, withZks, type RunEnv } from './env.js';
 
 /** Every persistent node except "/" with its data (owners re-register their ephemerals). */
 async function persistentTree(zk: ZkClient, skip: (p: string) => boolean): Promise<Map<string, Buffer>> {
@@ -59,43 +39,50 @@ export interface SplitResult {
 
 interface Reader {
   node: NodeRef;
-  pid: string;
   tmp: string;
   port: number;
 }
 
-export async function carrySplitWindow(env: RunEnv, oldMembers: NodeRef[], newMembers: NodeRef[], seedZxid: string | undefined): Promise<SplitResult> {
-  const port = env.plan.cluster.ports.client;
-  if ((await ensembleView(oldMembers, port)).leader !== null) throw new StepError('the old ensemble still serves: its final data can only be read once it has stopped');
-  const readerPort = 30000 + (port % 10000);
+/**
+ * Run the split-window step: start each old member's reader (its compiled first command), read
+ * them, carry the writes over, and always run the compiled stop commands at the end, Ctrl-C or
+ * not. Throws StepError while the old ensemble still serves.
+ */
+export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kind: 'split' } }, seedZxid: string | undefined): Promise<SplitResult> {
+  const port = env.settings.clientPort;
+  const oldMembers = step.target.old;
+  if ((await ensembleView(oldMembers, port, env.probes.srvr)).leader !== null) throw new StepError('the old ensemble still serves: its final data can only be read once it has stopped');
   const readers: Reader[] = [];
+  const started: MemberAction[] = [];
   try {
-    for (const o of oldMembers) {
-      const h = await host(env, o.host);
-      const tmp = `/tmp/zkroll-split-${env.runId}-${o.myid}`;
-      const r = await h.exec(['sh', '-c', READER, 'sh', tmp, o.home, o.dataDir, o.dataLogDir, o.host, String(readerPort)], { timeoutMs: env.plan.health.gateDeadline });
-      readers.push({ node: o, pid: r.stdout.trim().split('\n').at(-1) ?? '', tmp, port: readerPort });
+    for (const m of step.byMember ?? []) {
+      const node = oldMembers.find((o) => o.myid === m.myid);
+      const start = m.commands[0];
+      if (!node || !start) throw new StepError(`step ${step.id}: no reader for old server ${m.myid}`);
+      started.push(m);
+      await runCommand(env, m.host, start);
+      readers.push({ node, tmp: withRunId([readerDir(node)], env.runId)[0]!, port: readerPort(port) });
     }
     let best: { r: Reader; zxid: bigint } | null = null;
     for (const r of readers) {
-      const deadline = Date.now() + env.plan.health.startDeadline;
-      let s = await probeSrvr(r.node.host, r.port, 1000);
-      while (!s && Date.now() < deadline) {
-        await new Promise((res) => setTimeout(res, env.plan.health.pollInterval));
-        s = await probeSrvr(r.node.host, r.port, 1000);
+      const deadline = Date.now() + env.settings.startDeadlineMs;
+      let s = await env.probes.srvr(r.node.host, r.port, 1000);
+      while (!s && Date.now() < deadline && !env.stopRequested()) {
+        await new Promise((res) => setTimeout(res, env.settings.pollIntervalMs));
+        s = await env.probes.srvr(r.node.host, r.port, 1000);
       }
-      if (!s || s.zxid === null) throw new StepError(`could not open the final data of old server ${r.node.myid} (${r.node.host}): the reader did not serve within ${env.plan.health.startDeadline} ms (see ${r.tmp}/reader.log)`);
-      env.progress(`old server ${r.node.myid} ended at zxid 0x${s.zxid.toString(16)}`);
+      if (!s || s.zxid === null) throw new StepError(`could not open the final data of old server ${r.node.myid} (${r.node.host}): the reader did not serve within ${env.settings.startDeadlineMs} ms (see ${r.tmp}/reader.log)`);
+      env.progress(`old server ${r.node.myid} ended at zxid ${hexZxid(s.zxid)}`);
       if (!best || s.zxid > best.zxid) best = { r, zxid: s.zxid };
     }
     if (!best) return { oldZxid: null, from: null, created: [], changed: [], onlyNew: [] };
-    const hex = `0x${best.zxid.toString(16)}`;
+    const hex = hexZxid(best.zxid);
     if (seedZxid !== undefined && hex === seedZxid) {
       env.progress(`the old ensemble ended at ${hex}, where the data was copied: no writes to carry over`);
       return { oldZxid: hex, from: best.r.node.myid, created: [], changed: [], onlyNew: [] };
     }
     env.progress(`the old ensemble ended at ${hex}, after the copy at ${seedZxid ?? 'unknown'}: comparing with the new ensemble`);
-    const canary = env.plan.health.canaryPath;
+    const canary = env.settings.canaryPath;
     const skip = (p: string) => p === '/zookeeper' || p.startsWith('/zookeeper/') || p === canary || p.endsWith(COPY_SUFFIX);
     const oldAt = `${best.r.node.host}:${best.r.port}`;
     const from = best.r.node.myid;
@@ -104,7 +91,7 @@ export async function carrySplitWindow(env: RunEnv, oldMembers: NodeRef[], newMe
     // what an earlier attempt carried stays counted)
     const created = new Set<string>();
     const changed = new Set<string>();
-    const onlyNew = await withZks(env, [oldAt, hostsConnectString(newMembers, port)], async ([oldZk, newZk]) => {
+    const onlyNew = await withZks(env, [oldAt, hostsConnectString(step.target.neu, port)], async ([oldZk, newZk]) => {
       const [a, b] = [await persistentTree(oldZk!, skip), await persistentTree(newZk!, skip)];
       // parents before children
       for (const [p, data] of [...a.entries()].sort(([x], [y]) => x.split('/').length - y.split('/').length || x.localeCompare(y))) {
@@ -126,12 +113,8 @@ export async function carrySplitWindow(env: RunEnv, oldMembers: NodeRef[], newMe
     env.progress(`carried ${created.size} new and ${changed.size} changed nodes to the new ensemble; ${onlyNew.length} nodes only in the new one (kept)`);
     return { oldZxid: hex, from, created: [...created], changed: [...changed], onlyNew };
   } finally {
-    // the readers and their copies are zkroll's own temporary files
-    await Promise.all(
-      readers.map(async (r) => {
-        const h = await host(env, r.node.host);
-        await h.exec(['sh', '-c', 'kill "$1" 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done; kill -9 "$1" 2>/dev/null; rm -rf "$2"', 'sh', r.pid, r.tmp], { timeoutMs: 30000, raw: true });
-      }),
-    );
+    // the readers and their copies are zkroll's own: the compiled stop of each one started
+    // (even after Ctrl-C: a reader left behind would hold its port and a copy of the data)
+    await Promise.all(started.map((m) => (m.commands[1] ? runCommand(env, m.host, m.commands[1], undefined, true).catch((e: unknown) => env.progress(`${m.host}: could not stop the reader: ${errorText(e)}`)) : undefined)));
   }
 }

@@ -6,7 +6,7 @@ import { sameVersion } from '../plan/versions.js';
 import type { Plan } from '../plan/schema.js';
 import { sshTargets } from '../plan/helpers.js';
 import { SshPool } from '../remote/ssh.js';
-import { configuredIds } from '../compile/zoocfg.js';
+import { configuredIds, dynamicConfigPath } from '../compile/zoocfg.js';
 import { probeSrvr, type Srvr } from '../zk/fourlw.js';
 
 export interface LiveServer {
@@ -37,7 +37,7 @@ export async function readLive(plan: Plan, planFile: string, pool: SshPool): Pro
       const config = await readOr(s.config);
       if (config !== null) {
         files.set(`${s.host}\u0000${s.config}`, config);
-        const dyn = /^\s*dynamicConfigFile\s*=\s*(.*)$/m.exec(config)?.[1]?.trim();
+        const dyn = dynamicConfigPath(config);
         if (dyn) {
           const d = await readOr(dyn);
           if (d !== null) files.set(`${s.host}\u0000${dyn}`, d);

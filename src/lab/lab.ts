@@ -13,7 +13,7 @@ import { ZkClient } from '../zk/client.js';
 import { checkPrerequisites, renderLabZooCfg, writeInstall } from './install.js';
 import { killListener } from './faults.js';
 import { findTarball, unpackedRelease } from './releases.js';
-import { isAlive, killAll, pidsInNamespace, pidsWithCmdline, pollUntil, portFree, tcpOpen } from './procs.js';
+import { isAlive, killAll, pidsInNamespace, pidsWithCmdline, pollUntil, portFree } from './procs.js';
 import { backingPath, connectString, encodeRoot, hasListenerBug, isLoopbackV4, LabError, mountRoots, type LabServer, type LabSpec } from './spec.js';
 export { hasListenerBug } from './spec.js';
 import { ensureIdentity, hostDirs, loginProfile, prepareSshd, startSshd } from './sshd.js';

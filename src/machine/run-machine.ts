@@ -5,6 +5,9 @@
 // the machine (deadlines are in the steps, polled by the runner), so a restored actor loses
 // nothing: a step that was running is simply run again, and every step is safe to run twice.
 import { assign, fromPromise, setup } from 'xstate';
+import type { Election, RunInput, RunOutput } from './contract.js';
+
+export type { Election, RunInput, RunOutput } from './contract.js';
 
 export interface StepMeta {
   id: string;
@@ -24,28 +27,6 @@ export interface StepRecord {
   notes: string[];
   /** The leader election this step caused, measured from losing a leader to having one again. */
   election?: Election | null;
-}
-
-export interface Election {
-  from: number | null;
-  to: number | null;
-  ms: number;
-}
-
-export interface RunOutput {
-  election?: Election;
-  resolved?: number;
-  slotOrder?: number[];
-  seed?: { myid: number; zxid: string };
-  notes: string[];
-}
-
-export interface RunInput {
-  index: number;
-  attempt: number;
-  slotOrders: Record<string, number[]>;
-  canarySeq: number;
-  seedZxid?: string;
 }
 
 export interface RunContext {
@@ -145,7 +126,7 @@ export const runMachine = setup({
               index: context.index + 1,
               slotOrders: round && out.slotOrder ? { ...context.slotOrders, [round]: out.slotOrder } : context.slotOrders,
               seed: out.seed ?? context.seed,
-              canarySeq: context.canarySeq + 10,
+              canarySeq: Math.max(context.canarySeq + 1, out.canarySeq ?? 0),
               failure: null,
             };
           }),

@@ -11,6 +11,14 @@ import path from 'node:path';
 
 export const FORMAT = 1;
 
+/**
+ * The run id of a moment (default now): its UTC time to the second, e.g. 20261121T213000Z. The
+ * one clock of run ids and of the dated names derived from them (backups, saved copies).
+ */
+export function runIdNow(at: Date = new Date()): string {
+  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
 export interface RunFile {
   format: number;
   planHash: string;

@@ -8,6 +8,7 @@
 //   (see src/remote/connect.ts for what the ssh config may still supply).
 // - effectiveSsh: a per-host ssh field that is present always wins over the plan-wide default.
 // - allHosts: the current servers in plan order, then the rebuild's temporary server (if any).
+import type { HostTarget } from "../remote/connect.js";
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -69,19 +70,12 @@ export function resolveLocalPath(planFile: string, p: string): string {
   return path.resolve(path.dirname(path.resolve(planFile)), p);
 }
 
-/** Where and how to log in to one host of the plan (the shape remote/ connects with). */
-export interface SshTargetSpec {
-  label: string;
-  host: string;
-  port: number;
-  user: string;
-  identityFile?: string;
-  knownHostsFile: string;
-  connectTimeoutMs: number;
+/**
+ * Where and how to log in to one host of the plan: remote/'s HostTarget (the one definition of
+ * an SSH target) with sudo always decided, and the host's role and myid in the plan.
+ */
+export interface SshTargetSpec extends HostTarget {
   sudo: boolean;
-  jumpHost?: string;
-  /** OpenSSH client config consulted for HostName / IdentityFile / ProxyJump (absolute). */
-  sshConfigFile?: string;
   /** The host's role and myid in the plan. */
   entry: HostEntry;
 }

@@ -42,6 +42,11 @@ export interface CommandRecord {
   durationMs: number;
   stdoutTail: string;
   stderrTail: string;
+  /**
+   * Why a command that is not a compiled one ran: `read` (it changes nothing) or `write <path>`
+   * (part of writing that file); absent for the commands of the compiled steps and of tools.
+   */
+  purpose?: string;
 }
 export type CommandHook = (rec: CommandRecord) => void;
 
@@ -73,6 +78,8 @@ export interface ExecOptions {
   okCodes?: number[];
   /** Return the result whatever the exit code; no timeout/okCodes checks. */
   raw?: boolean;
+  /** Recorded in the audit (CommandRecord.purpose): `read`, or `write <path>`. */
+  purpose?: string;
 }
 
 /** How audit records about the remote shell (not a command) begin. */
@@ -256,7 +263,7 @@ export class SshHost {
     const run = await this.run(command, opts.timeoutMs, opts.stdin, OUTPUT_CAP_BYTES);
     const res: ExecResult = { code: run.code, stdout: decodeOutput(run.stdout, run.stdoutTruncated), stderr: decodeOutput(run.stderr, run.stderrTruncated), durationMs: run.durationMs, command };
     if (run.signal !== undefined) res.signal = run.signal;
-    this.audit(command, res);
+    this.audit(command, res, opts.purpose);
     if (run.failure !== undefined) throw run.failure;
     if (opts.raw === true) return res;
     const secs = remoteTimeoutSecs(opts.timeoutMs);
@@ -279,11 +286,11 @@ export class SshHost {
    * output (a gzip stream, a data file) comes back exact. Never throws on an exit code; throws
    * RemoteError when the command's outcome is unknown (connection or remote shell lost, deadline).
    */
-  async execBytes(cmd: string[] | { script: string }, opts: { timeoutMs: number; maxStdoutBytes: number }): Promise<ExecBytesResult> {
+  async execBytes(cmd: string[] | { script: string }, opts: { timeoutMs: number; maxStdoutBytes: number; purpose?: string }): Promise<ExecBytesResult> {
     const command = Array.isArray(cmd) ? shellCommand(cmd) : cmd.script;
     const run = await this.run(command, opts.timeoutMs, undefined, opts.maxStdoutBytes);
     const stderr = decodeOutput(run.stderr, run.stderrTruncated);
-    this.audit(command, { code: run.code, durationMs: run.durationMs, stdout: `(${run.stdout.length} bytes)`, stderr });
+    this.audit(command, { code: run.code, durationMs: run.durationMs, stdout: `(${run.stdout.length} bytes)`, stderr }, opts.purpose);
     if (run.failure !== undefined) throw run.failure;
     return { code: run.code, stdout: run.stdout, stdoutTruncated: run.stdoutTruncated, stderr, durationMs: run.durationMs, command };
   }
@@ -435,11 +442,13 @@ export class SshHost {
     this.audit(`${SHELL_RECORD}${this.target.sudo === true ? ' (sudo -n)' : ''}: ${what}`, res);
   }
 
-  private audit(command: string, res: { code: number | null; durationMs: number; stdout: string; stderr: string }): void {
+  private audit(command: string, res: { code: number | null; durationMs: number; stdout: string; stderr: string }, purpose?: string): void {
     const hook = this.onCommand;
     if (hook === undefined) return;
     try {
-      hook({ host: this.label, command, code: res.code, durationMs: res.durationMs, stdoutTail: tail(res.stdout), stderrTail: tail(res.stderr) });
+      const rec: CommandRecord = { host: this.label, command, code: res.code, durationMs: res.durationMs, stdoutTail: tail(res.stdout), stderrTail: tail(res.stderr) };
+      if (purpose !== undefined) rec.purpose = purpose;
+      hook(rec);
     } catch {
       /* an audit hook must not break remote operations */
     }
@@ -494,7 +503,7 @@ export class SshHost {
   async stat(path: string): Promise<RemoteStat | null> {
     try {
       if (this.target.sudo === true) {
-        const r = await this.exec({ script: sudoStatScript(path) }, { timeoutMs: FILE_OP_TIMEOUT_MS });
+        const r = await this.exec({ script: sudoStatScript(path) }, { timeoutMs: FILE_OP_TIMEOUT_MS, purpose: 'read' });
         return parseSudoStat(r.stdout);
       }
       return await sftpStat(await this.sftp(), path);
@@ -510,17 +519,17 @@ export class SshHost {
     const record = `write-file-atomic ${path} (${data.length} bytes, mode ${mode.toString(8)})`;
     try {
       if (this.target.sudo === true) {
-        await this.exec({ script: sudoWriteScript(path, tempPathFor(path), mode) }, { timeoutMs: FILE_OP_TIMEOUT_MS, stdin: data });
+        await this.exec({ script: sudoWriteScript(path, tempPathFor(path), mode) }, { timeoutMs: FILE_OP_TIMEOUT_MS, stdin: data, purpose: `write ${path}` });
         return;
       }
       const sftp = await this.sftp();
       await sftpWriteAtomic(sftp, path, data, mode, async (from, to) => {
-        await this.exec({ script: renameScript(from, to) }, { timeoutMs: FILE_OP_TIMEOUT_MS });
+        await this.exec({ script: renameScript(from, to) }, { timeoutMs: FILE_OP_TIMEOUT_MS, purpose: `write ${path}` });
       });
-      this.audit(`sftp ${record}`, { code: 0, durationMs: Date.now() - started, stdout: '', stderr: '' });
+      this.audit(`sftp ${record}`, { code: 0, durationMs: Date.now() - started, stdout: '', stderr: '' }, `write ${path}`);
     } catch (e) {
       const err = this.fileError('writing', path, e);
-      if (this.target.sudo !== true) this.audit(`sftp ${record}`, { code: null, durationMs: Date.now() - started, stdout: '', stderr: err.message });
+      if (this.target.sudo !== true) this.audit(`sftp ${record}`, { code: null, durationMs: Date.now() - started, stdout: '', stderr: err.message }, `write ${path}`);
       throw err;
     }
   }

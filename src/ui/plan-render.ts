@@ -22,7 +22,9 @@ export function describeGate(g: Gate): string {
   const within = `within ${ms(g.deadlineMs)}`;
   switch (g.kind) {
     case 'stopped':
-      return `server ${g.node.myid} on ${g.node.host} has stopped (no process, client port closed), ${within}`;
+      return g.node.config === ''
+        ? `no ZooKeeper JVM is left on ${g.node.host} and server ${g.node.myid}'s client port is closed, ${within}`
+        : `server ${g.node.myid} on ${g.node.host} has stopped (no process, client port closed), ${within}`;
     case 'running':
       return `server ${g.node.myid} on ${g.node.host} runs with ${g.node.config} (its ZooKeeper JVM has the planned config), ${within}`;
     case 'serving':
@@ -59,6 +61,15 @@ export function membershipLines(m: Membership, prevOldEnded: boolean): string[] 
 
 function cmd(c: RemoteCommand): string {
   return `$ ${shellCommand(c.argv)}`;
+}
+
+/**
+ * A command as block lines: itself with what it does, then what it waits for before the next
+ * one (`slot`: said of whichever server the slot resolves to, so the members' lines compare).
+ */
+function cmdLines(c: RemoteCommand, slot = false): string[] {
+  const wait = (g: Gate) => (slot && g.kind === 'stopped' ? `no ZooKeeper JVM is left on its host and its client port is closed, within ${ms(g.deadlineMs)}` : describeGate(g));
+  return [`${cmd(c)}   # ${c.does}`, ...(c.then ?? []).map((g) => `#   then waits until ${wait(g)}`)];
 }
 
 function stepWhere(s: Step): string {
@@ -110,18 +121,20 @@ export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format
     for (const g of s.before ?? []) item('waits for', describeGate(g));
     if (s.commands.length > 0) {
       item('runs', '');
-      block(s.commands.map((x) => `${cmd(x)}   # ${x.does}`), 'sh');
+      block(s.commands.flatMap((c) => cmdLines(c)), 'sh');
     }
     const members = s.byMember ?? [];
-    const same = members.every((m) => JSON.stringify(m.commands) === JSON.stringify(members[0]?.commands));
+    const slot = s.target.kind === 'slot';
+    const lines = members.map((m) => m.commands.flatMap((c) => cmdLines(c, slot)));
+    const same = lines.every((l) => JSON.stringify(l) === JSON.stringify(lines[0]));
     if (members.length > 0 && same) {
       item('runs', `on the server the slot resolves to (${members.map((m) => `${m.myid} on ${m.host}`).join(', ')})`);
-      block(members[0]!.commands.map((x) => `${cmd(x)}   # ${x.does}`), 'sh');
+      block(lines[0]!, 'sh');
     } else {
-      for (const m of members) {
-        item(`if it is server ${m.myid} (${m.host})`, '');
-        block(m.commands.map((x) => `${cmd(x)}   # ${x.does}`), 'sh');
-      }
+      members.forEach((m, i) => {
+        item(s.target.kind === 'split' ? `old server ${m.myid} (${m.host})` : `if it is server ${m.myid} (${m.host})`, '');
+        block(lines[i]!, 'sh');
+      });
     }
     for (const f of files.get(s.n) ?? []) {
       const diff = unifiedDiff(f.before ?? '', f.content, f.before === undefined ? '/dev/null' : `${f.host}:${f.path}`, `${f.host}:${f.path}`);
@@ -142,6 +155,7 @@ export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format
       return null;
     };
     for (const g of gates) item('gate', slotGate(g) ?? describeGate(g));
+    if (s.reads.length > 0) item('reads', s.reads.join('; '));
     for (const l of membershipLines(s.membership, oldEnded)) item('quorum', l);
     if (s.membership.old?.state === 'ended') oldEnded = true;
     if (s.elections > 0) item('elections', `${s.elections} expected`);

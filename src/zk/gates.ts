@@ -4,10 +4,11 @@
 // checks go through an injected `hasProcess` (SSH on real hosts).
 // Invariants: no fixed sleeps — every wait is a poll against a deadline; a gate that times out
 // reports the last reason it did not hold; zxids compare as BigInt.
+import { hexZxid } from './zxid.js';
 import type { Gate, NodeRef } from '../compile/types.js';
 import { hostsConnectString, ZkClient } from './client.js';
 import { probeSrvr, type Srvr } from './fourlw.js';
-import { readMonitor } from './monitor.js';
+import { readMonitor, type MonitorRead } from './monitor.js';
 import { outliers, verifyConsistency } from './verify.js';
 import { sameVersion } from '../plan/versions.js';
 
@@ -24,7 +25,14 @@ export interface GateEnv {
   canaryValue: () => string;
   /** Set to stop waiting early (Ctrl-C); the gate then fails with `interrupted`. */
   stopped?: () => boolean;
+  /** `srvr` of one server (default: the four-letter word over TCP, fourlw.ts probeSrvr). */
+  srvr?: SrvrProbe;
+  /** Its monitor values (default: monitor.ts readMonitor, mntr or the AdminServer). */
+  monitor?: (host: string, clientPort: number, adminPort: number, timeoutMs: number) => Promise<MonitorRead>;
 }
+
+/** Asks one server `srvr`: its answer, or null when it does not serve (ms). */
+export type SrvrProbe = (host: string, port: number, timeoutMs: number) => Promise<Srvr | null>;
 
 export class GateFailed extends Error {
   constructor(
@@ -45,15 +53,16 @@ export interface EnsembleView {
   modes: Map<number, Srvr | null>;
 }
 
-export async function ensembleView(members: NodeRef[], clientPort: number): Promise<EnsembleView> {
+/** Every member's `srvr` at once; the leader when exactly one member says it leads. */
+export async function ensembleView(members: NodeRef[], clientPort: number, srvr: SrvrProbe = probeSrvr): Promise<EnsembleView> {
   const modes = new Map<number, Srvr | null>();
-  await Promise.all(members.map(async (m) => modes.set(m.myid, await probeSrvr(m.host, clientPort, 1500))));
+  await Promise.all(members.map(async (m) => modes.set(m.myid, await srvr(m.host, clientPort, 1500))));
   const leaders = members.filter((m) => modes.get(m.myid)?.mode === 'leader');
   return { leader: leaders.length === 1 ? leaders[0]!.myid : null, modes };
 }
 
 async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict> {
-  const v = await ensembleView(members, env.clientPort);
+  const v = await ensembleView(members, env.clientPort, env.srvr);
   const down = members.filter((m) => !v.modes.get(m.myid)).map((m) => m.myid);
   if (down.length > 0) return no(`not serving: ${down.join(', ')}`);
   const leaders = members.filter((m) => v.modes.get(m.myid)?.mode === 'leader');
@@ -63,7 +72,7 @@ async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict>
   if (odd.length > 0) return no(`not following the leader: ${odd.map((m) => `${m.myid} (${v.modes.get(m.myid)?.mode})`).join(', ')}`);
   // synced followers from mntr, or the AdminServer where mntr is not whitelisted; when neither
   // answers, the zxid comparison below is what remains (`zkroll check` warns about that beforehand)
-  const read = await readMonitor(leader.host, env.clientPort, env.adminPort, 1500);
+  const read = await (env.monitor ?? readMonitor)(leader.host, env.clientPort, env.adminPort, 1500);
   const mntr = read.via ? read.values : new Map<string, string>();
   const synced = Number(mntr.get('zk_synced_followers') ?? NaN) + Number(mntr.get('zk_synced_non_voting_followers') ?? 0) + Number(mntr.get('zk_synced_observers') ?? 0);
   if (Number.isFinite(synced) && synced < members.length - 1) return no(`leader ${leader.myid} has ${synced} synced followers, expected ${members.length - 1}`);
@@ -72,7 +81,7 @@ async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict>
   const lz = v.modes.get(leader.myid)?.zxid;
   const fresh = lz != null && (lz & 0xffffffffn) === 0n;
   const behind = members.filter((m) => m !== leader && lz != null && !fresh && (v.modes.get(m.myid)?.zxid ?? -1n) < lz);
-  if (behind.length > 0) return no(`zxid behind the leader's 0x${lz?.toString(16)}: ${behind.map((m) => m.myid).join(', ')}`);
+  if (behind.length > 0) return no(`zxid behind the leader's ${hexZxid(lz)}: ${behind.map((m) => m.myid).join(', ')}`);
   return ok;
 }
 
@@ -128,14 +137,14 @@ async function checkZnodes(members: NodeRef[], znodes: { path: string; minChildr
 export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
   switch (g.kind) {
     case 'stopped': {
-      const srvr = await probeSrvr(g.node.host, env.clientPort, 1000);
+      const srvr = await (env.srvr ?? probeSrvr)(g.node.host, env.clientPort, 1000);
       if (srvr) return no(`server ${g.node.myid} still answers srvr (${srvr.mode})`);
       return (await env.hasProcess(g.node)) ? no(`a ZooKeeper process${g.node.config ? ` with ${g.node.config}` : ''} still runs on ${g.node.host}`) : ok;
     }
     case 'running':
       return (await env.hasProcess(g.node, g.home)) ? ok : no(`no ZooKeeper process with ${g.node.config}${g.home ? ` from ${g.home}` : ''} on ${g.node.host}`);
     case 'serving': {
-      const srvr = await probeSrvr(g.node.host, env.clientPort, 1000);
+      const srvr = await (env.srvr ?? probeSrvr)(g.node.host, env.clientPort, 1000);
       return srvr ? ok : no(`server ${g.node.myid} on ${g.node.host} does not serve`);
     }
     case 'ensemble':
@@ -153,7 +162,7 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
     case 'snapshot':
       return (await env.hasSnapshot(g.node)) ? ok : no(`server ${g.node.myid} has not written a snapshot to ${g.node.dataDir}/version-2 yet`);
     case 'version': {
-      const v = await ensembleView(g.members, env.clientPort);
+      const v = await ensembleView(g.members, env.clientPort, env.srvr);
       const other = g.members.filter((m) => !sameVersion(g.version, v.modes.get(m.myid)?.version ?? ''));
       return other.length === 0 ? ok : no(`not on ${g.version}: ${other.map((m) => `${m.myid} (${v.modes.get(m.myid)?.version ?? 'not serving'})`).join(', ')}`);
     }

@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { ZkClient } from '../../src/zk/client.js';
 import { fourLetterWord, parseMntr, probeSrvr } from '../../src/zk/fourlw.js';
 import { labDir } from '../../src/lab/lab.js';
-import { compile } from '../../src/compile/index.js';
+import { compile, type Step } from '../../src/compile/index.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { shellCommand } from '../../src/remote/quote.js';
+import { shellEvent } from '../../src/remote/ssh.js';
 import { loginCount } from '../../src/lab/sshd.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -226,19 +227,29 @@ describe('apply: the Codis incident, unattended', () => {
     assert.equal(report.steps.length, 68);
     assert.ok(report.steps.every((s) => s.status === 'done'));
     assert.equal(report.seed.myid, oldLeader, 'seeded from the old leader, found at run time');
-    const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { host: string; command: string; code: number | null });
+    const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
     assert.ok(audit.length > 60);
     assert.ok(audit.some((a) => /zkServer\.sh start/.test(a.command) && a.code === 0));
-    // the seed copy ran exactly the compiled commands of the seed it resolved to, on their hosts
     const runId = (JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { runId: string }).runId;
     const loaded = loadPlanFile(incident);
     assert.ok(loaded.ok);
-    const seedStep = compile(loaded.plan).steps.find((s) => s.action === 'copy-seed-data')!;
+    const compiledPlan = compile(loaded.plan);
+    // one truth: every changing command of the run is a compiled one, byte for byte
+    const checked = auditMatchesPlan(audit, compiledPlan.steps, runId);
+    process.stdout.write(`# audit vs plan: ${checked.compiled} compiled commands, ${checked.writes} file writes, ${checked.reads} reads\n`);
+    assert.ok(checked.compiled >= 40, `compiled commands audited: ${checked.compiled}`);
+    // the seed copy ran exactly the compiled commands of the seed it resolved to, on their hosts
+    const seedStep = compiledPlan.steps.find((s) => s.action === 'copy-seed-data')!;
     const compiled = seedStep.byMember!.find((m) => m.myid === oldLeader)!.commands;
     assert.equal(compiled.length, 4);
     for (const c of compiled) {
       const line = shellCommand(c.argv.map((a) => a.replaceAll('@RUN@', runId)));
       assert.ok(audit.some((a) => a.host.endsWith(`(${c.host})`) && a.command === line && (c.okCodes ?? [0]).includes(a.code ?? -1)), `audited on ${c.host}: ${line}`);
+    }
+    // the split-window readers were started and stopped by their compiled commands
+    const split = compiledPlan.steps.find((s) => s.action === 'split-window')!;
+    for (const m of split.byMember!) {
+      for (const c of m.commands) assert.ok(audit.some((a) => a.host.endsWith(`(${m.host})`) && a.command === shellCommand(c.argv.map((x) => x.replaceAll('@RUN@', runId))) && a.code === 0), `reader command on ${m.host}: ${c.does}`);
     }
     assert.ok(!audit.some((a) => /zkroll-seed-|\.tgz/.test(a.command)), 'no archive in /tmp any more');
     assert.equal(audit.filter((a) => /^zkroll remote shell: started/.test(a.command)).length, hosts.length, 'one remote shell per host');
@@ -249,6 +260,54 @@ describe('apply: the Codis incident, unattended', () => {
     assert.ok(backups.some((b) => b.startsWith('version-2.zkroll-backup-')), `backups: ${backups}`);
   });
 });
+
+interface AuditRecord {
+  host: string;
+  command: string;
+  code: number | null;
+  purpose?: string;
+}
+
+/** Commands no read may run (a read mislabelled as one would hide a change). */
+const CHANGING = /\b(mv|rm|kill|cp|tar -x|zkServer\.sh|systemctl|mkdir|tee|truncate|chmod|chown|ln)\b|>\s*[^&/]/;
+
+/**
+ * Every audited remote command is a compiled one (argv for argv, @RUN@ replaced, on the host of
+ * its step or member), a write of a compiled file (or its backup), a read, or the remote shell's
+ * own start. Returns the counts of each kind.
+ */
+function auditMatchesPlan(audit: AuditRecord[], steps: Step[], runId: string): { compiled: number; writes: number; reads: number } {
+  const hostOf = (label: string) => /\(([^)]+)\)$/.exec(label)?.[1] ?? label;
+  const line = (argv: string[]) => shellCommand(argv.map((a) => a.replaceAll('@RUN@', runId)));
+  const commands = new Set<string>();
+  const files = new Set<string>();
+  for (const s of steps) {
+    const own = s.target.kind === 'node' ? s.target.node.host : '';
+    for (const c of s.commands) commands.add(`${c.host ?? own}\u0000${line(c.argv)}`);
+    for (const m of s.byMember ?? []) for (const c of m.commands) commands.add(`${c.host ?? m.host}\u0000${line(c.argv)}`);
+    for (const f of s.files) {
+      files.add(`${own}\u0000${f.path}`);
+      files.add(`${own}\u0000${f.path}.zkroll-backup-${runId}`);
+    }
+  }
+  const n = { compiled: 0, writes: 0, reads: 0 };
+  for (const a of audit) {
+    const h = hostOf(a.host);
+    if (shellEvent(a.command) !== null) continue;
+    if (a.purpose === 'read') {
+      assert.doesNotMatch(a.command, CHANGING, `a read on ${h} that looks like a change: ${a.command}`);
+      n.reads++;
+    } else if (a.purpose?.startsWith('write ')) {
+      const target = a.purpose.slice('write '.length);
+      assert.ok(files.has(`${h}\u0000${target}`), `a write on ${h} of ${target}, which no compiled step writes (${a.command})`);
+      n.writes++;
+    } else {
+      assert.ok(commands.has(`${h}\u0000${a.command}`), `a command on ${h} that is in no compiled step:\n${a.command}`);
+      n.compiled++;
+    }
+  }
+  return n;
+}
 
 function spawnApply(env: NodeJS.ProcessEnv, args: string[]): ChildProcess {
   return spawn(process.execPath, [zkroll, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

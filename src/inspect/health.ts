@@ -1,5 +1,7 @@
 // The health table shown after a run and on failures: every host of the plan, the mode its
 // ZooKeeper answers with, its zxid and znode count. Read-only (srvr over TCP).
+// Invariants: never throws for a server that does not answer (its row says `not serving`).
+import { hexZxid } from '../zk/zxid.js';
 import { allHosts } from '../plan/helpers.js';
 import type { Plan } from '../plan/schema.js';
 import { table } from '../ui/table.js';
@@ -12,7 +14,7 @@ export async function healthTable(plan: Plan): Promise<string> {
       const s = await probeSrvr(h.host, plan.cluster.ports.client, 1500);
       const to = plan.strategy.kind === 'rebuild' ? plan.strategy.renumber.find((r) => r.from === h.myid)?.to : undefined;
       const role = h.role === 'temporary' ? `temporary ${h.myid}` : to !== undefined && to !== h.myid ? `${h.myid} → ${to}` : `${h.myid}`;
-      return [h.host, role, s?.mode ?? 'not serving', s?.zxid != null ? `0x${s.zxid.toString(16)}` : '-', s?.nodeCount != null ? String(s.nodeCount) : '-'];
+      return [h.host, role, s?.mode ?? 'not serving', hexZxid(s?.zxid), s?.nodeCount != null ? String(s.nodeCount) : '-'];
     }),
   );
   return table(['host', 'myid (plan)', 'mode', 'zxid', 'znodes'], rows);

@@ -1,0 +1,34 @@
+// The executor's real probes: `srvr` and the monitor values over TCP, the ZooKeeper JVMs and the
+// data files of a server over its SSH host, and ZooKeeper client sessions. Reads only: every
+// remote command here is audited with purpose `read`.
+// Invariants: a host that cannot be asked is an error, never "not running" (a gate keeps
+// polling, a stop is not skipped); timeouts in ms.
+import type { NodeRef } from '../compile/types.js';
+import { readDataDirs, sshDataRemote } from '../check/datadir.js';
+import { ZkClient } from '../zk/client.js';
+import { probeSrvr } from '../zk/fourlw.js';
+import { readMonitor } from '../zk/monitor.js';
+import { LIST_ZK_JVMS, parseZkJvms } from '../zk/process.js';
+import type { SshHost } from '../remote/ssh.js';
+import { StepError, type Probes } from './env.js';
+
+/** Probes that read through `hosts` (one SSH connection each); `deadlineMs` bounds a data read. */
+export function liveProbes(hosts: (host: string) => Promise<SshHost>, deadlineMs: number): Probes {
+  return {
+    srvr: probeSrvr,
+    monitor: readMonitor,
+    jvms: async (on) => {
+      const h = await hosts(on);
+      const r = await h.exec(['sh', '-c', LIST_ZK_JVMS], { timeoutMs: 10000, raw: true, purpose: 'read' });
+      if (r.code !== 0) throw new StepError(`could not list the ZooKeeper processes on ${on} (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
+      return parseZkJvms(r.stdout);
+    },
+    hasSnapshot: async (node: NodeRef) => {
+      const h = await hosts(node.host);
+      const r = await h.exec(['sh', '-c', 'ls -1 "$1/version-2" 2>/dev/null || true', 'sh', node.dataDir], { timeoutMs: 10000, raw: true, purpose: 'read' });
+      return r.stdout.split('\n').some((n) => /^snapshot\.[0-9a-f]+$/i.test(n));
+    },
+    dataCheck: async (node, runningZxid) => readDataDirs(sshDataRemote(await hosts(node.host), deadlineMs), node.dataDir, node.dataLogDir, runningZxid),
+    connect: (cs, timeoutMs) => ZkClient.connect(cs, timeoutMs),
+  };
+}

@@ -1,0 +1,214 @@
+// The executor (src/exec/run-step.ts) against a fake ensemble (test/unit/exec-fakes.ts): no
+// root, no sshd, no JVM. What makes a run safe is checked here on the compiled steps of real
+// plans: the leader restarts last whichever server leads, a resumed round keeps its order, a
+// stop of a stopped server runs nothing, a start on bad data runs nothing, the election a
+// leader's stop causes is measured, and only compiled commands change anything.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { compile, type Compiled, type Gate, type Step } from '../../src/compile/index.js';
+import { executeStep, type StepMemo } from '../../src/exec/run-step.js';
+import { StepError } from '../../src/exec/env.js';
+import { checkGate, GateFailed, type GateEnv } from '../../src/zk/gates.js';
+import { fakeCluster, type FakeCluster } from './exec-fakes.js';
+import { loadOk, REBUILD, ROLLING } from './plan-fixtures.js';
+
+function rolling(pollMs = 2): Compiled {
+  const plan = loadOk(ROLLING);
+  plan.health.pollInterval = pollMs;
+  return compile(plan);
+}
+
+const restarts = (c: Compiled) => c.steps.filter((s) => s.action === 'restart');
+const memo = (): StepMemo => ({ slotOrders: {}, canarySeq: 0 });
+/** The myid of the host each stop/start command ran on, in order. */
+const verbs = (f: FakeCluster, verb: 'stop' | 'start') => f.commands.filter(([, a]) => a[1] === verb).map(([h]) => f.servers.get(h)!.myid);
+
+function cluster(c: Compiled, leader: number): FakeCluster {
+  const round = restarts(c)[0]!;
+  if (round.target.kind !== 'slot') throw new Error('expected a slot');
+  const members = round.target.members;
+  // the old install runs now; each start brings up the target's config
+  const old = members.map((m) => ({ ...m, home: '/opt/zookeeper-3.4.6', config: round.byMember!.find((b) => b.myid === m.myid)!.commands[0]!.argv.at(-1)! }));
+  return fakeCluster(old, leader, members);
+}
+
+async function runRound(c: Compiled, f: FakeCluster, m: StepMemo = memo()): Promise<{ resolved: number[]; elections: unknown[] }> {
+  const env = f.env(c.settings);
+  const resolved: number[] = [];
+  const elections: unknown[] = [];
+  for (const s of restarts(c)) {
+    const out = await executeStep(s, env, m);
+    resolved.push(out.resolved!);
+    if (out.election) elections.push(out.election);
+    if (out.slotOrder) m.slotOrders['upgrade'] = out.slotOrder;
+  }
+  return { resolved, elections };
+}
+
+describe('executor: the rolling round (fake ensemble)', () => {
+  for (const leader of [1, 2, 3]) {
+    it(`restarts the leader last when server ${leader} leads`, async () => {
+      const c = rolling();
+      const f = cluster(c, leader);
+      const { resolved } = await runRound(c, f);
+      const followers = [1, 2, 3].filter((id) => id !== leader);
+      assert.deepEqual(resolved, [...followers, leader]);
+      assert.deepEqual(verbs(f, 'stop'), [...followers, leader]);
+      assert.deepEqual(verbs(f, 'start'), [...followers, leader]);
+      assert.ok([...f.servers.values()].every((s) => s.running && s.version.startsWith('3.4.13')), 'every server runs the target');
+    });
+  }
+
+  it('a resumed round keeps its remembered order, whoever leads now', async () => {
+    const c = rolling();
+    // the round was ordered [2, 1, 3] when 3 led; 3 stepped down since and 1 leads now
+    const f = cluster(c, 1);
+    const m = memo();
+    m.slotOrders['upgrade'] = [2, 1, 3];
+    const out = await executeStep(restarts(c)[0]!, f.env(c.settings), m);
+    assert.equal(out.resolved, 2);
+    assert.deepEqual(out.slotOrder, [2, 1, 3]);
+    assert.deepEqual(verbs(f, 'stop'), [2]);
+  });
+
+  it('measures the election the leader\'s stop causes', async () => {
+    const c = rolling();
+    const f = cluster(c, 2);
+    f.electionMs = 60;
+    const { elections } = await runRound(c, f);
+    assert.equal(elections.length, 1);
+    const e = elections[0] as { from: number; to: number; ms: number };
+    assert.equal(e.from, 2);
+    assert.ok(e.to === 1 || e.to === 3, `to ${e.to}`);
+    assert.ok(e.ms >= 40 && e.ms < 5000, `${e.ms} ms for an election of about 60 ms`);
+  });
+
+  it('starts a restarted server only once its JVM is gone (the compiled `then` gate)', async () => {
+    const plan = loadOk(ROLLING);
+    plan.health.pollInterval = 2;
+    plan.health.gateDeadline = 150;
+    const c = compile(plan);
+    const f = cluster(c, 3);
+    f.hungStop.add('zk1.example.com');
+    const err = await executeStep(restarts(c)[0]!, f.env(c.settings), memo()).catch((e: unknown) => e);
+    assert.ok(err instanceof GateFailed, String(err));
+    assert.match(err.message, /server 1 still answers srvr/);
+    assert.deepEqual(verbs(f, 'start'), [], 'no start while the old JVM holds the ports');
+  });
+
+  it('refuses to restart a server whose data is bad, and runs nothing on it', async () => {
+    const c = rolling();
+    const f = cluster(c, 3);
+    f.badData.add('zk1.example.com');
+    await assert.rejects(executeStep(restarts(c)[0]!, f.env(c.settings), memo()), (e: unknown) => e instanceof StepError && /refusing to start server 1 .*begins after a gap/.test(e.message));
+    assert.deepEqual(f.commands, []);
+  });
+
+  it('runs exactly the compiled commands of the member the slot resolved to', async () => {
+    const c = rolling();
+    const f = cluster(c, 3);
+    const step = restarts(c)[0]!;
+    await executeStep(step, f.env(c.settings), memo());
+    const compiled = step.byMember!.find((m) => m.myid === 1)!.commands.map((x) => x.argv);
+    assert.deepEqual(f.commands.map(([, a]) => a), compiled);
+  });
+});
+
+describe('executor: node steps (fake ensemble)', () => {
+  function rebuild(): { c: Compiled; step: (id: string) => Step } {
+    const plan = loadOk(REBUILD);
+    plan.health.pollInterval = 2;
+    const c = compile(plan);
+    return { c, step: (id) => c.steps.find((s) => s.id === id)! };
+  }
+
+  it('a stop of a stopped server runs no command', async () => {
+    const { c, step } = rebuild();
+    const s = step('broken/stop-6');
+    if (s.target.kind !== 'node') throw new Error('node step');
+    const f = fakeCluster([s.target.node], 99);
+    f.servers.get(s.target.node.host)!.running = false;
+    await executeStep(s, f.env(c.settings), memo());
+    assert.deepEqual(f.commands, []);
+  });
+
+  it('a stop of a running server runs its compiled stop and waits until it has stopped', async () => {
+    const { c, step } = rebuild();
+    const s = step('broken/stop-6');
+    if (s.target.kind !== 'node') throw new Error('node step');
+    const f = fakeCluster([s.target.node], 99);
+    await executeStep(s, f.env(c.settings), memo());
+    assert.deepEqual(f.commands.map(([, a]) => a), s.commands.map((x) => x.argv));
+    assert.equal(f.servers.get(s.target.node.host)!.running, false);
+  });
+
+  it('a start refused on bad data runs nothing', async () => {
+    const { c, step } = rebuild();
+    const s = step('mini/start-1');
+    if (s.target.kind !== 'node') throw new Error('node step');
+    const f = fakeCluster([s.target.node], 99);
+    f.servers.get(s.target.node.host)!.running = false;
+    f.badData.add(s.target.node.host);
+    await assert.rejects(executeStep(s, f.env(c.settings), memo()), /refusing to start temporary server 1 \(127\.0\.10\.1\): log\.100000003 begins after a gap.*Nothing was done to it/);
+    assert.deepEqual(f.commands, []);
+  });
+
+  it('Ctrl-C before a command: nothing runs, the step ends as interrupted', async () => {
+    const { c, step } = rebuild();
+    const s = step('broken/backup-6');
+    const f = fakeCluster([], 99);
+    await assert.rejects(executeStep(s, f.env(c.settings, { stopRequested: () => true }), memo()), /stopped before the next command/);
+    assert.deepEqual(f.commands, []);
+  });
+
+  it('runs with the compiled settings: an executor never reads the plan', () => {
+    const { c } = rebuild();
+    assert.deepEqual(Object.keys(c.settings).sort(), ['adminPort', 'canaryPath', 'clientPort', 'gateDeadlineMs', 'pollIntervalMs', 'preserveEphemerals', 'startDeadlineMs']);
+    assert.deepEqual(c.settings.preserveEphemerals, ['/jodis']);
+  });
+});
+
+describe('gates: each failure names what did not hold (injected srvr, monitor and process list)', () => {
+  const node = (myid: number) => ({ host: `zk${myid}`, myid, home: '/opt/zk', config: '/opt/zk/conf/zoo.cfg', dataDir: '/data', dataLogDir: '/data' });
+  const answer = (mode: 'leader' | 'follower', zxid = 0x100000005n, version = '3.4.13-2d71af4, built on x') => ({ version, mode, zxid, nodeCount: 1, connections: 0, outstanding: 0 });
+  function env(o: { srvr?: Record<string, ReturnType<typeof answer> | null>; running?: boolean; snapshot?: boolean; synced?: number }) {
+    return {
+      clientPort: 2181,
+      adminPort: 8080,
+      pollIntervalMs: 1,
+      hasProcess: async () => o.running ?? false,
+      hasSnapshot: async () => o.snapshot ?? false,
+      canaryValue: () => 'x',
+      srvr: async (h: string) => o.srvr?.[h] ?? null,
+      monitor: async () => (o.synced === undefined ? { via: null, why: 'no' } : { via: 'mntr', values: new Map([['zk_synced_followers', String(o.synced)]]) }),
+    } as const;
+  }
+  const why = async (g: Gate, e: ReturnType<typeof env>) => {
+    const v = await checkGate(g, e as unknown as GateEnv);
+    return v.ok ? 'held' : v.why;
+  };
+  const three = [node(1), node(2), node(3)];
+
+  it('stopped, running, serving, snapshot', async () => {
+    assert.equal(await why({ kind: 'stopped', node: node(1), deadlineMs: 1 }, env({ srvr: { zk1: answer('follower') } })), 'server 1 still answers srvr (follower)');
+    assert.equal(await why({ kind: 'stopped', node: node(1), deadlineMs: 1 }, env({ running: true })), 'a ZooKeeper process with /opt/zk/conf/zoo.cfg still runs on zk1');
+    assert.equal(await why({ kind: 'running', node: node(1), deadlineMs: 1, home: '/opt/zk' }, env({})), 'no ZooKeeper process with /opt/zk/conf/zoo.cfg from /opt/zk on zk1');
+    assert.equal(await why({ kind: 'serving', node: node(2), deadlineMs: 1 }, env({})), 'server 2 on zk2 does not serve');
+    assert.equal(await why({ kind: 'snapshot', node: node(3), deadlineMs: 1 }, env({})), 'server 3 has not written a snapshot to /data/version-2 yet');
+    assert.equal(await why({ kind: 'snapshot', node: node(3), deadlineMs: 1 }, env({ snapshot: true })), 'held');
+  });
+
+  it('ensemble: who is down, how many lead, who does not follow, synced count, zxids behind', async () => {
+    const g: Gate = { kind: 'ensemble', members: three, deadlineMs: 1 };
+    assert.equal(await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('follower') } })), 'not serving: 3');
+    assert.equal(await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('leader'), zk3: answer('follower') } })), 'expected one leader among 1, 2, 3, found 2');
+    assert.equal(await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('follower'), zk3: answer('follower') }, synced: 1 })), 'leader 1 has 1 synced followers, expected 2');
+    assert.equal(await why(g, env({ srvr: { zk1: answer('leader', 0x100000009n), zk2: answer('follower', 0x100000009n), zk3: answer('follower', 0x100000004n) }, synced: 2 })), "zxid behind the leader's 0x100000009: 3");
+    assert.equal(await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('follower'), zk3: answer('follower') }, synced: 2 })), 'held');
+  });
+
+  it('version: who runs another release, or does not serve', async () => {
+    const g: Gate = { kind: 'version', members: three, version: '3.4.13', deadlineMs: 1 };
+    assert.equal(await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('follower', 1n, '3.4.6-1569965, built on 02/20/2014') } })), 'not on 3.4.13: 2 (3.4.6-1569965, built on 02/20/2014), 3 (not serving)');
+  });
+});
