@@ -83,7 +83,9 @@ interface Report {
 
 function spawnAsync(args: string[], env: NodeJS.ProcessEnv, asIs = false): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = asIs ? spawn(args[0]!, args.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = asIs
+      ? spawn(args[0]!, args.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -105,7 +107,11 @@ async function apply(plan: string, name: string): Promise<Report> {
   poller.start();
   const t0 = performance.now();
   // GNU time reports zkroll's peak resident memory (kB) on its last stderr line
-  const r = await spawnAsync(['/usr/bin/time', '-f', 'zkroll-max-rss-kb=%M', process.execPath, zkroll, 'apply', plan, '--yes'], { ...process.env, ZKROLL_STATE_DIR: state, ZKROLL_SSH_CONFIG: '' }, true);
+  const r = await spawnAsync(
+    ['/usr/bin/time', '-f', 'zkroll-max-rss-kb=%M', process.execPath, zkroll, 'apply', plan, '--yes'],
+    { ...process.env, ZKROLL_STATE_DIR: state, ZKROLL_SSH_CONFIG: '' },
+    true,
+  );
   const wall = performance.now() - t0;
   const rss = /zkroll-max-rss-kb=(\d+)/.exec(r.out)?.[1];
   if (rss !== undefined) record(`${name}: zkroll's peak resident memory (MiB)`, Number(rss) / 1024, 'n');
@@ -128,9 +134,14 @@ async function apply(plan: string, name: string): Promise<Report> {
     if (/restart/.test(s.id)) record(`${name}: restart step (stop, start, gates)`, s.durationMs);
     if (s.election) record(`${name}: election (leader lost → new leader)`, s.election.ms);
   }
-  const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { command: string; durationMs: number });
+  const audit = fs
+    .readFileSync(path.join(dir, 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { command: string; durationMs: number });
   const shells = audit.filter((a) => ['started', 'restarted'].includes(shellEvent(a.command) ?? ''));
-  for (const a of audit) if (shellEvent(a.command) === null && !a.command.startsWith('sftp ')) record(`${name}: remote command in the run (audit log)`, a.durationMs);
+  for (const a of audit)
+    if (shellEvent(a.command) === null && !a.command.startsWith('sftp ')) record(`${name}: remote command in the run (audit log)`, a.durationMs);
   for (const a of shells) record(`${name}: remote shell start (the one login per host)`, a.durationMs);
   record(`${name}: logins (remote shells started)`, shells.length, 'n');
   fs.rmSync(state, { recursive: true, force: true });
@@ -149,7 +160,15 @@ async function up(planFile: string, name: string, znodes: number) {
 function ballast(plan: Plan, mib: number): void {
   const lab = readState(labDir(plan.cluster.name))!;
   for (const s of plan.servers.filter((x) => !plan.lab.down.includes(x.myid))) {
-    const dir = path.join(labDir(plan.cluster.name), 'hosts', s.host, 'fs', encodeRoot(lab.roots.find((r) => s.dataDir.startsWith(r))!), s.dataDir.slice(lab.roots.find((r) => s.dataDir.startsWith(r))!.length), 'version-2');
+    const dir = path.join(
+      labDir(plan.cluster.name),
+      'hosts',
+      s.host,
+      'fs',
+      encodeRoot(lab.roots.find((r) => s.dataDir.startsWith(r))!),
+      s.dataDir.slice(lab.roots.find((r) => s.dataDir.startsWith(r))!.length),
+      'version-2',
+    );
     const fd = fs.openSync(path.join(dir, 'zkroll-bench-ballast'), 'w');
     const chunk = Buffer.alloc(1048576, 0x5a);
     for (let i = 0; i < mib; i++) fs.writeSync(fd, chunk);
@@ -178,13 +197,15 @@ async function probes(planFile: string): Promise<void> {
     const h = await pool.get(target);
     await h.exec(['true'], { timeoutMs: 10000 });
     for (let i = 0; i < 200; i++) await timed(`ssh: remote command \`true\` (one remote shell, ${login})`, () => h.exec(['true'], { timeoutMs: 10000 }));
-    for (let i = 0; i < 5; i++) await timed('ssh: 20 commands at once in one remote shell', () => Promise.all(Array.from({ length: 20 }, () => h.exec(['true'], { timeoutMs: 30000 }))));
+    for (let i = 0; i < 5; i++)
+      await timed('ssh: 20 commands at once in one remote shell', () => Promise.all(Array.from({ length: 20 }, () => h.exec(['true'], { timeoutMs: 30000 }))));
   } finally {
     await pool.closeAll();
   }
   const own = await SshHost.connect(target, { remoteShell: false });
   try {
-    for (let i = 0; i < 5; i++) await timed(`ssh: \`true\` on an exec channel of its own (a login each, ${login})`, () => own.exec(['true'], { timeoutMs: 10000 }));
+    for (let i = 0; i < 5; i++)
+      await timed(`ssh: \`true\` on an exec channel of its own (a login each, ${login})`, () => own.exec(['true'], { timeoutMs: 10000 }));
   } finally {
     await own.close();
   }
@@ -196,7 +217,9 @@ async function probes(planFile: string): Promise<void> {
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  process.stderr.write(`bench: ${runs} run(s) of the rolling plan${withIncident ? ' and the incident recovery' : ''} on ${os.cpus().length} cores; lab logins cost ${loginDelayMs} ms more\n`);
+  process.stderr.write(
+    `bench: ${runs} run(s) of the rolling plan${withIncident ? ' and the incident recovery' : ''} on ${os.cpus().length} cores; lab logins cost ${loginDelayMs} ms more\n`,
+  );
   try {
     const sources = labSpecFromPlan(load(rolling), rolling).releases;
     await versionStarts(['3.4.6', '3.4.13', '3.8.0', '3.9.3'], sources, 5, (n, ms) => record(n, ms));
@@ -223,8 +246,15 @@ async function main(): Promise<void> {
     await labDown(load(upgrade34).cluster.name, quiet);
     if (withIncident) await labDown(load(incident).cluster.name, quiet);
   }
-  const show = (name: string, v: number): string => (units.get(name) === 'x' ? `${v.toFixed(2)}×` : units.get(name) === 'n' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : fmt(v));
-  const rows = [...samples.entries()].map(([name, xs]) => [name, String(xs.length), show(name, Math.min(...xs)), show(name, median(xs)), show(name, Math.max(...xs))]);
+  const show = (name: string, v: number): string =>
+    units.get(name) === 'x' ? `${v.toFixed(2)}×` : units.get(name) === 'n' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : fmt(v);
+  const rows = [...samples.entries()].map(([name, xs]) => [
+    name,
+    String(xs.length),
+    show(name, Math.min(...xs)),
+    show(name, median(xs)),
+    show(name, Math.max(...xs)),
+  ]);
   process.stdout.write(`${table(['what', 'n', 'min', 'median', 'max'], rows, [1, 2, 3, 4])}\n`);
   process.stdout.write(`\nbench: ${((Date.now() - t0) / 1000).toFixed(0)} s in all; node ${process.version}\n`);
 }

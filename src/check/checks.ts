@@ -59,7 +59,11 @@ export function listenerThreads(dump: string): string[] {
   for (const b of blocks) {
     const n = /^"([^"]+)"/.exec(b.trimStart())?.[1];
     if (n === undefined) continue;
-    if (/ListenerHandler|QuorumCnxManager\$Listener|^ListenerThread|QuorumPeerListener/.test(n) || /QuorumCnxManager\$Listener(?:\$ListenerHandler)?\.run\(/.test(b)) names.push(n);
+    if (
+      /ListenerHandler|QuorumCnxManager\$Listener|^ListenerThread|QuorumPeerListener/.test(n) ||
+      /QuorumCnxManager\$Listener(?:\$ListenerHandler)?\.run\(/.test(b)
+    )
+      names.push(n);
   }
   return names;
 }
@@ -78,9 +82,16 @@ function holdConnection(host: string, port: number): Promise<net.Socket | null> 
   });
 }
 
-
 /** The election listener of the server on `hostName`: bound, accepting, its thread alive. */
-export async function electionListener(hostName: string, label: string, h: CheckHost, port: number, serving: boolean, sleep: (ms: number) => Promise<void>, jvm: ZkJvm | undefined): Promise<Finding> {
+export async function electionListener(
+  hostName: string,
+  label: string,
+  h: CheckHost,
+  port: number,
+  serving: boolean,
+  sleep: (ms: number) => Promise<void>,
+  jvm: ZkJvm | undefined,
+): Promise<Finding> {
   const check = 'election listener';
   // hold a connection to the election port while reading the accept queue: a live listener
   // takes it at once; a dead one (the 3.4.6 bug) leaves it queued in the kernel
@@ -97,7 +108,8 @@ export async function electionListener(hostName: string, label: string, h: Check
   const dump = pid ? await h.run('jcmd "$1" Thread.print 2>/dev/null || jstack "$1"', [pid]) : null;
   const threads = dump && dump.code === 0 ? listenerThreads(dump.stdout) : null;
   if (!pid) return { check, server: label, status: serving ? 'unknown' : 'fail', detail: 'no ZooKeeper JVM runs on this host' };
-  if (q === null) return { check, server: label, status: 'fail', detail: `nothing listens on election port ${port}: this server cannot take part in an election` };
+  if (q === null)
+    return { check, server: label, status: 'fail', detail: `nothing listens on election port ${port}: this server cannot take part in an election` };
   if (q.pending > 0) {
     return {
       check,
@@ -106,8 +118,22 @@ export async function electionListener(hostName: string, label: string, h: Check
       detail: `DEAD election listener: connections to port ${port} are queued by the kernel (${q.pending} waiting) but never accepted (the 3.4.6 listener bug). It still serves clients but cannot take part in an election: a server restarted next to it cannot rejoin`,
     };
   }
-  if (threads !== null && threads.length === 0) return { check, server: label, status: 'fail', detail: `port ${port} is bound but no election listener thread runs: this server cannot take part in an election` };
-  return { check, server: label, status: threads === null ? 'warn' : 'ok', detail: threads === null ? `port ${port} listening, accept queue empty; thread dump unavailable (no jcmd/jstack)` : `port ${port} listening and accepting, thread ${threads[0]}` };
+  if (threads !== null && threads.length === 0)
+    return {
+      check,
+      server: label,
+      status: 'fail',
+      detail: `port ${port} is bound but no election listener thread runs: this server cannot take part in an election`,
+    };
+  return {
+    check,
+    server: label,
+    status: threads === null ? 'warn' : 'ok',
+    detail:
+      threads === null
+        ? `port ${port} listening, accept queue empty; thread dump unavailable (no jcmd/jstack)`
+        : `port ${port} listening and accepting, thread ${threads[0]}`,
+  };
 }
 
 /** The ZooKeeper JVMs running on a host (none when it cannot be asked). */
@@ -125,7 +151,13 @@ function runningHome(jvms: ZkJvm[], node: { home: string; config: string }, targ
 /** The -Dzookeeper.root.logger a JVM runs with (log4j picks its appenders from it; the last one counts); '' when none. */
 function rootLogger(jvm: ZkJvm | undefined): string {
   const flag = '-Dzookeeper.root.logger=';
-  return jvm?.args.filter((a) => a.startsWith(flag)).at(-1)?.slice(flag.length).trim() ?? '';
+  return (
+    jvm?.args
+      .filter((a) => a.startsWith(flag))
+      .at(-1)
+      ?.slice(flag.length)
+      .trim() ?? ''
+  );
 }
 
 /** Does the install's logging roll the logs daily (logback.xml for 3.8+, else log4j and the JVM's root logger)? */
@@ -134,12 +166,18 @@ async function logRotation(h: CheckHost, label: string, home: string, jvm: ZkJvm
   const logback = await h.read(`${home}/conf/logback.xml`);
   const logConf = logback ?? (await h.read(`${home}/conf/log4j.properties`));
   if (logConf === null) return { check, server: label, status: 'unknown', detail: `no log configuration in ${home}/conf` };
-  if (!rollsDaily(logConf)) return { check, server: label, status: 'warn', detail: `logs of ${home} are not rolled daily: they grow until the disk fills (the incident's 20 GB log)` };
+  if (!rollsDaily(logConf))
+    return { check, server: label, status: 'warn', detail: `logs of ${home} are not rolled daily: they grow until the disk fills (the incident's 20 GB log)` };
   if (logback === null) {
     // zkServer.sh passes ZOO_LOG4J_PROP as -Dzookeeper.root.logger, which wins over the file
     const logger = rootLogger(jvm);
     if (logger !== '' && !/ROLLINGFILE/.test(logger)) {
-      return { check, server: label, status: 'warn', detail: `the server logs with zookeeper.root.logger=${logger}: everything goes to zookeeper.out, never rotated, although ${home}/conf/log4j.properties rolls daily. Set ZOO_LOG4J_PROP="INFO,ROLLINGFILE" in ${home}/conf/zookeeper-env.sh` };
+      return {
+        check,
+        server: label,
+        status: 'warn',
+        detail: `the server logs with zookeeper.root.logger=${logger}: everything goes to zookeeper.out, never rotated, although ${home}/conf/log4j.properties rolls daily. Set ZOO_LOG4J_PROP="INFO,ROLLINGFILE" in ${home}/conf/zookeeper-env.sh`,
+      };
     }
   }
   return { check, server: label, status: 'ok', detail: `logs of ${home} roll daily` };
@@ -150,9 +188,20 @@ function versionFinding(plan: Plan, label: string, s: Srvr): Finding {
   const check = 'version';
   const stated = plan.cluster.version;
   if (sameVersion(plan.target.version, s.version)) return { check, server: label, status: 'ok', detail: `runs ${s.version}, the target version` };
-  if (stated === undefined) return { check, server: label, status: 'warn', detail: `runs ${s.version || '(unknown)'}; the plan does not state cluster.version, so this cannot be checked before a run` };
+  if (stated === undefined)
+    return {
+      check,
+      server: label,
+      status: 'warn',
+      detail: `runs ${s.version || '(unknown)'}; the plan does not state cluster.version, so this cannot be checked before a run`,
+    };
   if (sameVersion(stated, s.version)) return { check, server: label, status: 'ok', detail: `runs ${s.version}, as the plan says` };
-  return { check, server: label, status: 'fail', detail: `runs ${s.version || '(unknown)'}, but the plan says cluster.version ${stated}: fix the plan before a run (zkroll apply refuses it)` };
+  return {
+    check,
+    server: label,
+    status: 'fail',
+    detail: `runs ${s.version || '(unknown)'}, but the plan says cluster.version ${stated}: fix the plan before a run (zkroll apply refuses it)`,
+  };
 }
 
 /** Can zkroll read this server's monitor values (synced followers, digest mismatches)? */
@@ -182,7 +231,12 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
   for (const n of nodes) {
     const label = `${n.myid} (${n.host})`;
     const s = srvr.get(n.myid);
-    out.push({ check: 'client port', server: label, status: s ? 'ok' : 'fail', detail: s ? `${ports.client}: serving as ${s.mode}` : `${ports.client}: not serving — clients cannot use this server` });
+    out.push({
+      check: 'client port',
+      server: label,
+      status: s ? 'ok' : 'fail',
+      detail: s ? `${ports.client}: serving as ${s.mode}` : `${ports.client}: not serving — clients cannot use this server`,
+    });
     if (s) out.push(versionFinding(plan, label, s));
     if (s) out.push(await monitoring(n.host, label, ports.client, plan.cluster.adminPort));
     const h = await hostFor(n.host);
@@ -194,8 +248,15 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
     const jvms = await zkJvmsOn(h);
     out.push(await electionListener(n.host, label, h, ports.election, s !== null && s !== undefined, sleep, findZkJvm(jvms, '')));
     if (h.data) {
-      const d = await h.data(n.node.dataDir, n.node.dataLogDir, s?.zxid).catch((e: unknown) => ({ ok: false, detail: `could not read: ${e instanceof Error ? e.message : String(e)}`, lowSpace: [] as string[] }));
-      out.push({ check: 'data files', server: label, status: d.ok ? 'ok' : 'fail', detail: [d.detail, ...d.lowSpace].join('; ') + (d.ok ? '' : ' — do not start or restart this server until fixed') });
+      const d = await h
+        .data(n.node.dataDir, n.node.dataLogDir, s?.zxid)
+        .catch((e: unknown) => ({ ok: false, detail: `could not read: ${e instanceof Error ? e.message : String(e)}`, lowSpace: [] as string[] }));
+      out.push({
+        check: 'data files',
+        server: label,
+        status: d.ok ? 'ok' : 'fail',
+        detail: [d.detail, ...d.lowSpace].join('; ') + (d.ok ? '' : ' — do not start or restart this server until fixed'),
+      });
     }
     out.push(await logRotation(h, label, runningHome(jvms, n.node, plan.target), findZkJvm(jvms, '')));
   }
@@ -203,7 +264,12 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
   if (leader) {
     const label = `${leader.myid} (${leader.host})`;
     const q = await tcpOpen(leader.host, ports.quorum, 1000);
-    out.push({ check: 'quorum port', server: label, status: q ? 'ok' : 'fail', detail: q ? `leader accepts followers on ${ports.quorum}` : `leader does not accept on ${ports.quorum}: followers cannot sync` });
+    out.push({
+      check: 'quorum port',
+      server: label,
+      status: q ? 'ok' : 'fail',
+      detail: q ? `leader accepts followers on ${ports.quorum}` : `leader does not accept on ${ports.quorum}: followers cannot sync`,
+    });
     const a = srvr.get(leader.myid)!;
     const t0 = Date.now();
     await sleep(1000);

@@ -60,7 +60,9 @@ export async function readDataDirs(r: DataRemote, dataDir: string, dataLogDir: s
     if (zxid === null) continue;
     files.snapshots.push({ name, zxid, verdict: checkSnapshot(await fetchGz(r, `${dataDir}/version-2/${name}`)) });
   }
-  const logs = (await ls(dataLogDir)).map((n) => ({ name: n, start: zxidOfName(n, 'log') })).filter((l): l is { name: string; start: bigint } => l.start !== null);
+  const logs = (await ls(dataLogDir))
+    .map((n) => ({ name: n, start: zxidOfName(n, 'log') }))
+    .filter((l): l is { name: string; start: bigint } => l.start !== null);
   for (const l of logs) files.logs.push({ name: l.name, start: l.start, scan: scanLog(await fetchGz(r, `${dataLogDir}/version-2/${l.name}`)) });
   const df = await r.exec(['df', '-Pk', dataDir, dataLogDir]);
   const freeKb = df.stdout
@@ -68,10 +70,16 @@ export async function readDataDirs(r: DataRemote, dataDir: string, dataLogDir: s
     .slice(1)
     .filter(Boolean)
     .map((line, i) => ({ path: i === 0 ? dataDir : dataLogDir, kb: Number(line.trim().split(/\s+/)[3]) }));
-  const lowSpace = freeKb.filter((f) => Number.isFinite(f.kb) && f.kb < MIN_FREE_KB).map((f) => `${f.path} has ${Math.round(f.kb / 1024)} MiB free, less than the ${MIN_FREE_KB / 1024} MiB a new transaction log and snapshot need`);
+  const lowSpace = freeKb
+    .filter((f) => Number.isFinite(f.kb) && f.kb < MIN_FREE_KB)
+    .map((f) => `${f.path} has ${Math.round(f.kb / 1024)} MiB free, less than the ${MIN_FREE_KB / 1024} MiB a new transaction log and snapshot need`);
   let c = continuity(files);
   if (c.ok && runningZxid != null && (runningZxid & 0xffffffffn) !== 0n && (c.lastZxid ?? 0n) < runningZxid) {
-    c = { ...c, ok: false, detail: `the server has processed up to ${hexZxid(runningZxid)} but its files end at ${hexZxid(c.lastZxid ?? 0n)}: transaction logs are missing; a restart would serve a tree without them` };
+    c = {
+      ...c,
+      ok: false,
+      detail: `the server has processed up to ${hexZxid(runningZxid)} but its files end at ${hexZxid(c.lastZxid ?? 0n)}: transaction logs are missing; a restart would serve a tree without them`,
+    };
   }
   return { ...c, ok: c.ok && lowSpace.length === 0, freeKb, lowSpace };
 }

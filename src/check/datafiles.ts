@@ -15,7 +15,7 @@ export function adler32(buf: Buffer, end = buf.length): number {
   let a = 1;
   let b = 0;
   const MOD = 65521;
-  for (let i = 0; i < end; ) {
+  for (let i = 0; i < end;) {
     const n = Math.min(3800, end - i);
     for (let k = 0; k < n; k++, i++) {
       a += buf[i]!;
@@ -99,7 +99,11 @@ function logGap(scanned: DataFiles['logs']): Omit<Continuity, 'snapshotZxid'> | 
     const prev = scanned[i - 1]!.scan.last!;
     const next = scanned[i]!.scan.first!;
     if (next > prev + 1n && epoch(next) === epoch(prev)) {
-      return { ok: false, detail: `transactions ${hex(prev + 1n)}..${hex(next - 1n)} are missing between ${scanned[i - 1]!.name} and ${scanned[i]!.name}`, lastZxid: prev };
+      return {
+        ok: false,
+        detail: `transactions ${hex(prev + 1n)}..${hex(next - 1n)} are missing between ${scanned[i - 1]!.name} and ${scanned[i]!.name}`,
+        lastZxid: prev,
+      };
     }
   }
   return null;
@@ -120,10 +124,22 @@ export const FIRST_ZXID = 0x100000001n;
  */
 function logsFromTheStart(logs: DataFiles['logs']): Continuity {
   const damaged = logs.filter((l) => !l.scan.ok);
-  if (damaged.length > 0) return { ok: false, detail: `no snapshot, and ${damaged.map((l) => `${l.name}: ${l.scan.why}`).join('; ')}: ZooKeeper cannot replay it`, snapshotZxid: null, lastZxid: null };
+  if (damaged.length > 0)
+    return {
+      ok: false,
+      detail: `no snapshot, and ${damaged.map((l) => `${l.name}: ${l.scan.why}`).join('; ')}: ZooKeeper cannot replay it`,
+      snapshotZxid: null,
+      lastZxid: null,
+    };
   const scanned = logs.filter((l) => l.scan.txns > 0);
   const first = scanned[0]?.scan.first ?? null;
-  if (first === null) return { ok: true, detail: `no snapshot and ${logs.length} transaction log${logs.length === 1 ? '' : 's'} with no transaction: the server will take the full data from the leader`, snapshotZxid: null, lastZxid: null };
+  if (first === null)
+    return {
+      ok: true,
+      detail: `no snapshot and ${logs.length} transaction log${logs.length === 1 ? '' : 's'} with no transaction: the server will take the full data from the leader`,
+      snapshotZxid: null,
+      lastZxid: null,
+    };
   if (first !== FIRST_ZXID) {
     return {
       ok: false,
@@ -135,7 +151,12 @@ function logsFromTheStart(logs: DataFiles['logs']): Continuity {
   const gap = logGap(scanned);
   if (gap !== null) return { ...gap, snapshotZxid: null };
   const lastZxid = scanned.at(-1)!.scan.last;
-  return { ok: true, detail: `no snapshot; logs complete from the ensemble's first transaction ${hex(first)} to ${hex(lastZxid)} (a 3.5+ server needs snapshot.trust.empty=true to start on this: ZOOKEEPER-3056)`, snapshotZxid: null, lastZxid };
+  return {
+    ok: true,
+    detail: `no snapshot; logs complete from the ensemble's first transaction ${hex(first)} to ${hex(lastZxid)} (a 3.5+ server needs snapshot.trust.empty=true to start on this: ZOOKEEPER-3056)`,
+    snapshotZxid: null,
+    lastZxid,
+  };
 }
 
 /**
@@ -146,13 +167,19 @@ function logsFromTheStart(logs: DataFiles['logs']): Continuity {
 export function continuity(f: DataFiles): Continuity {
   const snaps = [...f.snapshots].sort((a, b) => (a.zxid < b.zxid ? 1 : -1));
   const logs = [...f.logs].sort((a, b) => (a.start < b.start ? -1 : 1));
-  if (snaps.length === 0 && logs.length === 0) return { ok: true, detail: 'no data yet: the server will take the full data from the leader', snapshotZxid: null, lastZxid: null };
+  if (snaps.length === 0 && logs.length === 0)
+    return { ok: true, detail: 'no data yet: the server will take the full data from the leader', snapshotZxid: null, lastZxid: null };
   const valid = snaps.find((s) => s.verdict.ok);
   if (snaps.length === 0) return logsFromTheStart(logs);
   const damaged = snaps.filter((s) => s !== valid && snaps.indexOf(s) < (valid ? snaps.indexOf(valid) : snaps.length));
   if (!valid) {
     const why = snaps.map((s) => `${s.name}: ${(s.verdict as { why: string }).why}`).join('; ');
-    return { ok: false, detail: `no valid snapshot${why ? ` (${why})` : ''} but ${logs.length} transaction logs: a restart would replay them onto an empty tree and serve different data than its peers`, snapshotZxid: null, lastZxid: null };
+    return {
+      ok: false,
+      detail: `no valid snapshot${why ? ` (${why})` : ''} but ${logs.length} transaction logs: a restart would replay them onto an empty tree and serve different data than its peers`,
+      snapshotZxid: null,
+      lastZxid: null,
+    };
   }
   // the log that holds valid.zxid + 1: the last one starting at or before it, then every later one
   const need = valid.zxid + 1n;
@@ -163,11 +190,19 @@ export function continuity(f: DataFiles): Continuity {
   // a gap is provable only inside one epoch: a new epoch may start anywhere after the last
   // transaction of the previous one (a leader can also start its counter elsewhere)
   if (firstAfter && firstAfter.scan.first !== null && firstAfter.scan.first > need && epoch(firstAfter.scan.first) === epoch(need)) {
-    return { ok: false, detail: `transactions ${hex(need)}..${hex(firstAfter.scan.first - 1n)} are missing: the snapshot ${valid.name} is followed by ${firstAfter.name}; a restart would serve a tree without them`, snapshotZxid: valid.zxid, lastZxid: null };
+    return {
+      ok: false,
+      detail: `transactions ${hex(need)}..${hex(firstAfter.scan.first - 1n)} are missing: the snapshot ${valid.name} is followed by ${firstAfter.name}; a restart would serve a tree without them`,
+      snapshotZxid: valid.zxid,
+      lastZxid: null,
+    };
   }
   const gap = logGap(scanned);
   if (gap !== null) return { ...gap, snapshotZxid: valid.zxid };
   const lastZxid = scanned.at(-1)?.scan.last ?? valid.zxid;
-  const note = damaged.length > 0 ? `; newer damaged snapshot${damaged.length > 1 ? 's' : ''} ignored: ${damaged.map((d) => `${d.name} (${(d.verdict as { why: string }).why})`).join(', ')}` : '';
+  const note =
+    damaged.length > 0
+      ? `; newer damaged snapshot${damaged.length > 1 ? 's' : ''} ignored: ${damaged.map((d) => `${d.name} (${(d.verdict as { why: string }).why})`).join(', ')}`
+      : '';
   return { ok: true, detail: `snapshot ${valid.name} valid, logs continue to ${hex(lastZxid)}${note}`, snapshotZxid: valid.zxid, lastZxid };
 }

@@ -16,4 +16,3 @@ export function checkHost(ssh: SshHost): CheckHost {
     data: (dataDir, dataLogDir, runningZxid) => readDataDirs(sshDataRemote(ssh, 60000), dataDir, dataLogDir, runningZxid),
   };
 }
-

@@ -34,7 +34,10 @@ export async function preflight(plan: Plan, file: string, pool: SshPool, fresh: 
   if (!fresh) return;
   const live = await readLive(plan, file, pool);
   if (live.mismatches.length > 0) {
-    throw new PreflightRefused(`${file}: the plan does not match the cluster; nothing was changed:\n${live.mismatches.map((m) => `  - ${m}`).join('\n')}`, true);
+    throw new PreflightRefused(
+      `${file}: the plan does not match the cluster; nothing was changed:\n${live.mismatches.map((m) => `  - ${m}`).join('\n')}`,
+      true,
+    );
   }
   // a restart needs an election, and an election needs a quorum of live election listeners
   const targets = new Map(sshTargets(plan, file).map((t) => [t.host, t]));
@@ -42,7 +45,15 @@ export async function preflight(plan: Plan, file: string, pool: SshPool, fresh: 
   const findings = await Promise.all(
     plan.servers.map(async (s) => {
       const h = checkHost(await pool.get(targets.get(s.host)!));
-      return electionListener(s.host, `${s.myid} (${s.host})`, h, plan.cluster.ports.election, live.servers.find((x) => x.myid === s.myid)?.srvr != null, sleep, findZkJvm(await zkJvmsOn(h), ''));
+      return electionListener(
+        s.host,
+        `${s.myid} (${s.host})`,
+        h,
+        plan.cluster.ports.election,
+        live.servers.find((x) => x.myid === s.myid)?.srvr != null,
+        sleep,
+        findZkJvm(await zkJvmsOn(h), ''),
+      );
     }),
   );
   const dead = findings.filter((f) => f.status === 'fail');

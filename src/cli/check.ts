@@ -28,7 +28,12 @@ export async function cmdCheck(file: string, json: boolean, out: (s: string) => 
   const failed = findings.filter((f) => f.status === 'fail').length;
   if (json) out(JSON.stringify({ cluster: plan.cluster.name, failed, findings }, null, 2));
   else {
-    out(table(['check', 'server', 'status', 'what it means'], findings.map((f) => [f.check, f.server, f.status.toUpperCase(), f.detail])));
+    out(
+      table(
+        ['check', 'server', 'status', 'what it means'],
+        findings.map((f) => [f.check, f.server, f.status.toUpperCase(), f.detail]),
+      ),
+    );
     const warn = findings.filter((f) => f.status === 'warn').length;
     out(`\n${failed} failed, ${warn} warnings, ${findings.length - failed - warn} ok or unknown`);
   }
@@ -40,15 +45,25 @@ export async function cmdVerify(file: string, json: boolean, out: (s: string) =>
   const port = plan.cluster.ports.client;
   const hosts = allHosts(plan);
   const serving = (await Promise.all(hosts.map(async (h) => ((await probeSrvr(h.host, port, 2000)) ? h : null)))).filter((h) => h !== null);
-  const r = await verifyConsistency(serving.map((h) => ({ label: h.host, host: h.host, port })), { skip: [plan.health.canaryPath], adminPort: plan.cluster.adminPort });
+  const r = await verifyConsistency(
+    serving.map((h) => ({ label: h.host, host: h.host, port })),
+    { skip: [plan.health.canaryPath], adminPort: plan.cluster.adminPort },
+  );
   const bad = r.differences.length > 0 || r.unreachable.length > 0 || Object.values(r.digestMismatches).some((n) => n > 0);
   if (json) out(JSON.stringify(r, null, 2));
   else {
-    out(`compared ${r.paths} paths on ${r.servers.length} serving servers (${r.servers.join(', ') || 'none'})${r.unreachable.length ? `; could not read ${r.unreachable.join(', ')}` : ''}`);
+    out(
+      `compared ${r.paths} paths on ${r.servers.length} serving servers (${r.servers.join(', ') || 'none'})${r.unreachable.length ? `; could not read ${r.unreachable.join(', ')}` : ''}`,
+    );
     if (r.differences.length === 0) out('the data is the same on every server');
     else {
       out(`${r.differences.length} paths differ:`);
-      out(table(['path', 'differs on', ...r.servers], r.differences.map((d) => [d.path, outliers(d).join(', '), ...r.servers.map((s) => d.values[s] ?? '?')])));
+      out(
+        table(
+          ['path', 'differs on', ...r.servers],
+          r.differences.map((d) => [d.path, outliers(d).join(', '), ...r.servers.map((s) => d.values[s] ?? '?')]),
+        ),
+      );
     }
     for (const [s, n] of Object.entries(r.digestMismatches)) if (n > 0) out(`${s} reports zk_digest_mismatches_count ${n}`);
   }

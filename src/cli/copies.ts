@@ -20,12 +20,21 @@ export async function cmdCopies(file: string, clean: boolean, out: (s: string) =
     return EXIT.ok;
   }
   const port = plan.cluster.ports.client;
-  const serving = (await Promise.all(allHosts(plan).map(async (h) => ((await probeSrvr(h.host, port, 1500)) ? `${h.host}:${port}` : null)))).filter((x) => x !== null);
+  const serving = (await Promise.all(allHosts(plan).map(async (h) => ((await probeSrvr(h.host, port, 1500)) ? `${h.host}:${port}` : null)))).filter(
+    (x) => x !== null,
+  );
   if (serving.length === 0) throw new CliError('no server of the plan serves', EXIT.failed);
   const zk = await ZkClient.connect(serving.join(','), 10000);
   try {
     const copies = await findPersistedCopies(zk, roots);
-    out(copies.length === 0 ? 'no persistent copies' : table(['copy', 'owner', 'state'], copies.map((c) => [c.copy, c.original, c.shadowed ? 'shadowed (owner is back)' : 'owner NOT back: kept'])));
+    out(
+      copies.length === 0
+        ? 'no persistent copies'
+        : table(
+            ['copy', 'owner', 'state'],
+            copies.map((c) => [c.copy, c.original, c.shadowed ? 'shadowed (owner is back)' : 'owner NOT back: kept']),
+          ),
+    );
     if (!clean) return EXIT.ok;
     const shadowed = copies.filter((c) => c.shadowed);
     if (shadowed.length === 0) {
@@ -35,7 +44,14 @@ export async function cmdCopies(file: string, clean: boolean, out: (s: string) =
     const dir = stateDir(file, plan.cluster.name);
     fs.mkdirSync(dir, { recursive: true });
     const saved = path.join(dir, `persisted-copies-${runIdNow()}.json`);
-    fs.writeFileSync(saved, JSON.stringify(shadowed.map((c) => ({ path: c.copy, dataBase64: c.data })), null, 2));
+    fs.writeFileSync(
+      saved,
+      JSON.stringify(
+        shadowed.map((c) => ({ path: c.copy, dataBase64: c.data })),
+        null,
+        2,
+      ),
+    );
     const removed = await removeCopies(zk, shadowed);
     out(`removed ${removed.length} shadowed copies; their paths and data are kept in ${saved}`);
     return EXIT.ok;

@@ -44,8 +44,14 @@ async function main(): Promise<number> {
   say(`== zkroll demo: rehearse the Codis incident (${planFile}) ==\n`);
   const up = await labUp(spec, (l) => say(`lab: ${l}`));
   try {
-    const versions = await Promise.all(plan.servers.map(async (s) => (await fourLetterWord(s.host, plan.cluster.ports.client, 'srvr').catch(() => '')).match(/^Zookeeper version: ([^,\n]+)/m)?.[1]));
-    say(`lab up in ${up.seconds.toFixed(1)} s: a 5-server config of real ZooKeeper ${[...new Set(versions.filter(Boolean))].join(', ') || plan.cluster.version}, serving ${up.serving.join(', ')} (leader ${up.leader}), down ${up.down.join(', ')}${spec.deadListeners ? `; election listeners killed by ${spec.deadListeners === 'port-scan' ? 'a malformed header (ZOOKEEPER-2186)' : 'the agent'}` : ''}\n`);
+    const versions = await Promise.all(
+      plan.servers.map(
+        async (s) => (await fourLetterWord(s.host, plan.cluster.ports.client, 'srvr').catch(() => '')).match(/^Zookeeper version: ([^,\n]+)/m)?.[1],
+      ),
+    );
+    say(
+      `lab up in ${up.seconds.toFixed(1)} s: a 5-server config of real ZooKeeper ${[...new Set(versions.filter(Boolean))].join(', ') || plan.cluster.version}, serving ${up.serving.join(', ')} (leader ${up.leader}), down ${up.down.join(', ')}${spec.deadListeners ? `; election listeners killed by ${spec.deadListeners === 'port-scan' ? 'a malformed header (ZOOKEEPER-2186)' : 'the agent'}` : ''}\n`,
+    );
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-demo-state-'));
     const t0 = Date.now();
     const code = await zkroll(['apply', planFile, '--yes'], { ...process.env, ZKROLL_STATE_DIR: stateDir });
@@ -59,13 +65,20 @@ async function main(): Promise<number> {
     const rows = await Promise.all(
       hosts.map(async (h) => {
         const srvr = await probeSrvr(h, plan.cluster.ports.client);
-        const version = srvr ? ((await fourLetterWord(h, plan.cluster.ports.client, 'srvr').catch(() => '')).match(/^Zookeeper version: ([^,\n]+)/m)?.[1] ?? '-') : '-';
+        const version = srvr
+          ? ((await fourLetterWord(h, plan.cluster.ports.client, 'srvr').catch(() => '')).match(/^Zookeeper version: ([^,\n]+)/m)?.[1] ?? '-')
+          : '-';
         const conf = srvr ? await fourLetterWord(h, plan.cluster.ports.client, 'conf').catch(() => '') : '';
         const myid = /^serverId=(\d+)$/m.exec(conf)?.[1] ?? '-';
         return { h, srvr, myid, version };
       }),
     );
-    say(table(['host', 'myid', 'mode', 'version', 'zxid', 'znodes'], rows.map((r) => [r.h, r.myid, r.srvr?.mode ?? 'DOWN', r.version, hexZxid(r.srvr?.zxid), String(r.srvr?.nodeCount ?? '-')])));
+    say(
+      table(
+        ['host', 'myid', 'mode', 'version', 'zxid', 'znodes'],
+        rows.map((r) => [r.h, r.myid, r.srvr?.mode ?? 'DOWN', r.version, hexZxid(r.srvr?.zxid), String(r.srvr?.nodeCount ?? '-')]),
+      ),
+    );
     const leader = rows.find((r) => r.srvr?.mode === 'leader');
     const monitor = leader ? await readMonitor(leader.h, plan.cluster.ports.client, plan.cluster.adminPort) : null;
     const synced = monitor?.via ? monitor.values.get('zk_synced_followers') : undefined;
@@ -74,25 +87,45 @@ async function main(): Promise<number> {
     let proxies = 0;
     try {
       data = (await zk.getChildren('/lab/data')).length;
-      for (const c of await zk.getChildren('/jodis/codis-demo')) if (String((await zk.exists(`/jodis/codis-demo/${c}`))?.ephemeralOwner ?? '0') !== '0') proxies++;
+      for (const c of await zk.getChildren('/jodis/codis-demo'))
+        if (String((await zk.exists(`/jodis/codis-demo/${c}`))?.ephemeralOwner ?? '0') !== '0') proxies++;
     } finally {
       zk.close();
     }
     const onTarget = rows.every((r) => r.srvr?.version === plan.target.version);
-    const ok = onTarget && leader !== undefined && synced === String(hosts.length - 1) && rows.filter((r) => r.srvr?.mode === 'follower').length === hosts.length - 1 && data === spec.znodes && proxies >= 1;
-    say(`\nleader ${leader?.myid ?? 'none'} (${leader?.h ?? '-'}) with ${synced ?? '?'} synced followers; ${data} of ${spec.znodes} data znodes; ${proxies} proxies registered as ephemeral nodes again`);
-    const report = JSON.parse(fs.readFileSync(path.join(stateDir, plan.cluster.name, 'report.json'), 'utf8')) as { steps: { n: number; election: { from: number; to: number | null; ms: number } | null; notes: string[]; id: string }[] };
+    const ok =
+      onTarget &&
+      leader !== undefined &&
+      synced === String(hosts.length - 1) &&
+      rows.filter((r) => r.srvr?.mode === 'follower').length === hosts.length - 1 &&
+      data === spec.znodes &&
+      proxies >= 1;
+    say(
+      `\nleader ${leader?.myid ?? 'none'} (${leader?.h ?? '-'}) with ${synced ?? '?'} synced followers; ${data} of ${spec.znodes} data znodes; ${proxies} proxies registered as ephemeral nodes again`,
+    );
+    const report = JSON.parse(fs.readFileSync(path.join(stateDir, plan.cluster.name, 'report.json'), 'utf8')) as {
+      steps: { n: number; election: { from: number; to: number | null; ms: number } | null; notes: string[]; id: string }[];
+    };
     const elections = report.steps.filter((x) => x.election).map((x) => `${x.election!.from}→${x.election!.to} in ${x.election!.ms} ms`);
     say(`leader elections the run caused: ${elections.join(', ') || 'none measured'}`);
     const split = report.steps.find((x) => x.id === 'old/split-window');
     if (split) say(`split window: ${split.notes.join('; ')}`);
-    const audit = fs.readFileSync(path.join(stateDir, plan.cluster.name, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { command: string; durationMs: number });
+    const audit = fs
+      .readFileSync(path.join(stateDir, plan.cluster.name, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { command: string; durationMs: number });
     const logins = audit.filter((a) => ['started', 'restarted'].includes(shellEvent(a.command) ?? ''));
-    const commands = audit.filter((a) => shellEvent(a.command) === null && !a.command.startsWith('sftp ')).map((a) => a.durationMs).sort((a, b) => a - b);
+    const commands = audit
+      .filter((a) => shellEvent(a.command) === null && !a.command.startsWith('sftp '))
+      .map((a) => a.durationMs)
+      .sort((a, b) => a - b);
     say(
       `remote commands: ${commands.length}, median ${commands[Math.floor(commands.length / 2)] ?? '-'} ms, through ${logins.length} logins (one remote shell per host; a login took ${Math.min(...logins.map((l) => l.durationMs))}–${Math.max(...logins.map((l) => l.durationMs))} ms${spec.loginDelayMs > 0 ? `, the lab's startup files sleep ${spec.loginDelayMs} ms` : ''})`,
     );
-    say(`recovery: ${totals.steps} steps (${totals.starts} starts, ${totals.stops} stops, ${totals.restarts} restarts in ${totals.rounds} rounds) in ${seconds.toFixed(1)} s; report: ${path.join(stateDir, plan.cluster.name, 'report.json')}`);
+    say(
+      `recovery: ${totals.steps} steps (${totals.starts} starts, ${totals.stops} stops, ${totals.restarts} restarts in ${totals.rounds} rounds) in ${seconds.toFixed(1)} s; report: ${path.join(stateDir, plan.cluster.name, 'report.json')}`,
+    );
     say(ok ? '\ndemo: the incident recovery succeeded' : '\ndemo: the end state is NOT what the recovery promises');
     return ok ? 0 : 1;
   } finally {

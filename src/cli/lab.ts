@@ -45,7 +45,8 @@ export async function cmdLabStatus(file: string, json: boolean, out: (s: string)
     ];
   });
   out(table(['host', 'sshd', 'myid', 'mode', 'version', 'zxid', 'znodes'], rows));
-  if (spec.proxies) out(`proxies: ${st.proxies.length} registered under /jodis/${spec.proxies.product} (process ${st.proxiesProcess ? 'running' : 'not running'})`);
+  if (spec.proxies)
+    out(`proxies: ${st.proxies.length} registered under /jodis/${spec.proxies.product} (process ${st.proxiesProcess ? 'running' : 'not running'})`);
   return 0;
 }
 

@@ -138,22 +138,47 @@ async function main(argv: string[]): Promise<number> {
       out(JSON.stringify(planJsonSchema(), null, 2));
     });
 
-  const lab = program.command('lab').description('a local replica of a plan\'s hosts: real sshd + ZooKeeper on loopback addresses (root only)');
+  const lab = program.command('lab').description("a local replica of a plan's hosts: real sshd + ZooKeeper on loopback addresses (root only)");
   lab
     .command('up')
-    .description('build the lab and start the current ensemble in the plan\'s scenario')
+    .description("build the lab and start the current ensemble in the plan's scenario")
     .argument('<plan>', 'plan YAML file')
     .option('--down <myids>', 'servers to leave stopped, e.g. 6,8 or "none" (default: plan lab.down, else the broken servers)', idList)
     .option('--znodes <n>', 'data znodes to load (default: plan lab.znodes)', int)
     .option('--proxies <n>', 'Codis-like proxies registering ephemeral nodes (default: plan lab.proxies.count)', int)
     .option('--initial-zxid <zxid>', 'start the servers at this zxid (e.g. 0x1fffff000: near the counter rollover)', zxidArg)
-    .option('--whitelist <words>', '4lw.commands.whitelist of the servers (default "*"; "srvr" is the 3.5+ default, where zkroll reads the AdminServer)', whitelistArg)
-    .option('--login-delay <duration>', 'every host\'s login shell sleeps this long in its startup file, e.g. 1s (default: plan lab.loginDelay, else none)', durationArg)
-    .option('--dead-listeners <how>', 'the incident\'s fault after the data is loaded: port-scan (ZOOKEEPER-2186, releases before 3.4.7), agent (any release) or none; the down servers are then restarted and cannot rejoin (default: plan lab.deadListeners)', faultArg)
-    .action(async (file: string, o: { down?: number[]; znodes?: number; proxies?: number; initialZxid?: bigint; whitelist?: string; loginDelay?: number; deadListeners?: 'port-scan' | 'agent' | 'none' }) => {
-      const { loginDelay, ...rest } = o;
-      code = await cmdLabUp(file, loginDelay === undefined ? rest : { ...rest, loginDelayMs: loginDelay }, out);
-    });
+    .option(
+      '--whitelist <words>',
+      '4lw.commands.whitelist of the servers (default "*"; "srvr" is the 3.5+ default, where zkroll reads the AdminServer)',
+      whitelistArg,
+    )
+    .option(
+      '--login-delay <duration>',
+      "every host's login shell sleeps this long in its startup file, e.g. 1s (default: plan lab.loginDelay, else none)",
+      durationArg,
+    )
+    .option(
+      '--dead-listeners <how>',
+      "the incident's fault after the data is loaded: port-scan (ZOOKEEPER-2186, releases before 3.4.7), agent (any release) or none; the down servers are then restarted and cannot rejoin (default: plan lab.deadListeners)",
+      faultArg,
+    )
+    .action(
+      async (
+        file: string,
+        o: {
+          down?: number[];
+          znodes?: number;
+          proxies?: number;
+          initialZxid?: bigint;
+          whitelist?: string;
+          loginDelay?: number;
+          deadListeners?: 'port-scan' | 'agent' | 'none';
+        },
+      ) => {
+        const { loginDelay, ...rest } = o;
+        code = await cmdLabUp(file, loginDelay === undefined ? rest : { ...rest, loginDelayMs: loginDelay }, out);
+      },
+    );
   lab
     .command('status')
     .description('show the lab hosts, servers and proxies')
@@ -167,7 +192,11 @@ async function main(argv: string[]): Promise<number> {
     .description('reproduce the incident: the election listener of a running lab server dies (it keeps serving)')
     .argument('<plan>', 'plan YAML file')
     .argument('<myid>', 'server whose listener dies', int)
-    .option('--by <how>', 'port-scan: the malformed header of ZOOKEEPER-2186 (kills it on releases before 3.4.7); agent: suspend the listener threads (any release). Default: port-scan where the release has the bug, else agent', faultArg)
+    .option(
+      '--by <how>',
+      'port-scan: the malformed header of ZOOKEEPER-2186 (kills it on releases before 3.4.7); agent: suspend the listener threads (any release). Default: port-scan where the release has the bug, else agent',
+      faultArg,
+    )
     .action(async (file: string, myid: number, o: { by?: 'port-scan' | 'agent' | 'none' }) => {
       code = await cmdLabKillListener(file, myid, o.by === 'none' ? undefined : o.by, out);
     });

@@ -26,13 +26,21 @@ export async function cmdPlan(file: string, o: { format: string; live?: boolean 
       }
       initial = live.files;
       const followers = live.servers.filter((s) => s.srvr && s.srvr.mode !== 'leader').map((s) => s.myid);
-      header = `Live: leader is server ${live.leader}; serving followers ${followers.join(', ') || 'none'}; not serving ${live.servers.filter((s) => !s.srvr).map((s) => s.myid).join(', ') || 'none'}.\n\n`;
+      header = `Live: leader is server ${live.leader}; serving followers ${followers.join(', ') || 'none'}; not serving ${
+        live.servers
+          .filter((s) => !s.srvr)
+          .map((s) => s.myid)
+          .join(', ') || 'none'
+      }.\n\n`;
     } finally {
       await pool.closeAll();
     }
   } else {
     const all = serverLines(plan, plan.servers.map(oldNode));
-    initial = plannedFiles(plan.servers.map((s) => ({ node: oldNode(s), all })), plan.cluster.ports.client);
+    initial = plannedFiles(
+      plan.servers.map((s) => ({ node: oldNode(s), all })),
+      plan.cluster.ports.client,
+    );
   }
   let files;
   try {
@@ -46,7 +54,10 @@ export async function cmdPlan(file: string, o: { format: string; live?: boolean 
     out(JSON.stringify({ ...compiled, hazards, files: Object.fromEntries(files) }, null, 2));
     return 0;
   }
-  const notes = hazards.length > 0 ? `Version hazards (${plan.cluster.version ?? 'current version unknown'} → ${plan.target.version}):\n${hazards.map((h) => `  - ${hazardLine(h)}`).join('\n')}\n\n` : '';
+  const notes =
+    hazards.length > 0
+      ? `Version hazards (${plan.cluster.version ?? 'current version unknown'} → ${plan.target.version}):\n${hazards.map((h) => `  - ${hazardLine(h)}`).join('\n')}\n\n`
+      : '';
   out(header + notes + renderPlan(compiled, files, o.format as Format).trimEnd());
   return 0;
 }

@@ -21,7 +21,25 @@ export function cmdStatus(file: string, json: boolean, out: (s: string) => void)
   const skipped = ctx.records.filter((r) => r.status === 'skipped').length;
   const next = steps[ctx.index];
   if (json) {
-    out(JSON.stringify({ runId: run.runId, planEditedSinceStart: edited, state: snap.value, index: ctx.index, total: steps.length, done, skipped, next: next ? { n: next.n, id: next.id, title: next.title } : null, failure: ctx.failure, slotOrders: ctx.slotOrders, seed: ctx.seed }, null, 2));
+    out(
+      JSON.stringify(
+        {
+          runId: run.runId,
+          planEditedSinceStart: edited,
+          state: snap.value,
+          index: ctx.index,
+          total: steps.length,
+          done,
+          skipped,
+          next: next ? { n: next.n, id: next.id, title: next.title } : null,
+          failure: ctx.failure,
+          slotOrders: ctx.slotOrders,
+          seed: ctx.seed,
+        },
+        null,
+        2,
+      ),
+    );
     return EXIT.ok;
   }
   out(`run ${run.runId} of ${plan.cluster.name} (started ${run.startedAt}): ${snap.value}`);
@@ -29,6 +47,7 @@ export function cmdStatus(file: string, json: boolean, out: (s: string) => void)
   out(`  ${done} of ${steps.length} steps done${skipped ? `, ${skipped} skipped` : ''}`);
   if (ctx.failure) out(`  step ${ctx.failure.index + 1} failed: ${ctx.failure.message}`);
   if (next && snap.value !== 'done') out(`  next: step ${next.n}, ${next.title} (${next.phase})`);
-  if (snap.value === 'failed' || snap.value === 'interrupted' || snap.value === 'running' || snap.value === 'confirming') out(`  continue with: zkroll resume ${file}`);
+  if (snap.value === 'failed' || snap.value === 'interrupted' || snap.value === 'running' || snap.value === 'confirming')
+    out(`  continue with: zkroll resume ${file}`);
   return EXIT.ok;
 }

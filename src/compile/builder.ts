@@ -14,16 +14,23 @@ export function readsOf(s: StepInput): string[] {
   const r: string[] = [];
   const t = s.target;
   const where = t.kind === 'node' ? t.node.host : 'its host';
-  const data = t.kind === 'node' ? (t.node.dataDir === t.node.dataLogDir ? t.node.dataDir : `${t.node.dataDir} and ${t.node.dataLogDir}`) : 'its data directories';
+  const data =
+    t.kind === 'node' ? (t.node.dataDir === t.node.dataLogDir ? t.node.dataDir : `${t.node.dataDir} and ${t.node.dataLogDir}`) : 'its data directories';
   switch (s.action) {
     case 'stop':
       r.push(`the ZooKeeper processes on ${where} (a server that is not running is not stopped again)`);
       break;
     case 'start':
-      r.push(`the ZooKeeper processes on ${where} (a running server is not started again)`, `the snapshots, transaction logs and free space of ${data} (a start on bad data is refused)`);
+      r.push(
+        `the ZooKeeper processes on ${where} (a running server is not started again)`,
+        `the snapshots, transaction logs and free space of ${data} (a start on bad data is refused)`,
+      );
       break;
     case 'restart':
-      r.push('srvr on every member (who leads; the round\'s order is fixed at its first slot and remembered)', "the member's snapshots, transaction logs and free space (a restart onto bad data is refused)");
+      r.push(
+        "srvr on every member (who leads; the round's order is fixed at its first slot and remembered)",
+        "the member's snapshots, transaction logs and free space (a restart onto bad data is refused)",
+      );
       break;
     case 'copy-seed-data':
       r.push('srvr on every candidate (the leader is the seed; its zxid is recorded for the split-window check)');
@@ -32,7 +39,9 @@ export function readsOf(s: StepInput): string[] {
       r.push('the tree under the preserved roots, through the ZooKeeper client (it writes the persistent copies)');
       break;
     case 'split-window':
-      r.push("srvr on the old members and on each reader, the readers' trees and the new ensemble's, through the ZooKeeper client (it writes what the old ensemble took after the copy)");
+      r.push(
+        "srvr on the old members and on each reader, the readers' trees and the new ensemble's, through the ZooKeeper client (it writes what the old ensemble took after the copy)",
+      );
       break;
     case 'final-check':
       r.push('the persistent copies of ephemeral nodes, through the ZooKeeper client');
@@ -40,9 +49,14 @@ export function readsOf(s: StepInput): string[] {
     default:
       break;
   }
-  if (s.files.some((f) => f.kind !== 'literal')) r.push('the files it rewrites as they are now (and a zoo.cfg\'s dynamicConfigFile)');
+  if (s.files.some((f) => f.kind !== 'literal')) r.push("the files it rewrites as they are now (and a zoo.cfg's dynamicConfigFile)");
   if (s.maybeElection || (s.elections ?? 0) > 0) r.push('srvr on the members while an election runs (its length is measured)');
-  if ((s.before ?? []).length + s.gates.length + (s.byMember ?? []).reduce((n, m) => n + m.gates.length, 0) > 0 || s.commands.some((c) => c.then) || (s.byMember ?? []).some((m) => m.commands.some((c) => c.then))) r.push('what its gates poll');
+  if (
+    (s.before ?? []).length + s.gates.length + (s.byMember ?? []).reduce((n, m) => n + m.gates.length, 0) > 0 ||
+    s.commands.some((c) => c.then) ||
+    (s.byMember ?? []).some((m) => m.commands.some((c) => c.then))
+  )
+    r.push('what its gates poll');
   return r;
 }
 

@@ -34,7 +34,9 @@ export function describeNode(n: NodeRef): string {
 
 export function serverLines(plan: Plan, nodes: NodeRef[]): ServerLine[] {
   const p = plan.cluster.ports;
-  return nodes.map((n) => ({ myid: n.myid, host: n.host, quorumPort: p.quorum, electionPort: p.election, clientPort: p.client })).sort((a, b) => a.myid - b.myid);
+  return nodes
+    .map((n) => ({ myid: n.myid, host: n.host, quorumPort: p.quorum, electionPort: p.election, clientPort: p.client }))
+    .sort((a, b) => a.myid - b.myid);
 }
 
 export function startCommand(n: NodeRef, service: ServiceSpec, timeoutMs: number): RemoteCommand {
@@ -67,7 +69,11 @@ const BACKUP_SCRIPT = [
 /** Move version-2 of the node's data directories aside (never delete). */
 export function backupCommand(n: NodeRef, timeoutMs: number): RemoteCommand {
   const dirs = n.dataLogDir === n.dataDir ? [n.dataDir] : [n.dataDir, n.dataLogDir];
-  return { argv: ['sh', '-c', BACKUP_SCRIPT, 'zkroll-backup', ...dirs], timeoutMs, does: `move ${dirs.map((d) => `${d}/version-2`).join(' and ')} to a dated backup` };
+  return {
+    argv: ['sh', '-c', BACKUP_SCRIPT, 'zkroll-backup', ...dirs],
+    timeoutMs,
+    does: `move ${dirs.map((d) => `${d}/version-2`).join(' and ')} to a dated backup`,
+  };
 }
 
 /** The install must be there before anything runs from it. */

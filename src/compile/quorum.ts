@@ -30,7 +30,9 @@ export class QuorumModel {
   startOld(config: number[], running: number[]): void {
     this.old = { config: sorted(config), running: new Set(running), state: 'serving' };
     if (running.length < quorumOf(config.length)) {
-      throw new Refusal(`the current ensemble would not be serving: only ${running.length} of ${config.length} servers (${sorted(running).join(', ')}) run, quorum is ${quorumOf(config.length)}`);
+      throw new Refusal(
+        `the current ensemble would not be serving: only ${running.length} of ${config.length} servers (${sorted(running).join(', ')}) run, quorum is ${quorumOf(config.length)}`,
+      );
     }
   }
 
@@ -67,7 +69,9 @@ export class QuorumModel {
     const b = new Set(next);
     const diff = [...a].filter((x) => !b.has(x)).length + [...b].filter((x) => !a.has(x)).length;
     if (diff !== 1) {
-      throw new Refusal(`configuration [${n.serving.join(', ')}] → [${sorted(next).join(', ')}] changes ${diff} voters at once; old and new majorities must overlap, so membership changes one voter at a time`);
+      throw new Refusal(
+        `configuration [${n.serving.join(', ')}] → [${sorted(next).join(', ')}] changes ${diff} voters at once; old and new majorities must overlap, so membership changes one voter at a time`,
+      );
     }
     n.next = sorted(next);
   }

@@ -8,7 +8,20 @@
 import type { Plan, RebuildStrategy, ServerSpec } from '../plan/schema.js';
 import { StepList } from './builder.js';
 import { logConfigFiles } from './logging.js';
-import { RUN_TOKEN, checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopAndWait, targetNode, temporaryNode } from './nodes.js';
+import {
+  RUN_TOKEN,
+  checkInstallCommand,
+  describeNode,
+  oldNode,
+  quorumOf,
+  runningGate,
+  serverLines,
+  serviceOf,
+  startCommand,
+  stopAndWait,
+  targetNode,
+  temporaryNode,
+} from './nodes.js';
 import { readerCommands } from './split.js';
 import { finalStep } from './rolling.js';
 import { dropTrustEmpty, firstStartKeys } from './traps.js';
@@ -32,9 +45,12 @@ export function compileRebuild(plan: Plan): Step[] {
   }
 
   const b = new StepList(plan);
-  b.model.startOld(plan.servers.map((x) => x.myid), rest.map((x) => x.myid));
+  b.model.startOld(
+    plan.servers.map((x) => x.myid),
+    rest.map((x) => x.myid),
+  );
   const seedCandidates = s.seedFrom === 'leader' ? rest.map(oldNode) : plan.servers.filter((x) => x.myid === s.seedFrom).map(oldNode);
-  const seedLabel = s.seedFrom === 'leader' ? 'the old ensemble\'s leader (found at run time)' : `server ${s.seedFrom}`;
+  const seedLabel = s.seedFrom === 'leader' ? "the old ensemble's leader (found at run time)" : `server ${s.seedFrom}`;
   const baseServer = rest[0]!;
 
   b.phase = 'Prepare';
@@ -57,7 +73,8 @@ export function compileRebuild(plan: Plan): Step[] {
       phase: b.phase,
       action: 'persist-ephemerals',
       title: `Write persistent copies of the ephemeral nodes under ${s.preserveEphemerals.join(', ')}`,
-      reason: 'ephemeral nodes are not in snapshots a new ensemble starts from; the copies keep clients (Codis proxies) discoverable until their owners re-register',
+      reason:
+        'ephemeral nodes are not in snapshots a new ensemble starts from; the copies keep clients (Codis proxies) discoverable until their owners re-register',
       target: { kind: 'ensemble', which: 'old', members: rest.map(oldNode) },
       commands: [],
       files: [],
@@ -67,9 +84,16 @@ export function compileRebuild(plan: Plan): Step[] {
 
   b.phase = 'Stop the broken servers';
   for (const x of broken) {
-    b.stopStep(`broken/stop-${x.myid}`, oldNode(x), `Stop broken server ${x.myid} (${x.host})`, 'it cannot rejoin the old ensemble; it is renumbered into the new one', () => b.model.stopOld(x.myid));
+    b.stopStep(
+      `broken/stop-${x.myid}`,
+      oldNode(x),
+      `Stop broken server ${x.myid} (${x.host})`,
+      'it cannot rejoin the old ensemble; it is renumbered into the new one',
+      () => b.model.stopOld(x.myid),
+    );
   }
-  for (const x of broken) b.backupStep(`broken/backup-${x.myid}`, target(x), 'it will sync the full data from the mini-ensemble; its stale data is kept, not deleted');
+  for (const x of broken)
+    b.backupStep(`broken/backup-${x.myid}`, target(x), 'it will sync the full data from the mini-ensemble; its stale data is kept, not deleted');
 
   b.phase = `Seed temporary server ${temp.myid}`;
   b.backupStep(`seed/backup-${temp.myid}`, temp, 'a spare host should have no data; anything there is kept aside, not mixed in');
@@ -78,7 +102,8 @@ export function compileRebuild(plan: Plan): Step[] {
     phase: b.phase,
     action: 'copy-seed-data',
     title: `Copy the data of ${seedLabel} to temporary server ${temp.myid} (${temp.host})`,
-    reason: 'the new ensemble starts from the old one\'s complete data (snapshots and transaction logs); the old ensemble\'s last zxid is recorded for the split-window check',
+    reason:
+      "the new ensemble starts from the old one's complete data (snapshots and transaction logs); the old ensemble's last zxid is recorded for the split-window check",
     target: { kind: 'seed', seedFrom: s.seedFrom, candidates: seedCandidates, to: temp },
     commands: [],
     files: [],
@@ -119,8 +144,24 @@ export function compileRebuild(plan: Plan): Step[] {
     const formed = i + 1 === quorumOf(mini.length);
     const gates: Gate[] = [runningGate(plan, node, h.startDeadline)];
     if (i + 1 >= quorumOf(mini.length)) gates.push({ kind: 'serving', node, deadlineMs: h.startDeadline });
-    if (last) gates.push({ kind: 'ensemble', members: mini, deadlineMs: h.gateDeadline }, { kind: 'canary', members: mini, path: h.canaryPath, deadlineMs: h.gateDeadline });
-    b.startStep(`mini/start-${node.myid}`, node, `Start ${describeNode(node)}`, formed ? 'with this server the mini-ensemble reaches quorum and elects a leader; it syncs from the seeded data' : last ? 'the mini-ensemble is complete' : 'it waits for a quorum of the mini-ensemble', gates, () => b.model.startNew(node.myid), { elections: formed ? 1 : 0 });
+    if (last)
+      gates.push(
+        { kind: 'ensemble', members: mini, deadlineMs: h.gateDeadline },
+        { kind: 'canary', members: mini, path: h.canaryPath, deadlineMs: h.gateDeadline },
+      );
+    b.startStep(
+      `mini/start-${node.myid}`,
+      node,
+      `Start ${describeNode(node)}`,
+      formed
+        ? 'with this server the mini-ensemble reaches quorum and elects a leader; it syncs from the seeded data'
+        : last
+          ? 'the mini-ensemble is complete'
+          : 'it waits for a quorum of the mini-ensemble',
+      gates,
+      () => b.model.startNew(node.myid),
+      { elections: formed ? 1 : 0 },
+    );
   });
 
   b.phase = 'Stop the old ensemble';
@@ -129,7 +170,9 @@ export function compileRebuild(plan: Plan): Step[] {
       `old/stop-${x.myid}`,
       oldNode(x),
       `Stop old server ${x.myid} (${x.host})`,
-      i === 0 ? 'the old ensemble ends here (no write can be acknowledged by it after this); writes it took after the copy are carried over once it has stopped; clients reconnect to the new ensemble on the same hosts and ports' : 'the rest of the old ensemble goes; the server rejoins renumbered in its round',
+      i === 0
+        ? 'the old ensemble ends here (no write can be acknowledged by it after this); writes it took after the copy are carried over once it has stopped; clients reconnect to the new ensemble on the same hosts and ports'
+        : 'the rest of the old ensemble goes; the server rejoins renumbered in its round',
       () => b.model.stopOld(x.myid),
     );
   });
@@ -139,7 +182,8 @@ export function compileRebuild(plan: Plan): Step[] {
     phase: b.phase,
     action: 'split-window',
     title: 'Carry over the writes the old ensemble took after the copy (split window)',
-    reason: 'two ensembles served from the copy until the old one stopped: copies of the old servers\' final data are opened read-only, the last zxid is compared with the one recorded at the copy, and every node the old ensemble created or changed since is written to the new ensemble (nothing is deleted)',
+    reason:
+      "two ensembles served from the copy until the old one stopped: copies of the old servers' final data are opened read-only, the last zxid is compared with the one recorded at the copy, and every node the old ensemble created or changed since is written to the new ensemble (nothing is deleted)",
     target: { kind: 'split', old: rest.map(oldNode), neu: mini },
     commands: [],
     files: [],
@@ -165,10 +209,14 @@ export function compileRebuild(plan: Plan): Step[] {
       gates: [],
     });
     b.model.beginRound(next.map((n) => n.myid));
-    b.startStep(`grow-${joiner.myid}/start`, joiner, `Start ${describeNode(joiner)}`, 'it connects to the current leader and syncs before the members learn about it', [
-      runningGate(plan, joiner, h.startDeadline),
-      { kind: 'serving', node: joiner, deadlineMs: h.startDeadline },
-    ], () => b.model.startNew(joiner.myid));
+    b.startStep(
+      `grow-${joiner.myid}/start`,
+      joiner,
+      `Start ${describeNode(joiner)}`,
+      'it connects to the current leader and syncs before the members learn about it',
+      [runningGate(plan, joiner, h.startDeadline), { kind: 'serving', node: joiner, deadlineMs: h.startDeadline }],
+      () => b.model.startNew(joiner.myid),
+    );
     rollRound(b, `grow-${joiner.myid}`, members, next, `add server.${joiner.myid}`);
     members = next;
   }
@@ -176,10 +224,20 @@ export function compileRebuild(plan: Plan): Step[] {
   const final = members.filter((n) => !n.temporary);
   b.phase = `Retire temporary server ${temp.myid}`;
   b.model.beginRound(final.map((n) => n.myid));
-  b.stopStep(`retire/stop-${temp.myid}`, temp, `Stop ${describeNode(temp)}`, 'it has done its job; if it leads, the others elect a new leader', () => b.model.stopNew(temp.myid), {
-    gates: [{ kind: 'stopped', node: temp, deadlineMs: h.gateDeadline }, { kind: 'ensemble', members: final, deadlineMs: h.gateDeadline }],
-    maybeElection: true,
-  });
+  b.stopStep(
+    `retire/stop-${temp.myid}`,
+    temp,
+    `Stop ${describeNode(temp)}`,
+    'it has done its job; if it leads, the others elect a new leader',
+    () => b.model.stopNew(temp.myid),
+    {
+      gates: [
+        { kind: 'stopped', node: temp, deadlineMs: h.gateDeadline },
+        { kind: 'ensemble', members: final, deadlineMs: h.gateDeadline },
+      ],
+      maybeElection: true,
+    },
+  );
   rollRound(b, 'retire', final, final, `remove server.${temp.myid}`);
   dropTrustEmpty(b, final);
   finalStep(b, final);
@@ -232,7 +290,9 @@ function rollRound(b: StepList, round: string, members: NodeRef[], next: NodeRef
         phase: b.phase,
         action: 'restart',
         title: leaderSlot ? `Restart the leader (last of ${n})` : `Restart follower ${slot} of ${n - 1}`,
-        reason: leaderSlot ? 'one election per round: the leader goes last, and the new configuration serves from here' : 'followers first, in myid order, resolved from the live ensemble at this moment',
+        reason: leaderSlot
+          ? 'one election per round: the leader goes last, and the new configuration serves from here'
+          : 'followers first, in myid order, resolved from the live ensemble at this moment',
         target: { kind: 'slot', round, slot, of: n, members },
         commands: [],
         files: [],
@@ -270,9 +330,27 @@ export const RECEIVE_SCRIPT = [
  * its last whole transaction).
  */
 function seedCopyCommands(seed: NodeRef, to: NodeRef, timeoutMs: number): RemoteCommand[] {
-  const pairs = seed.dataDir === seed.dataLogDir ? [[seed.dataDir, to.dataDir]] : [[seed.dataDir, to.dataDir], [seed.dataLogDir, to.dataLogDir]];
+  const pairs =
+    seed.dataDir === seed.dataLogDir
+      ? [[seed.dataDir, to.dataDir]]
+      : [
+          [seed.dataDir, to.dataDir],
+          [seed.dataLogDir, to.dataLogDir],
+        ];
   return pairs.flatMap(([from, into], i): RemoteCommand[] => [
-    { argv: ['tar', '--warning=no-file-changed', '-C', from!, '-cf', '-', 'version-2'], timeoutMs, does: `on the seed ${seed.host}: stream ${from}/version-2 as a tar archive, through zkroll to ${to.host}`, host: seed.host, okCodes: [0, 1], streamTo: 2 * i + 1 },
-    { argv: ['sh', '-c', RECEIVE_SCRIPT, 'zkroll-receive', into!, RUN_TOKEN], timeoutMs, does: `on ${to.host}: unpack it into ${into}/version-2 (an earlier version-2 or an interrupted copy is moved to a dated backup)`, host: to.host },
+    {
+      argv: ['tar', '--warning=no-file-changed', '-C', from!, '-cf', '-', 'version-2'],
+      timeoutMs,
+      does: `on the seed ${seed.host}: stream ${from}/version-2 as a tar archive, through zkroll to ${to.host}`,
+      host: seed.host,
+      okCodes: [0, 1],
+      streamTo: 2 * i + 1,
+    },
+    {
+      argv: ['sh', '-c', RECEIVE_SCRIPT, 'zkroll-receive', into!, RUN_TOKEN],
+      timeoutMs,
+      does: `on ${to.host}: unpack it into ${into}/version-2 (an earlier version-2 or an interrupted copy is moved to a dated backup)`,
+      host: to.host,
+    },
   ]);
 }

@@ -8,14 +8,28 @@ import { StepList } from './builder.js';
 import { logConfigFiles } from './logging.js';
 import { dropTrustEmpty, firstStartKeys, needsTrustEmpty, trustEmptyReason } from './traps.js';
 import { hasDiffHole } from '../plan/versions.js';
-import { backupCommand, checkInstallCommand, describeNode, oldNode, quorumOf, runningGate, serverLines, serviceOf, startCommand, stopAndWait, targetNode } from './nodes.js';
+import {
+  backupCommand,
+  checkInstallCommand,
+  describeNode,
+  oldNode,
+  quorumOf,
+  runningGate,
+  serverLines,
+  serviceOf,
+  startCommand,
+  stopAndWait,
+  targetNode,
+} from './nodes.js';
 import type { Gate, MemberAction, NodeRef, Step } from './types.js';
 import { Refusal } from './types.js';
 
 export function compileRolling(plan: Plan): Step[] {
   const n = plan.servers.length;
   if (n < 3) {
-    throw new Refusal(`a rolling restart of ${n} server${n === 1 ? '' : 's'} cannot keep a quorum: with one server down, ${n - 1} of ${n} is below the quorum of ${quorumOf(n)}. An ensemble needs at least 3 servers to be upgraded without an outage.`);
+    throw new Refusal(
+      `a rolling restart of ${n} server${n === 1 ? '' : 's'} cannot keep a quorum: with one server down, ${n - 1} of ${n} is below the quorum of ${quorumOf(n)}. An ensemble needs at least 3 servers to be upgraded without an outage.`,
+    );
   }
   const b = new StepList(plan);
   const h = plan.health;
@@ -92,7 +106,11 @@ function memberRestart(plan: Plan, from: NodeRef, to: NodeRef, members: NodeRef[
   return {
     myid: to.myid,
     host: to.host,
-    commands: [stopAndWait(from, to, serviceOf(plan, from), h.gateDeadline), ...(fullSync ? [backupCommand(to, h.gateDeadline)] : []), startCommand(to, serviceOf(plan, to), h.startDeadline)],
+    commands: [
+      stopAndWait(from, to, serviceOf(plan, from), h.gateDeadline),
+      ...(fullSync ? [backupCommand(to, h.gateDeadline)] : []),
+      startCommand(to, serviceOf(plan, to), h.startDeadline),
+    ],
     gates,
   };
 }

@@ -127,16 +127,7 @@ export interface Membership {
 }
 
 export type StepAction =
-  | 'persist-ephemerals'
-  | 'prepare-install'
-  | 'stop'
-  | 'backup-data'
-  | 'copy-seed-data'
-  | 'split-window'
-  | 'write-config'
-  | 'start'
-  | 'restart'
-  | 'final-check';
+  'persist-ephemerals' | 'prepare-install' | 'stop' | 'backup-data' | 'copy-seed-data' | 'split-window' | 'write-config' | 'start' | 'restart' | 'final-check';
 
 export interface MemberAction {
   myid: number;

@@ -47,7 +47,14 @@ export function serverLine(s: ServerLine, fmt: { role: boolean; client: boolean 
  * Render the config for `node` from `base` (the config the server ran with, possibly from
  * another host `baseHost`) and the ensemble `servers`.
  */
-export function renderZooCfg(base: string, servers: ServerLine[], node: NodeRef, baseHost: string, dynamicBase?: string, keys: { set?: { key: string; value: string }[]; unset?: string[] } = {}): RenderedConfig {
+export function renderZooCfg(
+  base: string,
+  servers: ServerLine[],
+  node: NodeRef,
+  baseHost: string,
+  dynamicBase?: string,
+  keys: { set?: { key: string; value: string }[]; unset?: string[] } = {},
+): RenderedConfig {
   const lines = setKeys(base.replace(/\n$/, '').split('\n'), keys.set ?? [], keys.unset ?? []);
   const sorted = [...servers].sort((a, b) => a.myid - b.myid);
   const dynPath = valueOf(lines, 'dynamicConfigFile');
@@ -100,13 +107,15 @@ function setKeys(lines: string[], set: { key: string; value: string }[], unset: 
  */
 export function synthesizeZooCfg(node: NodeRef, servers: ServerLine[], clientPort: number): string {
   const fmt = { role: false, client: false };
-  return [
-    '# (your zoo.cfg: every line zkroll does not own is kept as it is)',
-    `dataDir=${node.dataDir}`,
-    ...(node.dataLogDir !== node.dataDir ? [`dataLogDir=${node.dataLogDir}`] : []),
-    `clientPort=${clientPort}`,
-    ...[...servers].sort((a, b) => a.myid - b.myid).map((s) => serverLine(s, fmt)),
-  ].join('\n') + '\n';
+  return (
+    [
+      '# (your zoo.cfg: every line zkroll does not own is kept as it is)',
+      `dataDir=${node.dataDir}`,
+      ...(node.dataLogDir !== node.dataDir ? [`dataLogDir=${node.dataLogDir}`] : []),
+      `clientPort=${clientPort}`,
+      ...[...servers].sort((a, b) => a.myid - b.myid).map((s) => serverLine(s, fmt)),
+    ].join('\n') + '\n'
+  );
 }
 
 /** The server.N ids a config text lists (main file or dynamic file). */

@@ -62,7 +62,6 @@ async function gates(env: RunEnv, memo: StepMemo, list: Gate[]): Promise<void> {
 /** How often the leaderless window is polled (srvr over TCP, about 1 ms each). */
 const ELECTION_POLL_MS = 20;
 
-
 /**
  * The election a leader's stop causes, watched from before the stop command is sent (a stop
  * script may return long after the JVM died: 3.5+ `zkServer.sh stop` sleeps 1 s): from the
@@ -109,7 +108,10 @@ async function during<T>(watch: { result: Promise<Election>; cancel: () => void 
 async function assertDataOk(env: RunEnv, node: NodeRef): Promise<void> {
   const running = await env.probes.srvr(node.host, env.settings.clientPort, 1500);
   const r = await env.probes.dataCheck(node, running?.zxid);
-  if (!r.ok) throw new StepError(`refusing to start ${describeNode(node)}: ${[r.ok ? '' : r.detail, ...r.lowSpace].filter(Boolean).join('; ')}. Nothing was done to it; fix its data (or free space), then resume.`);
+  if (!r.ok)
+    throw new StepError(
+      `refusing to start ${describeNode(node)}: ${[r.ok ? '' : r.detail, ...r.lowSpace].filter(Boolean).join('; ')}. Nothing was done to it; fix its data (or free space), then resume.`,
+    );
   env.progress(`${describeNode(node)}: ${r.detail}`);
 }
 
@@ -147,7 +149,13 @@ async function resolveSlot(env: RunEnv, memo: StepMemo, step: Step & { target: {
   if (!order) {
     const v = await view(env, t.members);
     if (v.leader === null) throw new StepError(`cannot order round ${t.round}: no single leader among ${t.members.map((m) => m.myid).join(', ')}`);
-    order = [...t.members.map((m) => m.myid).filter((id) => id !== v.leader).sort((a, b) => a - b), v.leader];
+    order = [
+      ...t.members
+        .map((m) => m.myid)
+        .filter((id) => id !== v.leader)
+        .sort((a, b) => a - b),
+      v.leader,
+    ];
     memo.slotOrders[t.round] = order;
     env.progress(`round ${t.round}: followers ${order.slice(0, -1).join(', ') || 'none'}, then leader ${v.leader}`);
   }
@@ -188,7 +196,13 @@ const mib = (n: number) => (n / 1048576).toFixed(1);
  * it comes, through this process with backpressure: memory stays flat whatever the size. Shows
  * the bytes and the rate; throws StepError with both sides' stderr when either fails.
  */
-async function streamCommand(env: RunEnv, from: RemoteCommand, into: RemoteCommand, fromDefault: string, intoDefault: string): Promise<{ bytes: number; ms: number }> {
+async function streamCommand(
+  env: RunEnv,
+  from: RemoteCommand,
+  into: RemoteCommand,
+  fromDefault: string,
+  intoDefault: string,
+): Promise<{ bytes: number; ms: number }> {
   const fromHost = from.host ?? fromDefault;
   const intoHost = into.host ?? intoDefault;
   const src = await host(env, fromHost);
@@ -227,10 +241,20 @@ async function streamCommand(env: RunEnv, from: RemoteCommand, into: RemoteComma
   });
   const [s, r] = await Promise.all([send.done, recv.done]);
   const ms = Date.now() - t0;
-  for (const [side, run, c, h] of [['sending', s, from, fromHost], ['receiving', r, into, intoHost]] as const) {
-    if (run.failure) throw new StepError(`the ${side} side of the copy on ${h} failed: ${run.failure.message}`, run.stderr.toString('utf8').trim().split('\n').slice(-8).join('\n'));
+  for (const [side, run, c, h] of [
+    ['sending', s, from, fromHost],
+    ['receiving', r, into, intoHost],
+  ] as const) {
+    if (run.failure)
+      throw new StepError(
+        `the ${side} side of the copy on ${h} failed: ${run.failure.message}`,
+        run.stderr.toString('utf8').trim().split('\n').slice(-8).join('\n'),
+      );
     if (run.code === null || !(c.okCodes ?? [0]).includes(run.code)) {
-      throw new StepError(`on ${h}: \`${c.argv.join(' ')}\` (${side} the copy) exited with ${run.code ?? run.signal}`, run.stderr.toString('utf8').trim().split('\n').slice(-8).join('\n'));
+      throw new StepError(
+        `on ${h}: \`${c.argv.join(' ')}\` (${side} the copy) exited with ${run.code ?? run.signal}`,
+        run.stderr.toString('utf8').trim().split('\n').slice(-8).join('\n'),
+      );
     }
   }
   env.progress(`copied ${mib(bytes)} MiB from ${fromHost} to ${intoHost} in ${(ms / 1000).toFixed(1)} s (${mib((bytes * 1000) / Math.max(1, ms))} MiB/s)`);
@@ -298,7 +322,14 @@ async function act(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome
       if (step.action === 'start' && !(await hasProcess(env, node))) await assertDataOk(env, node);
       const ensembleGate = step.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined;
       const leading = step.maybeElection && ensembleGate ? (await view(env, [node])).leader === node.myid : false;
-      const election = leading && ensembleGate ? watchElection(env, node, ensembleGate.members.filter((m) => m.myid !== node.myid)) : null;
+      const election =
+        leading && ensembleGate
+          ? watchElection(
+              env,
+              node,
+              ensembleGate.members.filter((m) => m.myid !== node.myid),
+            )
+          : null;
       await during(election, async () => {
         if (step.action === 'stop' && (await hasProcess(env, node)) === false) {
           env.progress(`${describeNode(node)} is not running`);
@@ -358,7 +389,14 @@ async function act(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome
         const roots = env.settings.preserveEphemerals;
         const copies = await withZk(env, hostsConnectString(t.members, env.settings.clientPort), (zk) => findPersistedCopies(zk, roots));
         const shadowed = copies.filter((c) => c.shadowed);
-        const line = `persistent copies of ephemeral nodes: ${copies.length}, ${shadowed.length} shadowed by their re-registered owners${copies.length > shadowed.length ? `; not re-registered (kept): ${copies.filter((c) => !c.shadowed).map((c) => c.original).join(', ')}` : ''}; remove the shadowed ones with: zkroll copies ${env.planFile} --clean`;
+        const line = `persistent copies of ephemeral nodes: ${copies.length}, ${shadowed.length} shadowed by their re-registered owners${
+          copies.length > shadowed.length
+            ? `; not re-registered (kept): ${copies
+                .filter((c) => !c.shadowed)
+                .map((c) => c.original)
+                .join(', ')}`
+            : ''
+        }; remove the shadowed ones with: zkroll copies ${env.planFile} --clean`;
         env.progress(line);
         out.notes.push(line);
       }

@@ -51,7 +51,8 @@ interface Reader {
 export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kind: 'split' } }, seedZxid: string | undefined): Promise<SplitResult> {
   const port = env.settings.clientPort;
   const oldMembers = step.target.old;
-  if ((await ensembleView(oldMembers, port, env.probes.srvr)).leader !== null) throw new StepError('the old ensemble still serves: its final data can only be read once it has stopped');
+  if ((await ensembleView(oldMembers, port, env.probes.srvr)).leader !== null)
+    throw new StepError('the old ensemble still serves: its final data can only be read once it has stopped');
   const readers: Reader[] = [];
   const started: MemberAction[] = [];
   try {
@@ -71,7 +72,10 @@ export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kin
         await new Promise((res) => setTimeout(res, env.settings.pollIntervalMs));
         s = await env.probes.srvr(r.node.host, r.port, 1000);
       }
-      if (!s || s.zxid === null) throw new StepError(`could not open the final data of old server ${r.node.myid} (${r.node.host}): the reader did not serve within ${env.settings.startDeadlineMs} ms (see ${r.tmp}/reader.log)`);
+      if (!s || s.zxid === null)
+        throw new StepError(
+          `could not open the final data of old server ${r.node.myid} (${r.node.host}): the reader did not serve within ${env.settings.startDeadlineMs} ms (see ${r.tmp}/reader.log)`,
+        );
       env.progress(`old server ${r.node.myid} ended at zxid ${hexZxid(s.zxid)}`);
       if (!best || s.zxid > best.zxid) best = { r, zxid: s.zxid };
     }
@@ -115,6 +119,12 @@ export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kin
   } finally {
     // the readers and their copies are zkroll's own: the compiled stop of each one started
     // (even after Ctrl-C: a reader left behind would hold its port and a copy of the data)
-    await Promise.all(started.map((m) => (m.commands[1] ? runCommand(env, m.host, m.commands[1], undefined, true).catch((e: unknown) => env.progress(`${m.host}: could not stop the reader: ${errorText(e)}`)) : undefined)));
+    await Promise.all(
+      started.map((m) =>
+        m.commands[1]
+          ? runCommand(env, m.host, m.commands[1], undefined, true).catch((e: unknown) => env.progress(`${m.host}: could not stop the reader: ${errorText(e)}`))
+          : undefined,
+      ),
+    );
   }
 }

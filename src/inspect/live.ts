@@ -55,15 +55,24 @@ export async function readLive(plan: Plan, planFile: string, pool: SshPool): Pro
     const label = `server ${s.myid} (${s.host})`;
     if (s.config === null) mismatches.push(`${label}: ${plan.servers.find((x) => x.myid === s.myid)!.config} does not exist`);
     else {
-      const dynIds = configuredIds([...files.entries()].filter(([k]) => k.startsWith(`${s.host}\u0000`)).map(([, v]) => v).join('\n'));
-      if (dynIds.join(',') !== planIds.join(',')) mismatches.push(`${label}: its zoo.cfg lists servers ${dynIds.join(', ') || 'none'}, the plan lists ${planIds.join(', ')}`);
+      const dynIds = configuredIds(
+        [...files.entries()]
+          .filter(([k]) => k.startsWith(`${s.host}\u0000`))
+          .map(([, v]) => v)
+          .join('\n'),
+      );
+      if (dynIds.join(',') !== planIds.join(','))
+        mismatches.push(`${label}: its zoo.cfg lists servers ${dynIds.join(', ') || 'none'}, the plan lists ${planIds.join(', ')}`);
     }
     if (s.myidOnDisk !== s.myid) mismatches.push(`${label}: myid on disk is ${s.myidOnDisk ?? 'missing'}, the plan says ${s.myid}`);
-    if (!broken.includes(s.myid) && s.srvr === null) mismatches.push(`${label}: not serving, but the plan counts it as serving (list it under strategy.broken, or bring it back first)`);
+    if (!broken.includes(s.myid) && s.srvr === null)
+      mismatches.push(`${label}: not serving, but the plan counts it as serving (list it under strategy.broken, or bring it back first)`);
     const stated = plan.cluster.version;
     // a server already on the target (an earlier run stopped half way) is fine: its steps are no-ops or restarts
     if (stated !== undefined && s.srvr && !sameVersion(stated, s.srvr.version) && !sameVersion(plan.target.version, s.srvr.version)) {
-      mismatches.push(`${label}: runs ZooKeeper ${s.srvr.version || '(unknown)'} (srvr), the plan says cluster.version ${stated} (target ${plan.target.version})`);
+      mismatches.push(
+        `${label}: runs ZooKeeper ${s.srvr.version || '(unknown)'} (srvr), the plan says cluster.version ${stated} (target ${plan.target.version})`,
+      );
     }
   }
   const leaders = servers.filter((s) => s.srvr?.mode === 'leader');

@@ -27,36 +27,56 @@ function atLeast35(version: string): boolean {
 
 export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = {}, env: NodeJS.ProcessEnv = process.env): LabSpec {
   const current = plan.cluster.version;
-  if (current === undefined) throw new LabError('lab: the plan does not say which ZooKeeper version runs today: set cluster.version (for example "3.4.6"); the lab installs that release');
+  if (current === undefined)
+    throw new LabError(
+      'lab: the plan does not say which ZooKeeper version runs today: set cluster.version (for example "3.4.6"); the lab installs that release',
+    );
   const hosts = new Map<string, LabHost>();
-  const nodes = [...plan.servers.map((s) => ({ node: s, isCurrent: true })), ...(plan.strategy.kind === 'rebuild' ? [{ node: plan.strategy.temporary, isCurrent: false }] : [])];
+  const nodes = [
+    ...plan.servers.map((s) => ({ node: s, isCurrent: true })),
+    ...(plan.strategy.kind === 'rebuild' ? [{ node: plan.strategy.temporary, isCurrent: false }] : []),
+  ];
   let ssh0: ReturnType<typeof effectiveSsh> | undefined;
   for (const { node, isCurrent } of nodes) {
     const ssh = effectiveSsh(plan, node);
     ssh0 ??= ssh;
-    if (ssh.jumpHost !== undefined) throw new LabError(`lab: host ${node.host} uses ssh.jumpHost; the lab does not emulate bastions: remove jumpHost from the lab plan`);
+    if (ssh.jumpHost !== undefined)
+      throw new LabError(`lab: host ${node.host} uses ssh.jumpHost; the lab does not emulate bastions: remove jumpHost from the lab plan`);
     if (ssh.user !== ssh0.user || ssh.identityFile !== ssh0.identityFile || ssh.knownHosts !== ssh0.knownHosts) {
       throw new LabError(`lab: host ${node.host} overrides ssh user/identityFile/knownHosts; the lab uses one operator key and one known_hosts for all hosts`);
     }
     const h = hosts.get(node.host) ?? { ip: node.host, sshPort: ssh.port, paths: [], installs: [] };
-    const installs = isCurrent ? [{ home: node.home, version: current }, { home: plan.target.home, version: plan.target.version }] : [{ home: node.home, version: plan.target.version }];
+    const installs = isCurrent
+      ? [
+          { home: node.home, version: current },
+          { home: plan.target.home, version: plan.target.version },
+        ]
+      : [{ home: node.home, version: plan.target.version }];
     for (const inst of installs) {
       const had = h.installs.find((i) => i.home === inst.home);
       if (had === undefined) h.installs.push(inst);
-      else if (had.version !== inst.version) throw new LabError(`lab: ${node.host} would need ${inst.home} to hold both ${had.version} and ${inst.version}: give the target its own home`);
+      else if (had.version !== inst.version)
+        throw new LabError(`lab: ${node.host} would need ${inst.home} to hold both ${had.version} and ${inst.version}: give the target its own home`);
     }
     h.paths.push(node.home, node.config, node.dataDir, node.dataLogDir, plan.target.home, plan.target.config);
     hosts.set(node.host, h);
   }
   if (!ssh0) throw new LabError('lab: the plan has no servers');
-  if (ssh0.identityFile === undefined) throw new LabError('lab: the plan has no ssh.identityFile; the lab needs one (it generates the key when the path is inside the lab directory)');
+  if (ssh0.identityFile === undefined)
+    throw new LabError('lab: the plan has no ssh.identityFile; the lab needs one (it generates the key when the path is inside the lab directory)');
   const servers = plan.servers.map((s) => ({ myid: s.myid, ip: s.host, home: s.home, config: s.config, dataDir: s.dataDir, dataLogDir: s.dataLogDir }));
   const down = o.down ?? plan.lab.down;
   for (const id of down) if (!servers.some((s) => s.myid === id)) throw new LabError(`lab: --down ${id}: no server has myid ${id} in the plan`);
-  const proxies = plan.lab.proxies ? { product: plan.lab.proxies.product, count: o.proxies ?? plan.lab.proxies.count } : o.proxies ? { product: 'codis-demo', count: o.proxies } : null;
+  const proxies = plan.lab.proxies
+    ? { product: plan.lab.proxies.product, count: o.proxies ?? plan.lab.proxies.count }
+    : o.proxies
+      ? { product: 'codis-demo', count: o.proxies }
+      : null;
   const deadListeners = o.deadListeners === 'none' ? null : (o.deadListeners ?? plan.lab.deadListeners ?? null);
   if (deadListeners === 'port-scan' && !hasListenerBug(current)) {
-    throw new LabError(`lab: deadListeners port-scan kills election listeners only on releases before 3.4.7 (ZOOKEEPER-2186); ${current} has the fix. Use deadListeners: agent`);
+    throw new LabError(
+      `lab: deadListeners port-scan kills election listeners only on releases before 3.4.7 (ZOOKEEPER-2186); ${current} has the fix. Use deadListeners: agent`,
+    );
   }
   return {
     cluster: plan.cluster.name,
@@ -73,7 +93,10 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
     initialZxid: o.initialZxid ?? null,
     currentVersion: current,
     releases: {
-      dirs: [...(env['ZKROLL_RELEASES'] ? [path.resolve(env['ZKROLL_RELEASES'])] : []), ...(plan.lab.releases !== undefined ? [resolveLocalPath(planFile, plan.lab.releases)] : [])],
+      dirs: [
+        ...(env['ZKROLL_RELEASES'] ? [path.resolve(env['ZKROLL_RELEASES'])] : []),
+        ...(plan.lab.releases !== undefined ? [resolveLocalPath(planFile, plan.lab.releases)] : []),
+      ],
       installs: Object.fromEntries(Object.entries(plan.lab.installs ?? {}).map(([v, f]) => [v, resolveLocalPath(planFile, f)])),
     },
     deadListeners,

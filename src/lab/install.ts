@@ -17,7 +17,8 @@ export function checkPrerequisites(): void {
   for (const tool of ['/usr/bin/unshare', '/usr/bin/nsenter']) {
     if (!fs.existsSync(tool)) throw new LabError(`lab: ${tool} not found: run apt-get install -y util-linux`);
   }
-  if (!['/usr/bin/ss', '/bin/ss', '/usr/sbin/ss', '/sbin/ss'].some((p) => fs.existsSync(p))) throw new LabError('lab: ss not found (the election listener checks read accept queues with it): run apt-get install -y iproute2');
+  if (!['/usr/bin/ss', '/bin/ss', '/usr/sbin/ss', '/sbin/ss'].some((p) => fs.existsSync(p)))
+    throw new LabError('lab: ss not found (the election listener checks read accept queues with it): run apt-get install -y iproute2');
   try {
     execFileSync('java', ['-version'], { stdio: 'ignore' });
   } catch {
@@ -59,7 +60,7 @@ export function renderLabZooCfg(spec: LabSpec, server: LabServer): string {
     `clientPort=${spec.ports.client}`,
     'maxClientCnxns=0',
     ...(spec.whitelist !== null ? [`4lw.commands.whitelist=${spec.whitelist}`] : []),
-    '# lab only: every lab host shares this machine\'s kernel, so bind to the host\'s own address',
+    "# lab only: every lab host shares this machine's kernel, so bind to the host's own address",
     `clientPortAddress=${server.ip}`,
     `admin.serverAddress=${server.ip}`,
     `admin.serverPort=${spec.ports.admin}`,

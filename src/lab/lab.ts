@@ -66,7 +66,9 @@ function validate(spec: LabSpec, dir: string): void {
     }
   }
   if (!spec.knownHostsFile.startsWith(dir + path.sep)) {
-    throw new LabError(`lab: ssh.knownHosts is ${spec.knownHostsFile}; the lab writes its host keys only inside its own directory: set ssh.knownHosts to ${path.join(dir, 'known_hosts')}`);
+    throw new LabError(
+      `lab: ssh.knownHosts is ${spec.knownHostsFile}; the lab writes its host keys only inside its own directory: set ssh.knownHosts to ${path.join(dir, 'known_hosts')}`,
+    );
   }
   const user = process.env['USER'] ?? 'root';
   if (spec.sshUser !== 'root' && spec.sshUser !== user) {
@@ -82,7 +84,10 @@ async function checkPorts(spec: LabSpec): Promise<void> {
   }
   if (clashes.length > 0) {
     const others = fs.existsSync(labRoot()) ? fs.readdirSync(labRoot()).filter((c) => c !== spec.cluster && readState(labDir(c)) !== null) : [];
-    const hint = others.length > 0 ? ` Another lab is up (${others.join(', ')}): run \`zkroll lab down\` on its plan.` : ' Stop whatever listens there, or change the ports in the plan.';
+    const hint =
+      others.length > 0
+        ? ` Another lab is up (${others.join(', ')}): run \`zkroll lab down\` on its plan.`
+        : ' Stop whatever listens there, or change the ports in the plan.';
     throw new LabError(`lab: already in use: ${clashes.join(', ')}.${hint}`);
   }
 }
@@ -220,10 +225,20 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
     if (alive.length === existing.hosts.length && existing.hosts.length > 0) {
       log(`lab ${spec.cluster} is already up (${dir}); nothing changed`);
       const st = await labStatus(spec);
-      return { dir, already: true, serving: st.servers.filter((s) => s.srvr).map((s) => s.myid), down: spec.down, leader: st.leader, proxies: st.proxies, seconds: (Date.now() - t0) / 1000 };
+      return {
+        dir,
+        already: true,
+        serving: st.servers.filter((s) => s.srvr).map((s) => s.myid),
+        down: spec.down,
+        leader: st.leader,
+        proxies: st.proxies,
+        seconds: (Date.now() - t0) / 1000,
+      };
     }
     if (alive.length > 0) {
-      throw new LabError(`lab ${spec.cluster} is partly up (${alive.length} of ${existing.hosts.length} hosts alive): run \`zkroll lab down ${spec.planFile}\`, then \`lab up\` again`);
+      throw new LabError(
+        `lab ${spec.cluster} is partly up (${alive.length} of ${existing.hosts.length} hosts alive): run \`zkroll lab down ${spec.planFile}\`, then \`lab up\` again`,
+      );
     }
     log('found a stale lab (no host running): cleaning it first');
     await labDown(spec.cluster, () => {});
@@ -232,7 +247,9 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
   await checkPorts(spec);
   for (const r of roots) {
     if (fs.existsSync(r) && (!fs.statSync(r).isDirectory() || fs.readdirSync(r).length > 0)) {
-      throw new LabError(`lab: cannot mount a private ${r} per host: it exists on this machine and is not an empty directory. Use other paths in the plan (for example /opt/<name>, /data/<name>).`);
+      throw new LabError(
+        `lab: cannot mount a private ${r} per host: it exists on this machine and is not an empty directory. Use other paths in the plan (for example /opt/<name>, /data/<name>).`,
+      );
     }
   }
 
@@ -330,7 +347,9 @@ export interface LabStatus {
 export async function labStatus(spec: LabSpec): Promise<LabStatus> {
   const dir = labDir(spec.cluster);
   const st = readState(dir);
-  const servers = await Promise.all(spec.servers.map(async (s) => ({ myid: s.myid, ip: s.ip, srvr: st ? await probeSrvr(s.ip, spec.ports.client, 1000) : null })));
+  const servers = await Promise.all(
+    spec.servers.map(async (s) => ({ myid: s.myid, ip: s.ip, srvr: st ? await probeSrvr(s.ip, spec.ports.client, 1000) : null })),
+  );
   const serving = servers.filter((s) => s.srvr).map((s) => s.myid);
   const leader = servers.find((s) => s.srvr?.mode === 'leader' || s.srvr?.mode === 'standalone')?.myid ?? null;
   let proxies: string[] = [];

@@ -59,7 +59,12 @@ export function pidsWithCmdline(needle: string): number[] {
   return out;
 }
 
-export async function pollUntil<T>(what: string, deadlineMs: number, intervalMs: number, probe: () => Promise<T | null | undefined> | T | null | undefined): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  deadlineMs: number,
+  intervalMs: number,
+  probe: () => Promise<T | null | undefined> | T | null | undefined,
+): Promise<T> {
   const end = Date.now() + deadlineMs;
   for (;;) {
     const v = await probe();

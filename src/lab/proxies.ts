@@ -35,10 +35,15 @@ class Proxy {
     this.busy = true;
     try {
       if (this.zk === null || this.zk.isClosed) {
-        this.zk = await ZkClient.connect(connect, 10000, {
-          onConnect: () => void this.tick(),
-          onClose: (code) => log(`proxy ${this.index}: session closed (${String(code)}), will open a new one`),
-        }, 6000);
+        this.zk = await ZkClient.connect(
+          connect,
+          10000,
+          {
+            onConnect: () => void this.tick(),
+            onClose: (code) => log(`proxy ${this.index}: session closed (${String(code)}), will open a new one`),
+          },
+          6000,
+        );
         log(`proxy ${this.index}: session open`);
       }
       if ((await this.zk.exists(this.path)) === null) {

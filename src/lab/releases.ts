@@ -36,9 +36,13 @@ export function findTarball(version: string, src: ReleaseSources, exists: (p: st
   const found = looked.find((p) => exists(p));
   if (found !== undefined) return found;
   if (looked.length === 0) {
-    throw new LabError(`lab: no tarball for ZooKeeper ${version}: the plan names no releases directory. Set lab.releases (a directory of upstream tarballs) or lab.installs["${version}"] in the plan, or ZKROLL_RELEASES`);
+    throw new LabError(
+      `lab: no tarball for ZooKeeper ${version}: the plan names no releases directory. Set lab.releases (a directory of upstream tarballs) or lab.installs["${version}"] in the plan, or ZKROLL_RELEASES`,
+    );
   }
-  throw new LabError(`lab: no tarball for ZooKeeper ${version}: looked for ${looked.join(', ')}. Put the upstream binary tarball there, or name it in lab.installs["${version}"]`);
+  throw new LabError(
+    `lab: no tarball for ZooKeeper ${version}: looked for ${looked.join(', ')}. Put the upstream binary tarball there, or name it in lab.installs["${version}"]`,
+  );
 }
 
 function sha256(file: string): string {
@@ -82,7 +86,9 @@ export function unpackedRelease(tarball: string, version: string, cacheRoot: str
   }
   if (!fs.existsSync(path.join(dir, 'bin', 'zkServer.sh'))) throw new LabError(`lab: ${tarball} is not a ZooKeeper binary release (no bin/zkServer.sh in it)`);
   if (serverJar(dir, version) === null) {
-    const jars = [...fs.readdirSync(dir), ...(fs.existsSync(path.join(dir, 'lib')) ? fs.readdirSync(path.join(dir, 'lib')) : [])].filter((n) => /^zookeeper-\d[^/]*\.jar$/.test(n) && !n.includes('jute'));
+    const jars = [...fs.readdirSync(dir), ...(fs.existsSync(path.join(dir, 'lib')) ? fs.readdirSync(path.join(dir, 'lib')) : [])].filter(
+      (n) => /^zookeeper-\d[^/]*\.jar$/.test(n) && !n.includes('jute'),
+    );
     throw new LabError(`lab: ${tarball} is not ZooKeeper ${version}: it holds ${jars.join(', ') || 'no zookeeper-<version>.jar'}`);
   }
   return dir;

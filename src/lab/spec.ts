@@ -59,7 +59,24 @@ export function isLoopbackV4(ip: string): boolean {
   return m !== null && m.slice(1).every((o) => Number(o) <= 255);
 }
 
-const SYSTEM_DIRS = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp', '/usr', '/home'];
+const SYSTEM_DIRS = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/home',
+];
 
 /**
  * The directories the lab bind-mounts per host: the first two components of every path

@@ -50,7 +50,10 @@ export function loginsFile(h: HostDirs): string {
 /** Logins on a lab host so far: how many times its login shell ran its startup file. */
 export function loginCount(labDir: string, ip: string): number {
   try {
-    return fs.readFileSync(loginsFile(hostDirs(labDir, ip)), 'utf8').split('\n').filter(Boolean).length;
+    return fs
+      .readFileSync(loginsFile(hostDirs(labDir, ip)), 'utf8')
+      .split('\n')
+      .filter(Boolean).length;
   } catch {
     return 0;
   }
@@ -109,7 +112,10 @@ export function prepareSshd(h: HostDirs, ip: string, port: number, authorizedKey
       '',
     ].join('\n'),
   );
-  const pub = fs.readFileSync(hostKey + '.pub', 'utf8').trim().split(/\s+/);
+  const pub = fs
+    .readFileSync(hostKey + '.pub', 'utf8')
+    .trim()
+    .split(/\s+/);
   const hostPattern = port === 22 ? ip : `[${ip}]:${port}`;
   return { config, knownHostsLine: `${hostPattern} ${pub[0]} ${pub[1]}` };
 }
@@ -126,11 +132,7 @@ export interface StartedSshd {
 export async function startSshd(h: HostDirs, ip: string, port: number, config: string, binds: [string, string][]): Promise<StartedSshd> {
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const script = [
-    'set -e',
-    ...binds.map(([src, dst]) => `mount --bind ${q(src)} ${q(dst)}`),
-    `exec /usr/sbin/sshd -D -e -f ${q(config)}`,
-  ].join('\n');
+  const script = ['set -e', ...binds.map(([src, dst]) => `mount --bind ${q(src)} ${q(dst)}`), `exec /usr/sbin/sshd -D -e -f ${q(config)}`].join('\n');
   const logFile = path.join(h.dir, 'sshd.log');
   const log = fs.openSync(logFile, 'a');
   const child = spawn('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script], {

@@ -35,4 +35,3 @@ export interface RunInput {
   canarySeq: number;
   seedZxid?: string;
 }
-

@@ -44,11 +44,7 @@ export interface RunContext {
 }
 
 export type RunEvent =
-  | { type: 'ANSWER'; answer: 'yes' | 'round' | 'skip' | 'abort' }
-  | { type: 'RETRY' }
-  | { type: 'SKIP' }
-  | { type: 'ABORT' }
-  | { type: 'RESUME' };
+  { type: 'ANSWER'; answer: 'yes' | 'round' | 'skip' | 'abort' } | { type: 'RETRY' } | { type: 'SKIP' } | { type: 'ABORT' } | { type: 'RESUME' };
 
 const now = () => Date.now();
 
@@ -78,7 +74,11 @@ export const runMachine = setup({
     interrupted: ({ event }) => (event as { error?: { name?: string } }).error?.name === 'Interrupted',
   },
   actions: {
-    skipStep: assign(({ context }) => ({ records: patch(context, context.index, { status: 'skipped', endedAt: now() }), index: context.index + 1, failure: null })),
+    skipStep: assign(({ context }) => ({
+      records: patch(context, context.index, { status: 'skipped', endedAt: now() }),
+      index: context.index + 1,
+      failure: null,
+    })),
   },
 }).createMachine({
   id: 'zkroll-run',
@@ -102,7 +102,11 @@ export const runMachine = setup({
       on: {
         ANSWER: [
           { guard: ({ event }) => event.answer === 'yes', target: 'running' },
-          { guard: ({ event }) => event.answer === 'round', target: 'running', actions: assign(({ context }) => ({ yesRound: context.steps[context.index]?.round ?? null })) },
+          {
+            guard: ({ event }) => event.answer === 'round',
+            target: 'running',
+            actions: assign(({ context }) => ({ yesRound: context.steps[context.index]?.round ?? null })),
+          },
           { guard: ({ event }) => event.answer === 'skip', target: 'deciding', actions: 'skipStep' },
           { target: 'aborted' },
         ],
@@ -110,19 +114,36 @@ export const runMachine = setup({
     },
     running: {
       entry: assign(({ context }) => ({
-        records: patch(context, context.index, { status: 'running', attempts: (context.records[context.index]?.attempts ?? 0) + 1, startedAt: now(), endedAt: null }),
+        records: patch(context, context.index, {
+          status: 'running',
+          attempts: (context.records[context.index]?.attempts ?? 0) + 1,
+          startedAt: now(),
+          endedAt: null,
+        }),
         failure: null,
       })),
       invoke: {
         src: 'runStep',
-        input: ({ context }) => ({ index: context.index, attempt: context.records[context.index]?.attempts ?? 1, slotOrders: context.slotOrders, canarySeq: context.canarySeq, ...(context.seed ? { seedZxid: context.seed.zxid } : {}) }),
+        input: ({ context }) => ({
+          index: context.index,
+          attempt: context.records[context.index]?.attempts ?? 1,
+          slotOrders: context.slotOrders,
+          canarySeq: context.canarySeq,
+          ...(context.seed ? { seedZxid: context.seed.zxid } : {}),
+        }),
         onDone: {
           target: 'deciding',
           actions: assign(({ context, event }) => {
             const out = event.output;
             const round = context.steps[context.index]?.round;
             return {
-              records: patch(context, context.index, { status: 'done', endedAt: now(), resolved: out.resolved ?? null, notes: out.notes, election: out.election ?? null }),
+              records: patch(context, context.index, {
+                status: 'done',
+                endedAt: now(),
+                resolved: out.resolved ?? null,
+                notes: out.notes,
+                election: out.election ?? null,
+              }),
               index: context.index + 1,
               slotOrders: round && out.slotOrder ? { ...context.slotOrders, [round]: out.slotOrder } : context.slotOrders,
               seed: out.seed ?? context.seed,

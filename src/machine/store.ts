@@ -16,7 +16,10 @@ export const FORMAT = 1;
  * one clock of run ids and of the dated names derived from them (backups, saved copies).
  */
 export function runIdNow(at: Date = new Date()): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export interface RunFile {
@@ -29,7 +32,9 @@ export interface RunFile {
 }
 
 export function stateDir(planFile: string, cluster: string): string {
-  return process.env['ZKROLL_STATE_DIR'] ? path.join(process.env['ZKROLL_STATE_DIR'], cluster) : path.join(path.dirname(path.resolve(planFile)), '.zkroll', cluster);
+  return process.env['ZKROLL_STATE_DIR']
+    ? path.join(process.env['ZKROLL_STATE_DIR'], cluster)
+    : path.join(path.dirname(path.resolve(planFile)), '.zkroll', cluster);
 }
 
 export function canonical(v: unknown): string {
@@ -121,7 +126,9 @@ export function takeLock(dir: string): () => void {
       }
       const alive = owner.host === os.hostname() && owner.pid !== undefined && isAlive(owner.pid);
       if (alive || (owner.host !== undefined && owner.host !== os.hostname())) {
-        throw new LockHeld(`another zkroll run holds the lock on this cluster: pid ${owner.pid} on ${owner.host} since ${owner.since} (${file}). Wait for it, or remove the file if that process is gone.`);
+        throw new LockHeld(
+          `another zkroll run holds the lock on this cluster: pid ${owner.pid} on ${owner.host} since ${owner.since} (${file}). Wait for it, or remove the file if that process is gone.`,
+        );
       }
       fs.renameSync(file, `${file}.stale-${Date.now()}`);
     }

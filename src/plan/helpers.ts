@@ -8,11 +8,11 @@
 //   (see src/remote/connect.ts for what the ssh config may still supply).
 // - effectiveSsh: a per-host ssh field that is present always wins over the plan-wide default.
 // - allHosts: the current servers in plan order, then the rebuild's temporary server (if any).
-import type { HostTarget } from "../remote/connect.js";
-import { existsSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import type { NodeSpec, Plan } from "./schema.js";
+import type { HostTarget } from '../remote/connect.js';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { NodeSpec, Plan } from './schema.js';
 
 export interface EffectiveSsh {
   user: string;
@@ -44,7 +44,7 @@ export function effectiveSsh(plan: Plan, node: NodeSpec): EffectiveSsh {
 }
 
 export interface HostEntry {
-  role: "server" | "temporary";
+  role: 'server' | 'temporary';
   myid: number;
   host: string;
   node: NodeSpec;
@@ -52,10 +52,10 @@ export interface HostEntry {
 
 /** Every host the plan touches: the current servers, then the temporary server of a rebuild. */
 export function allHosts(plan: Plan): HostEntry[] {
-  const out: HostEntry[] = plan.servers.map((s) => ({ role: "server", myid: s.myid, host: s.host, node: s }));
-  if (plan.strategy.kind === "rebuild") {
+  const out: HostEntry[] = plan.servers.map((s) => ({ role: 'server', myid: s.myid, host: s.host, node: s }));
+  if (plan.strategy.kind === 'rebuild') {
     const t = plan.strategy.temporary;
-    out.push({ role: "temporary", myid: t.myid, host: t.host, node: t });
+    out.push({ role: 'temporary', myid: t.myid, host: t.host, node: t });
   }
   return out;
 }
@@ -65,8 +65,8 @@ export function allHosts(plan: Plan): HostEntry[] {
  * "~" and "~/x" expand to the home directory, relative paths are relative to the plan file's directory.
  */
 export function resolveLocalPath(planFile: string, p: string): string {
-  if (p === "~") return os.homedir();
-  if (p.startsWith("~/")) return path.join(os.homedir(), p.slice(2));
+  if (p === '~') return os.homedir();
+  if (p.startsWith('~/')) return path.join(os.homedir(), p.slice(2));
   return path.resolve(path.dirname(path.resolve(planFile)), p);
 }
 
@@ -82,9 +82,9 @@ export interface SshTargetSpec extends HostTarget {
 
 /** $ZKROLL_SSH_CONFIG ("" = none; ~ and relative paths resolved), else ~/.ssh/config if it exists. */
 export function sshConfigFile(): string | undefined {
-  const env = process.env["ZKROLL_SSH_CONFIG"];
-  if (env !== undefined) return env === "" ? undefined : resolveLocalPath(path.join(process.cwd(), "-"), env);
-  const p = path.join(os.homedir(), ".ssh/config");
+  const env = process.env['ZKROLL_SSH_CONFIG'];
+  if (env !== undefined) return env === '' ? undefined : resolveLocalPath(path.join(process.cwd(), '-'), env);
+  const p = path.join(os.homedir(), '.ssh/config');
   return existsSync(p) ? p : undefined;
 }
 
@@ -94,7 +94,7 @@ export function sshTargets(plan: Plan, planFile: string): SshTargetSpec[] {
   return allHosts(plan).map((entry) => {
     const ssh = effectiveSsh(plan, entry.node);
     const t: SshTargetSpec = {
-      label: `${entry.role === "temporary" ? "temporary" : "server"} ${entry.myid} (${entry.host})`,
+      label: `${entry.role === 'temporary' ? 'temporary' : 'server'} ${entry.myid} (${entry.host})`,
       host: entry.host,
       port: ssh.port,
       user: ssh.user,

@@ -6,8 +6,8 @@
 //   parent map); an unknown key is addressed at the key itself, with the closest known key
 //   suggested; any other problem is addressed at the offending value.
 // - Messages starting "expected ..." get ", got <value>" appended, <value> taken from the input.
-import { z } from "zod";
-import type { PlanPath, RuleViolation } from "./rules.js";
+import { z } from 'zod';
+import type { PlanPath, RuleViolation } from './rules.js';
 
 export type PathMessage = RuleViolation;
 
@@ -15,18 +15,18 @@ type Issue = z.core.$ZodIssue;
 
 /** servers[2].myid ; the root is "plan". */
 export function formatPath(path: PlanPath): string {
-  let out = "";
-  for (const seg of path) out += typeof seg === "number" ? `[${seg}]` : out === "" ? seg : `.${seg}`;
-  return out === "" ? "plan" : out;
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out === '' ? 'plan' : out;
 }
 
 /** A short description of an input value for "got ..." */
 export function describeValue(v: unknown): string {
-  if (v === null || v === undefined) return "nothing";
-  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  if (Array.isArray(v)) return v.length === 0 ? "an empty list" : "a list";
-  return typeof v === "object" && Object.keys(v).length === 0 ? "an empty mapping" : "a mapping";
+  if (v === null || v === undefined) return 'nothing';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return v.length === 0 ? 'an empty list' : 'a list';
+  return typeof v === 'object' && Object.keys(v).length === 0 ? 'an empty mapping' : 'a mapping';
 }
 
 /** Optimal-string-alignment edit distance (a swap of two adjacent letters costs 1). */
@@ -72,7 +72,7 @@ function pickOption(s: z.core.$ZodType, data: unknown): z.core.$ZodType {
   if (!(s instanceof z.ZodUnion)) return s;
   const options = (s.options as readonly z.core.$ZodType[]).map(unwrap);
   const disc = s instanceof z.ZodDiscriminatedUnion ? (s._zod.def.discriminator as string) : undefined;
-  const value = typeof data === "object" && data !== null && disc !== undefined ? (data as Record<string, unknown>)[disc] : undefined;
+  const value = typeof data === 'object' && data !== null && disc !== undefined ? (data as Record<string, unknown>)[disc] : undefined;
   const match = options.find((o) => o instanceof z.ZodObject && disc !== undefined && o.shape[disc]?.safeParse(value).success);
   return match ?? options.find((o) => o instanceof z.ZodObject) ?? s;
 }
@@ -88,7 +88,7 @@ export function knownKeysAt(root: z.core.$ZodType, path: PlanPath, data: unknown
     else if (here instanceof z.ZodRecord) s = here.valueType as z.core.$ZodType;
     else s = undefined;
     if (s === undefined) return [];
-    d = typeof d === "object" && d !== null ? (d as Record<string | number, unknown>)[seg] : undefined;
+    d = typeof d === 'object' && d !== null ? (d as Record<string | number, unknown>)[seg] : undefined;
   }
   const obj = pickOption(unwrap(s), d);
   return obj instanceof z.ZodObject ? Object.keys(obj.shape) : [];
@@ -99,51 +99,58 @@ export function knownKeysAt(root: z.core.$ZodType, path: PlanPath, data: unknown
 function valueAt(data: unknown, path: PlanPath): { present: boolean; value: unknown } {
   let d: unknown = data;
   for (const seg of path) {
-    if (typeof d !== "object" || d === null || !Object.prototype.hasOwnProperty.call(d, seg)) return { present: false, value: undefined };
+    if (typeof d !== 'object' || d === null || !Object.prototype.hasOwnProperty.call(d, seg)) return { present: false, value: undefined };
     d = (d as Record<string | number, unknown>)[seg];
   }
   return { present: true, value: d };
 }
 
 function withGot(message: string, value: unknown): string {
-  return message.startsWith("expected") && !message.includes(", got ") ? `${message}, got ${describeValue(value)}` : message;
+  return message.startsWith('expected') && !message.includes(', got ') ? `${message}, got ${describeValue(value)}` : message;
 }
 
-const NOUNS: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number", int: "an integer", boolean: "true or false" };
+const NOUNS: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+};
 
 /** Per-parse fallback for schema nodes without their own message (objects, lists). */
 export const fallbackErrorMap: z.core.$ZodErrorMap = (iss) => {
-  if (iss.code === "invalid_type") return `expected ${NOUNS[iss.expected] ?? iss.expected}`;
+  if (iss.code === 'invalid_type') return `expected ${NOUNS[iss.expected] ?? iss.expected}`;
   return undefined;
 };
 
 function unknownKey(key: string, known: readonly string[]): string {
   const hint = closestKey(key, known);
   if (hint !== undefined) return `unknown key '${key}' (did you mean '${hint}'?)`;
-  return known.length > 0 ? `unknown key '${key}' (allowed here: ${known.join(", ")})` : `unknown key '${key}'`;
+  return known.length > 0 ? `unknown key '${key}' (allowed here: ${known.join(', ')})` : `unknown key '${key}'`;
 }
 
 export function issueMessages(issue: Issue, data: unknown, root: z.core.$ZodType): PathMessage[] {
-  const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
-  if (issue.code === "unrecognized_keys") {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
     const known = knownKeysAt(root, path, data);
-    return issue.keys.map((key) => ({ path: [...path, key], at: "key", message: unknownKey(key, known) }));
+    return issue.keys.map((key) => ({ path: [...path, key], at: 'key', message: unknownKey(key, known) }));
   }
-  if (issue.code === "invalid_key") {
+  if (issue.code === 'invalid_key') {
     const key = path[path.length - 1];
-    const inner = issue.issues[0]?.message ?? "invalid key";
-    return [{ path, at: "key", message: withGot(inner, String(key)) }];
+    const inner = issue.issues[0]?.message ?? 'invalid key';
+    return [{ path, at: 'key', message: withGot(inner, String(key)) }];
   }
   const { present, value } = valueAt(data, path);
-  const options = issue.code === "invalid_union" && "options" in issue && issue.options ? issue.options.map(String) : undefined;
+  const options = issue.code === 'invalid_union' && 'options' in issue && issue.options ? issue.options.map(String) : undefined;
   // A refinement may address a defaulted field that is absent from the input: not "missing".
-  if (!present && path.length > 0 && issue.code !== "custom") {
-    const one = options ? ` (one of: ${options.join(", ")})` : "";
-    return [{ path, at: "value", message: `required field is missing${one}` }];
+  if (!present && path.length > 0 && issue.code !== 'custom') {
+    const one = options ? ` (one of: ${options.join(', ')})` : '';
+    return [{ path, at: 'value', message: `required field is missing${one}` }];
   }
-  if (options) return [{ path, at: "value", message: `expected one of ${options.join(", ")}, got ${describeValue(value)}` }];
-  if (issue.code === "invalid_union" && issue.message === "Invalid input") {
-    return [{ path, at: "value", message: `has an invalid value ${describeValue(value)}` }];
+  if (options) return [{ path, at: 'value', message: `expected one of ${options.join(', ')}, got ${describeValue(value)}` }];
+  if (issue.code === 'invalid_union' && issue.message === 'Invalid input') {
+    return [{ path, at: 'value', message: `has an invalid value ${describeValue(value)}` }];
   }
-  return [{ path, at: "value", message: withGot(issue.message, value) }];
+  return [{ path, at: 'value', message: withGot(issue.message, value) }];
 }

@@ -8,14 +8,14 @@
 //   schema errors would make later findings misleading).
 // - Positions are 1-based line:col as yaml's LineCounter gives them; an unreadable file
 //   gives one error without a position.
-import { readFileSync } from "node:fs";
-import { LineCounter, parseDocument, visit, type Document, type YAMLError } from "yaml";
-import { fallbackErrorMap, formatPath, issueMessages, type PathMessage } from "./issues.js";
-import { keyAt, locate } from "./locate.js";
-import { checkRules } from "./rules.js";
-import { PlanSchema, type Plan } from "./schema.js";
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import { fallbackErrorMap, formatPath, issueMessages, type PathMessage } from './issues.js';
+import { keyAt, locate } from './locate.js';
+import { checkRules } from './rules.js';
+import { PlanSchema, type Plan } from './schema.js';
 
-export { allHosts, effectiveSsh, resolveLocalPath, type EffectiveSsh, type HostEntry } from "./helpers.js";
+export { allHosts, effectiveSsh, resolveLocalPath, type EffectiveSsh, type HostEntry } from './helpers.js';
 
 export interface PlanError {
   file: string;
@@ -43,16 +43,16 @@ function sortErrors(errors: PlanError[]): PlanError[] {
 
 function yamlMessage(err: YAMLError, doc: Document, warning: boolean): string {
   switch (err.code) {
-    case "DUPLICATE_KEY": {
+    case 'DUPLICATE_KEY': {
       const key = keyAt(doc, err.pos[0]);
-      return `duplicate key${key === undefined ? "" : ` '${key}'`} (a key may appear only once in a mapping)`;
+      return `duplicate key${key === undefined ? '' : ` '${key}'`} (a key may appear only once in a mapping)`;
     }
-    case "MULTIPLE_DOCS":
+    case 'MULTIPLE_DOCS':
       return "the plan must be a single YAML document (remove the second '---' document)";
-    case "TAB_AS_INDENT":
-      return "YAML syntax error: tabs are not allowed for indentation, use spaces";
+    case 'TAB_AS_INDENT':
+      return 'YAML syntax error: tabs are not allowed for indentation, use spaces';
     default:
-      return `${warning ? "YAML warning" : "YAML syntax error"}: ${err.message}`;
+      return `${warning ? 'YAML warning' : 'YAML syntax error'}: ${err.message}`;
   }
 }
 
@@ -111,19 +111,19 @@ export function loadPlanText(text: string, file: string): LoadResult {
 }
 
 const REASONS: Record<string, string> = {
-  ENOENT: "no such file",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EISDIR: "is a directory",
-  ENOTDIR: "a parent is not a directory",
-  ELOOP: "too many symbolic links",
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a parent is not a directory',
+  ELOOP: 'too many symbolic links',
 };
 
 /** Reads and loads a plan file; an unreadable file gives one error without a position. */
 export function loadPlanFile(file: string): LoadResult {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
     const reason = code === undefined ? String((e as Error)?.message ?? e) : `${code} (${REASONS[code] ?? (e as Error).message})`;

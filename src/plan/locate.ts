@@ -7,8 +7,8 @@
 // - If the path does not exist in the source (a missing key, a defaulted value), the position
 //   is that of the deepest node that does exist: for a missing key, its parent map.
 // - An empty value (`myid:` with nothing after it) is reported at its key.
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
-import type { PlanPath } from "./rules.js";
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import type { PlanPath } from './rules.js';
 
 export interface Position {
   line: number;
@@ -53,7 +53,7 @@ function walk(doc: Document, path: PlanPath): { steps: Step[]; complete: boolean
     if (isMap(here)) {
       const pair = here.items.find((p) => keyText(p.key) === String(seg));
       if (pair) next = { key: (pair.key as Node | null) ?? null, value: (pair.value as Node | null) ?? null };
-    } else if (isSeq(here) && typeof seg === "number") {
+    } else if (isSeq(here) && typeof seg === 'number') {
       const item = here.items[seg];
       if (item !== undefined) next = { key: null, value: (item as Node | null) ?? null };
     }
@@ -64,17 +64,17 @@ function walk(doc: Document, path: PlanPath): { steps: Step[]; complete: boolean
 }
 
 /** Source offset of the node at `path` (its key if at = "key"), or of its deepest existing ancestor. */
-export function locateOffset(doc: Document, path: PlanPath, at: "value" | "key"): number {
+export function locateOffset(doc: Document, path: PlanPath, at: 'value' | 'key'): number {
   const { steps, complete } = walk(doc, path);
   const last = steps[steps.length - 1];
   if (!last) return 0;
   const keyPos = start(last.key);
-  if (complete && at === "key" && keyPos !== undefined) return keyPos;
+  if (complete && at === 'key' && keyPos !== undefined) return keyPos;
   if (isEmptyScalar(last.value) || last.value === null) return keyPos ?? start(last.value) ?? 0;
   return start(last.value) ?? keyPos ?? 0;
 }
 
-export function locate(doc: Document, lineCounter: LineCounter, path: PlanPath, at: "value" | "key"): Position {
+export function locate(doc: Document, lineCounter: LineCounter, path: PlanPath, at: 'value' | 'key'): Position {
   const { line, col } = lineCounter.linePos(locateOffset(doc, path, at));
   return { line: Math.max(1, line), col: Math.max(1, col) };
 }

@@ -6,22 +6,22 @@
 //   (renumber entries are addressed by their key, e.g. ["strategy", "renumber", "6"]), and
 //   whether the key or the value of that node is at fault. Messages do not repeat the path:
 //   the loader prefixes it.
-import type { Plan, RebuildStrategy } from "./schema.js";
-import { parseVersion, planHazards } from "./versions.js";
+import type { Plan, RebuildStrategy } from './schema.js';
+import { parseVersion, planHazards } from './versions.js';
 
 export type PlanPath = ReadonlyArray<string | number>;
 
 export interface RuleViolation {
   path: PlanPath;
   /** "value": the node at `path` (a map/list for "missing" kinds of error); "key": its key. */
-  at: "value" | "key";
+  at: 'value' | 'key';
   message: string;
 }
 
 /** "6, 7 and 8" */
 function list(ns: readonly number[]): string {
-  if (ns.length <= 1) return ns.join("");
-  return `${ns.slice(0, -1).join(", ")} and ${ns[ns.length - 1]}`;
+  if (ns.length <= 1) return ns.join('');
+  return `${ns.slice(0, -1).join(', ')} and ${ns[ns.length - 1]}`;
 }
 
 /** Reports later duplicates in `items` (by `key`), pointing at each later occurrence. */
@@ -41,30 +41,36 @@ export function checkRules(plan: Plan): RuleViolation[] {
   const known = new Set(myids);
   const serversText = `the servers are ${list([...known].sort((a, b) => a - b))}`;
 
-  duplicates(plan.servers, (s) => s.myid, (i, j) =>
-    out.push({ path: ["servers", i, "myid"], at: "value", message: `myid ${myids[i]} is already used by servers[${j}]` }),
+  duplicates(
+    plan.servers,
+    (s) => s.myid,
+    (i, j) => out.push({ path: ['servers', i, 'myid'], at: 'value', message: `myid ${myids[i]} is already used by servers[${j}]` }),
   );
-  duplicates(plan.servers, (s) => s.host, (i, j) =>
-    out.push({
-      path: ["servers", i, "host"],
-      at: "value",
-      message: `host ${plan.servers[i]?.host} is already used by servers[${j}] (one server per host)`,
-    }),
+  duplicates(
+    plan.servers,
+    (s) => s.host,
+    (i, j) =>
+      out.push({
+        path: ['servers', i, 'host'],
+        at: 'value',
+        message: `host ${plan.servers[i]?.host} is already used by servers[${j}] (one server per host)`,
+      }),
   );
 
   // lab.down defaults to strategy.broken: when it is that list, strategy.broken's errors cover it.
   const s = plan.strategy;
-  const labIsBroken = s.kind === "rebuild" && s.broken.length === plan.lab.down.length && s.broken.every((id, i) => plan.lab.down[i] === id);
-  if (!labIsBroken) checkMyidList(plan.lab.down, ["lab", "down"], known, serversText, out);
+  const labIsBroken = s.kind === 'rebuild' && s.broken.length === plan.lab.down.length && s.broken.every((id, i) => plan.lab.down[i] === id);
+  if (!labIsBroken) checkMyidList(plan.lab.down, ['lab', 'down'], known, serversText, out);
 
-  if (s.kind === "rebuild") checkRebuild(plan, s, known, serversText, out);
+  if (s.kind === 'rebuild') checkRebuild(plan, s, known, serversText, out);
   // versions the hazards can read (the schema lets "3.4.6-" and "3.8.x" through)
   const VERSION = 'expected a ZooKeeper version like "3.4.13" (major.minor.patch, an optional -suffix)';
-  if (plan.cluster.version !== undefined && parseVersion(plan.cluster.version) === null) out.push({ path: ["cluster", "version"], at: "value", message: VERSION });
-  if (parseVersion(plan.target.version) === null) out.push({ path: ["target", "version"], at: "value", message: VERSION });
+  if (plan.cluster.version !== undefined && parseVersion(plan.cluster.version) === null)
+    out.push({ path: ['cluster', 'version'], at: 'value', message: VERSION });
+  if (parseVersion(plan.target.version) === null) out.push({ path: ['target', 'version'], at: 'value', message: VERSION });
   // version hazards that make the plan unsafe (a JIRA or the release notes is the source of each)
   for (const h of planHazards(plan)) {
-    if (h.level === "refuse") out.push({ path: ["target", "version"], at: "value", message: `${h.id}: ${h.message} (${h.source})` });
+    if (h.level === 'refuse') out.push({ path: ['target', 'version'], at: 'value', message: `${h.id}: ${h.message} (${h.source})` });
   }
   return out;
 }
@@ -72,9 +78,13 @@ export function checkRules(plan: Plan): RuleViolation[] {
 /** Every entry is a current server's myid, listed once. */
 function checkMyidList(ids: readonly number[], at: PlanPath, known: ReadonlySet<number>, serversText: string, out: RuleViolation[]): void {
   ids.forEach((id, i) => {
-    if (!known.has(id)) out.push({ path: [...at, i], at: "value", message: `myid ${id} is not a current server (${serversText})` });
+    if (!known.has(id)) out.push({ path: [...at, i], at: 'value', message: `myid ${id} is not a current server (${serversText})` });
   });
-  duplicates(ids, (id) => id, (i) => out.push({ path: [...at, i], at: "value", message: `myid ${ids[i]} is listed twice` }));
+  duplicates(
+    ids,
+    (id) => id,
+    (i) => out.push({ path: [...at, i], at: 'value', message: `myid ${ids[i]} is listed twice` }),
+  );
 }
 
 function checkRebuild(plan: Plan, s: RebuildStrategy, known: ReadonlySet<number>, serversText: string, out: RuleViolation[]): void {
@@ -82,18 +92,18 @@ function checkRebuild(plan: Plan, s: RebuildStrategy, known: ReadonlySet<number>
   const clash = plan.servers.findIndex((srv) => srv.host === tmp.host);
   if (clash >= 0)
     out.push({
-      path: ["strategy", "temporary", "host"],
-      at: "value",
+      path: ['strategy', 'temporary', 'host'],
+      at: 'value',
       message: `the temporary server needs a spare host: ${tmp.host} is already servers[${clash}] (myid ${plan.servers[clash]?.myid})`,
     });
 
-  checkMyidList(s.broken, ["strategy", "broken"], known, serversText, out);
+  checkMyidList(s.broken, ['strategy', 'broken'], known, serversText, out);
   const broken = new Set(s.broken);
   if (known.size > 0 && [...known].every((id) => broken.has(id)))
     out.push({
-      path: ["strategy", "broken"],
-      at: "value",
-      message: "every server is listed as broken; the rebuild needs a running server to copy the data from",
+      path: ['strategy', 'broken'],
+      at: 'value',
+      message: 'every server is listed as broken; the rebuild needs a running server to copy the data from',
     });
 
   // renumber: keys are exactly the current myids; values one-to-one and not the temporary's myid.
@@ -101,38 +111,41 @@ function checkRebuild(plan: Plan, s: RebuildStrategy, known: ReadonlySet<number>
   const missing = [...known].filter((id) => !keys.has(id)).sort((a, b) => a - b);
   if (missing.length > 0)
     out.push({
-      path: ["strategy", "renumber"],
-      at: "value",
-      message: `no new myid for server${missing.length > 1 ? "s" : ""} ${list(missing)} (every current server needs one)`,
+      path: ['strategy', 'renumber'],
+      at: 'value',
+      message: `no new myid for server${missing.length > 1 ? 's' : ''} ${list(missing)} (every current server needs one)`,
     });
   for (const r of s.renumber) {
     if (!known.has(r.from))
-      out.push({ path: ["strategy", "renumber", String(r.from)], at: "key", message: `${r.from} is not a current server myid (${serversText})` });
+      out.push({ path: ['strategy', 'renumber', String(r.from)], at: 'key', message: `${r.from} is not a current server myid (${serversText})` });
     if (r.to === tmp.myid)
       out.push({
-        path: ["strategy", "renumber", String(r.from)],
-        at: "value",
+        path: ['strategy', 'renumber', String(r.from)],
+        at: 'value',
         message: `new myid ${r.to} is the temporary server's myid (strategy.temporary.myid)`,
       });
   }
-  duplicates(s.renumber, (r) => r.to, (i, j) => {
-    const r = s.renumber[i];
-    const first = s.renumber[j];
-    if (r && first)
-      out.push({
-        path: ["strategy", "renumber", String(r.from)],
-        at: "value",
-        message: `new myid ${r.to} is also given to server ${first.from} (new myids must be unique)`,
-      });
-  });
+  duplicates(
+    s.renumber,
+    (r) => r.to,
+    (i, j) => {
+      const r = s.renumber[i];
+      const first = s.renumber[j];
+      if (r && first)
+        out.push({
+          path: ['strategy', 'renumber', String(r.from)],
+          at: 'value',
+          message: `new myid ${r.to} is also given to server ${first.from} (new myids must be unique)`,
+        });
+    },
+  );
 
-  if (typeof s.seedFrom === "number") {
-    if (!known.has(s.seedFrom))
-      out.push({ path: ["strategy", "seedFrom"], at: "value", message: `${s.seedFrom} is not a current server (${serversText})` });
+  if (typeof s.seedFrom === 'number') {
+    if (!known.has(s.seedFrom)) out.push({ path: ['strategy', 'seedFrom'], at: 'value', message: `${s.seedFrom} is not a current server (${serversText})` });
     else if (broken.has(s.seedFrom))
       out.push({
-        path: ["strategy", "seedFrom"],
-        at: "value",
+        path: ['strategy', 'seedFrom'],
+        at: 'value',
         message: `server ${s.seedFrom} is listed as broken; seed from a healthy server or "leader"`,
       });
   }

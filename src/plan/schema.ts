@@ -7,16 +7,16 @@
 //   strategy's `renumber` map is normalised to an array of {from, to} sorted by `from`.
 // - Error messages phrased "expected ..." describe the value; the loader appends ", got <value>".
 // - Cross-field rules (unique myids, renumber coverage, ...) live in rules.ts, not here.
-import path from "node:path";
-import { z } from "zod";
-import { durationSchema } from "./duration.js";
+import path from 'node:path';
+import { z } from 'zod';
+import { durationSchema } from './duration.js';
 
-export { durationSchema, parseDuration } from "./duration.js";
+export { durationSchema, parseDuration } from './duration.js';
 
 // ---------- scalar building blocks ----------
 
-const MYID = "expected an integer 1..255 (a ZooKeeper myid)";
-const PORT = "expected a port number 1..65535";
+const MYID = 'expected an integer 1..255 (a ZooKeeper myid)';
+const PORT = 'expected a port number 1..65535';
 
 /** An integer in [min, max]; every failure reports `msg`. */
 function intIn(min: number, max: number, msg: string) {
@@ -44,19 +44,19 @@ export const AbsPathSchema = z.string({ error: ABS }).regex(ABS_RE, { error: ABS
 const ZNODE = 'expected a znode path like "/jodis/codis-demo" (no trailing "/", no "//")';
 export const ZnodePathSchema = z.string({ error: ZNODE }).regex(ZNODE_RE, { error: ZNODE });
 
-const HOST = "expected a host name or IP address (no spaces)";
+const HOST = 'expected a host name or IP address (no spaces)';
 export const HostSchema = z
   .string({ error: HOST })
   .regex(/^[^\s@/]+$/, { error: HOST })
   .max(253, { error: HOST });
 
 /** A local file path; "~/" and relative paths are resolved later (see resolveLocalPath). */
-const LOCAL = "expected a file path";
+const LOCAL = 'expected a file path';
 const LocalPathSchema = z.string({ error: LOCAL }).regex(/^[^\0]+$/, { error: LOCAL });
 
 // ---------- ssh ----------
 
-const USER = "expected a user name";
+const USER = 'expected a user name';
 const JUMP = 'expected a jump host "[user@]host[:port]"';
 const JUMP_RE = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?$/;
 
@@ -68,11 +68,14 @@ const sshFields = {
   jumpHost: z
     .string({ error: JUMP })
     .regex(JUMP_RE, { error: JUMP })
-    .refine((s) => {
-      const port = JUMP_RE.exec(s)?.[1];
-      return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
-    }, { error: JUMP }),
-  sudo: z.boolean({ error: "expected true or false" }),
+    .refine(
+      (s) => {
+        const port = JUMP_RE.exec(s)?.[1];
+        return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+      },
+      { error: JUMP },
+    ),
+  sudo: z.boolean({ error: 'expected true or false' }),
   connectTimeout: durationSchema(),
 };
 
@@ -81,10 +84,10 @@ export const SshSchema = z.strictObject({
   user: sshFields.user,
   port: sshFields.port.default(22),
   identityFile: sshFields.identityFile.optional(),
-  knownHosts: sshFields.knownHosts.default("~/.ssh/known_hosts"),
+  knownHosts: sshFields.knownHosts.default('~/.ssh/known_hosts'),
   jumpHost: sshFields.jumpHost.optional(),
   sudo: sshFields.sudo.default(false),
-  connectTimeout: sshFields.connectTimeout.prefault("10s"),
+  connectTimeout: sshFields.connectTimeout.prefault('10s'),
 });
 
 /** Per-host override: any ssh field, all optional (absent = inherit the plan-wide value). */
@@ -101,17 +104,17 @@ export const SshOverrideSchema = z.strictObject({
 // ---------- servers ----------
 
 const UNIT = 'expected a systemd unit name like "zookeeper.service"';
-export const ServiceSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("zkServer") }),
+export const ServiceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('zkServer') }),
   z.strictObject({
-    kind: z.literal("systemd"),
+    kind: z.literal('systemd'),
     unit: z.string({ error: UNIT }).regex(/^[A-Za-z0-9:_.@\\-]+$/, { error: UNIT }),
   }),
 ]);
 
 /** `${home}/conf/zoo.cfg` */
 export function defaultConfigPath(home: string): string {
-  return path.posix.join(home, "conf", "zoo.cfg");
+  return path.posix.join(home, 'conf', 'zoo.cfg');
 }
 
 const nodeFields = {
@@ -121,7 +124,7 @@ const nodeFields = {
   config: AbsPathSchema.optional(),
   dataDir: AbsPathSchema,
   dataLogDir: AbsPathSchema.optional(),
-  service: ServiceSchema.prefault({ kind: "zkServer" }),
+  service: ServiceSchema.prefault({ kind: 'zkServer' }),
   ssh: SshOverrideSchema.optional(),
 };
 
@@ -147,32 +150,30 @@ export const TargetSchema = z
 
 // ---------- strategy ----------
 
-const RENUMBER = "expected a mapping of old myid to new myid, e.g. { 6: 2, 8: 3 }";
+const RENUMBER = 'expected a mapping of old myid to new myid, e.g. { 6: 2, 8: 3 }';
 const RENUMBER_KEY = "expected a current server's myid (an integer) as key";
 
 /** YAML map {old: new} -> [{from: old, to: new}] sorted by `from`. */
-export const RenumberSchema = z
-  .record(z.string().regex(/^\d{1,3}$/, { error: RENUMBER_KEY }), MyidSchema, { error: RENUMBER })
-  .transform((r) =>
-    Object.entries(r)
-      .map(([from, to]) => ({ from: Number(from), to }))
-      .sort((a, b) => a.from - b.from),
-  );
+export const RenumberSchema = z.record(z.string().regex(/^\d{1,3}$/, { error: RENUMBER_KEY }), MyidSchema, { error: RENUMBER }).transform((r) =>
+  Object.entries(r)
+    .map(([from, to]) => ({ from: Number(from), to }))
+    .sort((a, b) => a.from - b.from),
+);
 
 const SEED = 'expected "leader" or the myid of a current server';
-const SeedFromSchema = z.union([z.literal("leader", { error: SEED }), intIn(1, 255, SEED)], { error: SEED });
+const SeedFromSchema = z.union([z.literal('leader', { error: SEED }), intIn(1, 255, SEED)], { error: SEED });
 
-const RollingSchema = z.strictObject({ kind: z.literal("rolling") });
+const RollingSchema = z.strictObject({ kind: z.literal('rolling') });
 const RebuildInputSchema = z.strictObject({
-  kind: z.literal("rebuild"),
+  kind: z.literal('rebuild'),
   temporary: TemporaryInputSchema,
-  broken: z.array(MyidSchema, { error: "expected a list of myids, e.g. [6, 8]" }),
+  broken: z.array(MyidSchema, { error: 'expected a list of myids, e.g. [6, 8]' }),
   renumber: RenumberSchema,
-  seedFrom: SeedFromSchema.default("leader"),
-  preserveEphemerals: z.array(ZnodePathSchema, { error: "expected a list of znode paths" }).default([]),
+  seedFrom: SeedFromSchema.default('leader'),
+  preserveEphemerals: z.array(ZnodePathSchema, { error: 'expected a list of znode paths' }).default([]),
 });
 
-const StrategyInputSchema = z.discriminatedUnion("kind", [RollingSchema, RebuildInputSchema]);
+const StrategyInputSchema = z.discriminatedUnion('kind', [RollingSchema, RebuildInputSchema]);
 
 // ---------- cluster, health, lab ----------
 
@@ -180,14 +181,17 @@ const NAME = "expected a name of letters, digits, '.', '_' or '-' (at most 64 ch
 const PortsSchema = z
   .strictObject({ client: PortSchema.default(2181), quorum: PortSchema.default(2888), election: PortSchema.default(3888) })
   .superRefine((p, ctx) => {
-    if (p.quorum === p.client) ctx.addIssue({ code: "custom", path: ["quorum"], message: "quorum port must differ from the client port" });
+    if (p.quorum === p.client) ctx.addIssue({ code: 'custom', path: ['quorum'], message: 'quorum port must differ from the client port' });
     if (p.election === p.client || p.election === p.quorum)
-      ctx.addIssue({ code: "custom", path: ["election"], message: "election port must differ from the client and quorum ports" });
+      ctx.addIssue({ code: 'custom', path: ['election'], message: 'election port must differ from the client and quorum ports' });
   });
 
 export const ClusterSchema = z
   .strictObject({
-    name: z.string({ error: NAME }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: NAME }).max(64, { error: NAME }),
+    name: z
+      .string({ error: NAME })
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: NAME })
+      .max(64, { error: NAME }),
     /**
      * The ZooKeeper version every server runs today (as `srvr` reports it: "3.4.6"). Checked
      * against the running servers before a run; the version hazards are judged from it.
@@ -198,29 +202,29 @@ export const ClusterSchema = z
   })
   .superRefine((c, ctx) => {
     if ([c.ports.client, c.ports.quorum, c.ports.election].includes(c.adminPort))
-      ctx.addIssue({ code: "custom", path: ["adminPort"], message: `adminPort ${c.adminPort} collides with a client/quorum/election port` });
+      ctx.addIssue({ code: 'custom', path: ['adminPort'], message: `adminPort ${c.adminPort} collides with a client/quorum/election port` });
   });
 
 export const HealthSchema = z.strictObject({
-  pollInterval: durationSchema(1000, "1s").prefault("200ms"),
-  startDeadline: durationSchema().prefault("60s"),
-  gateDeadline: durationSchema().prefault("2m"),
-  canaryPath: ZnodePathSchema.refine((p) => p !== "/", { error: 'expected a znode path other than "/"' }).default("/zkroll/canary"),
+  pollInterval: durationSchema(1000, '1s').prefault('200ms'),
+  startDeadline: durationSchema().prefault('60s'),
+  gateDeadline: durationSchema().prefault('2m'),
+  canaryPath: ZnodePathSchema.refine((p) => p !== '/', { error: 'expected a znode path other than "/"' }).default('/zkroll/canary'),
   requiredZnodes: z
-    .array(z.strictObject({ path: ZnodePathSchema, minChildren: intIn(0, 1_000_000, "expected an integer >= 0").default(0) }), {
-      error: "expected a list of { path, minChildren }",
+    .array(z.strictObject({ path: ZnodePathSchema, minChildren: intIn(0, 1_000_000, 'expected an integer >= 0').default(0) }), {
+      error: 'expected a list of { path, minChildren }',
     })
     .default([]),
 });
 
 const PRODUCT = "expected a Codis product name of letters, digits, '.', '_' or '-'";
 const LabInputSchema = z.strictObject({
-  down: z.array(MyidSchema, { error: "expected a list of myids" }).optional(),
-  znodes: intIn(0, 100_000, "expected an integer 0..100000").default(200),
+  down: z.array(MyidSchema, { error: 'expected a list of myids' }).optional(),
+  znodes: intIn(0, 100_000, 'expected an integer 0..100000').default(200),
   proxies: z
     .strictObject({
       product: z.string({ error: PRODUCT }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: PRODUCT }),
-      count: intIn(1, 50, "expected an integer 1..50").default(3),
+      count: intIn(1, 50, 'expected an integer 1..50').default(3),
     })
     .optional(),
   /**
@@ -229,25 +233,27 @@ const LabInputSchema = z.strictObject({
    */
   releases: LocalPathSchema.optional(),
   /** Per version, the tarball to install (relative to the plan file): { "3.4.6": ../dist/zookeeper-3.4.6.tar.gz }. */
-  installs: z.record(VersionSchema, LocalPathSchema, { error: 'expected a mapping of version to tarball, e.g. { "3.4.6": dist/zookeeper-3.4.6.tar.gz }' }).optional(),
+  installs: z
+    .record(VersionSchema, LocalPathSchema, { error: 'expected a mapping of version to tarball, e.g. { "3.4.6": dist/zookeeper-3.4.6.tar.gz }' })
+    .optional(),
   /**
    * The incident's fault, injected by `lab up` once the data is loaded: the election listener of
    * every serving server dies, then the down servers are restarted and cannot rejoin.
    * port-scan: the malformed header of ZOOKEEPER-2186 (kills it on releases before 3.4.7);
    * agent: a JVM agent suspends the listener threads (any release).
    */
-  deadListeners: z.enum(["port-scan", "agent"], { error: 'expected "port-scan" or "agent"' }).optional(),
+  deadListeners: z.enum(['port-scan', 'agent'], { error: 'expected "port-scan" or "agent"' }).optional(),
   /** Every lab host's login shell sleeps this long in its startup file (rehearses slow profiles: pyenv, conda, nvm). */
-  loginDelay: durationSchema(60_000, "1m").optional(),
+  loginDelay: durationSchema(60_000, '1m').optional(),
 });
 
 // ---------- the plan ----------
 
 const PlanInputSchema = z.strictObject({
-  version: z.literal(1, { error: "expected 1 (the plan format version)" }),
+  version: z.literal(1, { error: 'expected 1 (the plan format version)' }),
   cluster: ClusterSchema,
   ssh: SshSchema,
-  servers: z.array(ServerSchema, { error: "expected a list of servers" }).min(1, { error: "expected at least one server" }),
+  servers: z.array(ServerSchema, { error: 'expected a list of servers' }).min(1, { error: 'expected at least one server' }),
   target: TargetSchema,
   strategy: StrategyInputSchema,
   health: HealthSchema.prefault({}),
@@ -260,7 +266,7 @@ type PlanInput = z.output<typeof PlanInputSchema>;
 function finishPlan(p: PlanInput) {
   const s = p.strategy;
   const strategy =
-    s.kind === "rolling"
+    s.kind === 'rolling'
       ? s
       : (() => {
           const home = s.temporary.home ?? p.target.home;
@@ -272,7 +278,7 @@ function finishPlan(p: PlanInput) {
           };
           return { ...s, temporary };
         })();
-  const down = p.lab.down ?? (s.kind === "rebuild" ? [...s.broken] : []);
+  const down = p.lab.down ?? (s.kind === 'rebuild' ? [...s.broken] : []);
   return { ...p, strategy, lab: { ...p.lab, down } };
 }
 
@@ -280,19 +286,19 @@ export const PlanSchema = PlanInputSchema.transform(finishPlan);
 
 export type Plan = z.output<typeof PlanSchema>;
 export type PlanInputData = z.input<typeof PlanSchema>;
-export type ClusterSpec = Plan["cluster"];
-export type SshSpec = Plan["ssh"];
+export type ClusterSpec = Plan['cluster'];
+export type SshSpec = Plan['ssh'];
 export type SshOverride = z.output<typeof SshOverrideSchema>;
 export type ServiceSpec = z.output<typeof ServiceSchema>;
-export type ServerSpec = Plan["servers"][number];
-export type TargetSpec = Plan["target"];
-export type Strategy = Plan["strategy"];
-export type RollingStrategy = Extract<Strategy, { kind: "rolling" }>;
-export type RebuildStrategy = Extract<Strategy, { kind: "rebuild" }>;
-export type TemporarySpec = RebuildStrategy["temporary"];
-export type Renumbering = RebuildStrategy["renumber"][number];
-export type HealthSpec = Plan["health"];
-export type LabSpec = Plan["lab"];
+export type ServerSpec = Plan['servers'][number];
+export type TargetSpec = Plan['target'];
+export type Strategy = Plan['strategy'];
+export type RollingStrategy = Extract<Strategy, { kind: 'rolling' }>;
+export type RebuildStrategy = Extract<Strategy, { kind: 'rebuild' }>;
+export type TemporarySpec = RebuildStrategy['temporary'];
+export type Renumbering = RebuildStrategy['renumber'][number];
+export type HealthSpec = Plan['health'];
+export type LabSpec = Plan['lab'];
 /** A server or the temporary server: both have the same fully-defaulted shape. */
 export type NodeSpec = ServerSpec | TemporarySpec;
 

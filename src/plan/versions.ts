@@ -364,7 +364,7 @@ export const VERSION_HAZARDS: readonly HazardRule[] = [
       return from !== undefined && !from.includes(line(current));
     },
     message: (p) =>
-      `${cur(p)} → ${f(p.target)} skips release lines: upstream documents upgrading ${line(p.target)} from ${(DIRECT_FROM[line(p.target)] ?? []).join(' or ')} only (one line at a time, e.g. 3.4 → 3.5 → 3.6 → 3.7 → 3.8), so during the roll the ensemble mixes ${(p.current !== null ? line(p.current) : '?')} and ${line(p.target)} servers, a combination upstream does not test. zkroll gates every step on a healthy quorum, but rehearse this exact pair on the lab first (zkroll lab up, then zkroll apply), or upgrade in hops through the latest release of each line.`,
+      `${cur(p)} → ${f(p.target)} skips release lines: upstream documents upgrading ${line(p.target)} from ${(DIRECT_FROM[line(p.target)] ?? []).join(' or ')} only (one line at a time, e.g. 3.4 → 3.5 → 3.6 → 3.7 → 3.8), so during the roll the ensemble mixes ${p.current !== null ? line(p.current) : '?'} and ${line(p.target)} servers, a combination upstream does not test. zkroll gates every step on a healthy quorum, but rehearse this exact pair on the lab first (zkroll lab up, then zkroll apply), or upgrade in hops through the latest release of each line.`,
   },
   /** End-of-life target lines (https://zookeeper.apache.org/releases.html, News). */
   {
@@ -418,7 +418,12 @@ export function planHazards(plan: { cluster: { version?: string | undefined }; t
  * suffix is ignored on both sides.
  */
 export function sameVersion(stated: string, reported: string): boolean {
-  const nums = (v: string) => /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(v.trim())?.slice(1).filter((x) => x !== undefined).map(Number) ?? null;
+  const nums = (v: string) =>
+    /^(\d+)\.(\d+)(?:\.(\d+))?/
+      .exec(v.trim())
+      ?.slice(1)
+      .filter((x) => x !== undefined)
+      .map(Number) ?? null;
   const a = nums(stated);
   const b = nums(reported);
   return a !== null && b !== null && b.length >= a.length && a.every((x, i) => x === b[i]);

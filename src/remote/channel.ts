@@ -48,7 +48,12 @@ export interface ChannelExit {
  * its stderr ended, or on a channel error; a close without an exit status is a failure: outcome
  * unknown). Returns a getter of the exit status seen so far.
  */
-export function watchOutcome(ch: ClientChannel, ctx: ChannelRunContext, command: string, finish: (failure?: RemoteError) => void): () => ChannelExit | undefined {
+export function watchOutcome(
+  ch: ClientChannel,
+  ctx: ChannelRunContext,
+  command: string,
+  finish: (failure?: RemoteError) => void,
+): () => ChannelExit | undefined {
   let exit: ChannelExit | undefined;
   ch.on('exit', (code: number | null, signal?: string) => {
     exit = { code: typeof code === 'number' ? code : null };
@@ -56,7 +61,12 @@ export function watchOutcome(ch: ClientChannel, ctx: ChannelRunContext, command:
   });
   ch.on('error', (e: Error) => finish(new RemoteError('io', ctx.label, `${ctx.who}: channel error: ${e.message}`, { cause: e })));
   ch.on('close', () => {
-    const done = (): void => finish(exit !== undefined ? undefined : ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: channel closed without an exit status; outcome unknown: ${command}`));
+    const done = (): void =>
+      finish(
+        exit !== undefined
+          ? undefined
+          : (ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: channel closed without an exit status; outcome unknown: ${command}`)),
+      );
     if (ch.stderr.readableEnded) done();
     else ch.stderr.once('end', done);
   });
@@ -80,7 +90,10 @@ export function rawRun(exit: ChannelExit | undefined, stdout: TailBuffer | null,
 
 /** Why a channel could not be opened: the connection's own error once it is gone, else the open error. */
 export function openFailure(ctx: ChannelRunContext, err: Error): RemoteError {
-  return ctx.closedErr() ?? new RemoteError('io', ctx.label, `${ctx.who}: could not open an SSH channel (${err.message}). Check sshd MaxSessions on the host.`, { cause: err });
+  return (
+    ctx.closedErr() ??
+    new RemoteError('io', ctx.label, `${ctx.who}: could not open an SSH channel (${err.message}). Check sshd MaxSessions on the host.`, { cause: err })
+  );
 }
 
 export function runOnChannel(
@@ -109,7 +122,13 @@ export function runOnChannel(
       } catch {
         /* channel already gone */
       }
-      finish(new RemoteError('timeout', ctx.label, `${ctx.who}: no answer from the remote side ${run.localMs} ms after starting (the remote deadline did not fire); channel closed. The host may be hung or the network partitioned: ${run.command}`));
+      finish(
+        new RemoteError(
+          'timeout',
+          ctx.label,
+          `${ctx.who}: no answer from the remote side ${run.localMs} ms after starting (the remote deadline did not fire); channel closed. The host may be hung or the network partitioned: ${run.command}`,
+        ),
+      );
     }, run.localMs);
     const onOpen = (err: Error | undefined, ch: ClientChannel): void => {
       if (err) {

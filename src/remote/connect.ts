@@ -37,15 +37,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { AuthMethod, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { RemoteError, describeHost, type ExecResult } from './errors.js';
-import {
-  checkHostKey,
-  fingerprintSha256,
-  keyTypeLabel,
-  keyTypeOf,
-  knownKeyTypes,
-  parseKnownHosts,
-  type KnownHostEntry,
-} from './knownhosts.js';
+import { checkHostKey, fingerprintSha256, keyTypeLabel, keyTypeOf, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from './knownhosts.js';
 import { formatJumpHop, parseJumpList, parseSshConfig, resolveHost, type JumpHop, type ResolvedSshHost, type SshConfig } from './sshconfig.js';
 
 export interface HostTarget {
@@ -108,9 +100,7 @@ export function preferredHostKeyAlgorithms(knownTypes: readonly string[]): Serve
 }
 
 function errCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
-    ? (e as { code: string }).code
-    : undefined;
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
 }
 
 function keyscanHint(t: HostTarget, host: string): string {
@@ -143,13 +133,15 @@ export async function resolveRoute(t: HostTarget): Promise<Hop[]> {
   const seen: string[] = [];
   const walk = (cur: HostTarget, explicit: JumpHop[] | undefined): void => {
     const key = `${cur.user}@${cur.host}:${cur.port}`;
-    if (seen.includes(key)) throw fail(`jump host loop: ${seen.join(' via ')} via ${key}. Fix jumpHost in the plan or ProxyJump in ${file ?? 'the ssh config'}.`);
+    if (seen.includes(key))
+      throw fail(`jump host loop: ${seen.join(' via ')} via ${key}. Fix jumpHost in the plan or ProxyJump in ${file ?? 'the ssh config'}.`);
     if (seen.length > MAX_HOPS) throw fail(`more than ${MAX_HOPS} jump hosts on the way (${seen.join(', ')}).`);
     seen.push(key);
     const r = lookup(cur.host, { user: cur.user, port: cur.port });
     let jumps = explicit;
     if (jumps === undefined && r !== undefined) {
-      if (r.proxyCommand !== undefined) throw fail(`ssh config ${file} sets ProxyCommand for ${cur.host}; zkroll supports only ProxyJump. Use ProxyJump, or set ssh.jumpHost in the plan.`);
+      if (r.proxyCommand !== undefined)
+        throw fail(`ssh config ${file} sets ProxyCommand for ${cur.host}; zkroll supports only ProxyJump. Use ProxyJump, or set ssh.jumpHost in the plan.`);
       const self = r.proxyJump?.some((h) => h.host.toLowerCase() === cur.host.toLowerCase()) === true;
       jumps = self ? [] : r.proxyJump;
     }
@@ -199,7 +191,12 @@ export async function prepareConnect(t: HostTarget, hop: Hop = { target: t, dial
     entries = parseKnownHosts(await readFile(t.knownHostsFile, 'utf8'));
   } catch (e) {
     if (errCode(e) !== 'ENOENT') {
-      throw new RemoteError('io', t.label, `${who}: cannot read known_hosts file ${t.knownHostsFile}: ${(e as Error).message}. Fix its permissions or ssh.knownHosts in the plan.`, { cause: e });
+      throw new RemoteError(
+        'io',
+        t.label,
+        `${who}: cannot read known_hosts file ${t.knownHostsFile}: ${(e as Error).message}. Fix its permissions or ssh.knownHosts in the plan.`,
+        { cause: e },
+      );
     }
     knownHostsMissing = true;
   }
@@ -216,7 +213,11 @@ export async function prepareConnect(t: HostTarget, hop: Hop = { target: t, dial
     const parsed = ssh2.utils.parseKey(privateKey);
     if (parsed instanceof Error) {
       // parseKey messages describe the format problem, never the key bytes.
-      throw new RemoteError('auth', t.label, `${who}: identity file ${t.identityFile} is not a usable private key (${parsed.message}). zkroll needs an unencrypted key or an ssh-agent (SSH_AUTH_SOCK).`);
+      throw new RemoteError(
+        'auth',
+        t.label,
+        `${who}: identity file ${t.identityFile} is not a usable private key (${parsed.message}). zkroll needs an unencrypted key or an ssh-agent (SSH_AUTH_SOCK).`,
+      );
     }
     authMethods.push(`publickey ${t.identityFile}`);
   }
@@ -242,7 +243,11 @@ export async function prepareConnect(t: HostTarget, hop: Hop = { target: t, dial
   const hasAgent = agent !== undefined && agent !== '';
   if (hasAgent) authMethods.push('ssh-agent');
   if (privateKey === undefined && extraKeys.length === 0 && !hasAgent) {
-    throw new RemoteError('auth', t.label, `${who}: no way to authenticate: no ssh.identityFile in the plan, no usable IdentityFile in the ssh config and SSH_AUTH_SOCK is not set. Set ssh.identityFile or start an ssh-agent.`);
+    throw new RemoteError(
+      'auth',
+      t.label,
+      `${who}: no way to authenticate: no ssh.identityFile in the plan, no usable IdentityFile in the ssh config and SSH_AUTH_SOCK is not set. Set ssh.identityFile or start an ssh-agent.`,
+    );
   }
   // With ssh config keys, list the attempts explicitly (ssh2 takes one privateKey): plan key, config keys, agent.
   let authHandler: AuthMethod[] | undefined;
@@ -263,7 +268,11 @@ export async function prepareConnect(t: HostTarget, hop: Hop = { target: t, dial
     }
     const presented = `${keyTypeLabel(type)} key ${fingerprintSha256(key)}`;
     if (knownHostsMissing) {
-      failure = new RemoteError('hostkey-unknown', t.label, `${who}: known_hosts file ${t.knownHostsFile} does not exist, so the host key (${presented}) cannot be verified; nothing was run. Verify the key and create the file, e.g. ${keyscanHint(t, dial)}, or fix ssh.knownHosts in the plan.`);
+      failure = new RemoteError(
+        'hostkey-unknown',
+        t.label,
+        `${who}: known_hosts file ${t.knownHostsFile} does not exist, so the host key (${presented}) cannot be verified; nothing was run. Verify the key and create the file, e.g. ${keyscanHint(t, dial)}, or fix ssh.knownHosts in the plan.`,
+      );
       return false;
     }
     const r = checkHostKey(entries, dial, t.port, key);
@@ -271,13 +280,25 @@ export async function prepareConnect(t: HostTarget, hop: Hop = { target: t, dial
       case 'match':
         return true;
       case 'unknown':
-        failure = new RemoteError('hostkey-unknown', t.label, `${who}: host key is not in ${t.knownHostsFile} (${presented}). Verify it and add it with ssh-keyscan (${keyscanHint(t, dial)}), or fix ssh.knownHosts in the plan.`);
+        failure = new RemoteError(
+          'hostkey-unknown',
+          t.label,
+          `${who}: host key is not in ${t.knownHostsFile} (${presented}). Verify it and add it with ssh-keyscan (${keyscanHint(t, dial)}), or fix ssh.knownHosts in the plan.`,
+        );
         return false;
       case 'changed':
-        failure = new RemoteError('hostkey-changed', t.label, `WARNING: host key for ${who} has CHANGED (${presented}); expected ${r.expectedFingerprints.join(' or ')} per ${t.knownHostsFile} — possible man-in-the-middle; nothing was run. If the host was legitimately re-keyed, verify the new key out of band and update ${t.knownHostsFile}.`);
+        failure = new RemoteError(
+          'hostkey-changed',
+          t.label,
+          `WARNING: host key for ${who} has CHANGED (${presented}); expected ${r.expectedFingerprints.join(' or ')} per ${t.knownHostsFile} — possible man-in-the-middle; nothing was run. If the host was legitimately re-keyed, verify the new key out of band and update ${t.knownHostsFile}.`,
+        );
         return false;
       case 'revoked':
-        failure = new RemoteError('hostkey-revoked', t.label, `${who}: host presented a REVOKED key (${presented}), marked @revoked in ${t.knownHostsFile}; refusing to connect, nothing was run. Re-key the host and update ${t.knownHostsFile}.`);
+        failure = new RemoteError(
+          'hostkey-revoked',
+          t.label,
+          `${who}: host presented a REVOKED key (${presented}), marked @revoked in ${t.knownHostsFile}; refusing to connect, nothing was run. Re-key the host and update ${t.knownHostsFile}.`,
+        );
         return false;
     }
   };
@@ -312,7 +333,10 @@ export function routeError(t: HostTarget, hop: Hop, e: unknown): RemoteError {
     const name = formatJumpHop({ user: hop.target.user, host: hop.target.host, port: hop.target.port });
     return new RemoteError(err.kind, t.label, `${who}: via jump host ${name}${dialed}: ${strip(err.message)}`, { cause: err });
   }
-  const notes = [dialed === '' ? '' : `HostName ${hop.dialHost} from ${t.sshConfigFile ?? 'the ssh config'}`, hop.via === undefined ? '' : `via jump host ${hop.via}`].filter((n) => n !== '');
+  const notes = [
+    dialed === '' ? '' : `HostName ${hop.dialHost} from ${t.sshConfigFile ?? 'the ssh config'}`,
+    hop.via === undefined ? '' : `via jump host ${hop.via}`,
+  ].filter((n) => n !== '');
   if (notes.length === 0) return err;
   const tag = `[${notes.join(', ')}]`;
   const msg = err.message.startsWith(`${who}: `) ? `${who} ${tag}: ${strip(err.message)}` : `${err.message} ${tag}`;

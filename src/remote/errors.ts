@@ -7,15 +7,7 @@
 //  - `kind` is a closed set callers can switch on; `result` is attached when
 //    a command ran but its outcome was refused (exit code, remote timeout).
 
-export type RemoteErrorKind =
-  | 'unreachable'
-  | 'auth'
-  | 'hostkey-unknown'
-  | 'hostkey-changed'
-  | 'hostkey-revoked'
-  | 'timeout'
-  | 'closed'
-  | 'io';
+export type RemoteErrorKind = 'unreachable' | 'auth' | 'hostkey-unknown' | 'hostkey-changed' | 'hostkey-revoked' | 'timeout' | 'closed' | 'io';
 
 export interface ExecResult {
   code: number | null;
@@ -77,20 +69,40 @@ export function classifyConnectError(
         : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
           ? `cannot resolve host name ${t.host}`
           : `no route / no answer (${code})`;
-    return new RemoteError('unreachable', t.label, `${who}: cannot connect to ${t.host}:${t.port}: ${what}. Check the host address and port in the plan and that the machine is up.`, { cause: err });
+    return new RemoteError(
+      'unreachable',
+      t.label,
+      `${who}: cannot connect to ${t.host}:${t.port}: ${what}. Check the host address and port in the plan and that the machine is up.`,
+      { cause: err },
+    );
   }
   if (e.level === 'client-dns') {
     return new RemoteError('unreachable', t.label, `${who}: cannot resolve host name ${t.host} (${msg}). Fix the host address in the plan.`, { cause: err });
   }
   if (e.level === 'client-timeout') {
     if (!ctx.socketConnected) {
-      return new RemoteError('unreachable', t.label, `${who}: no answer from ${t.host}:${t.port} within ${t.connectTimeoutMs} ms. Check that the machine is up and the port is reachable (firewall?).`, { cause: err });
+      return new RemoteError(
+        'unreachable',
+        t.label,
+        `${who}: no answer from ${t.host}:${t.port} within ${t.connectTimeoutMs} ms. Check that the machine is up and the port is reachable (firewall?).`,
+        { cause: err },
+      );
     }
-    return new RemoteError('timeout', t.label, `${who}: SSH handshake/authentication did not finish within ${t.connectTimeoutMs} ms. The server may be overloaded; retry or raise the connect timeout.`, { cause: err });
+    return new RemoteError(
+      'timeout',
+      t.label,
+      `${who}: SSH handshake/authentication did not finish within ${t.connectTimeoutMs} ms. The server may be overloaded; retry or raise the connect timeout.`,
+      { cause: err },
+    );
   }
   if (e.level === 'client-authentication' || e.level === 'agent') {
     const tried = ctx.authMethods.length > 0 ? ctx.authMethods.join(', ') : 'none';
-    return new RemoteError('auth', t.label, `${who}: authentication as user "${t.user}" failed (tried: ${tried}). Check ssh.user / ssh.identityFile in the plan and that the public key is in ~${t.user}/.ssh/authorized_keys.`, { cause: err });
+    return new RemoteError(
+      'auth',
+      t.label,
+      `${who}: authentication as user "${t.user}" failed (tried: ${tried}). Check ssh.user / ssh.identityFile in the plan and that the public key is in ~${t.user}/.ssh/authorized_keys.`,
+      { cause: err },
+    );
   }
   return new RemoteError('closed', t.label, `${who}: SSH connection failed: ${msg}`, { cause: err });
 }

@@ -179,7 +179,15 @@ export class SshHost {
       this.client.forwardOut('127.0.0.1', 0, host, to.port, (err, stream) => {
         clearTimeout(timer);
         if (timedOut) return stream?.close();
-        if (err) return reject(new RemoteError('unreachable', to.label, `${who}: the jump host cannot open a connection to ${host}:${to.port} (${err.message}). Check the address and port, and that the jump host may forward (sshd AllowTcpForwarding).`, { cause: err }));
+        if (err)
+          return reject(
+            new RemoteError(
+              'unreachable',
+              to.label,
+              `${who}: the jump host cannot open a connection to ${host}:${to.port} (${err.message}). Check the address and port, and that the jump host may forward (sshd AllowTcpForwarding).`,
+              { cause: err },
+            ),
+          );
         resolve(stream);
       });
     });
@@ -230,10 +238,23 @@ export class SshHost {
         const why = this.lastError?.message ?? (this.via?.closed === true ? 'the jump host connection closed' : 'no reason given');
         void this.via?.close();
         if (!ready) {
-          fail(prep.hostKeyFailure() ?? new RemoteError('closed', t.label, `${this.who}: connection closed during the SSH handshake (${why}). Check that ${t.host}:${t.port} is an SSH server.`));
+          fail(
+            prep.hostKeyFailure() ??
+              new RemoteError(
+                'closed',
+                t.label,
+                `${this.who}: connection closed during the SSH handshake (${why}). Check that ${t.host}:${t.port} is an SSH server.`,
+              ),
+          );
           return;
         }
-        this.markClosed(new RemoteError('closed', t.label, `${this.who}: SSH connection lost (${why}); anything running at that moment has an unknown outcome — re-check the host before continuing.`));
+        this.markClosed(
+          new RemoteError(
+            'closed',
+            t.label,
+            `${this.who}: SSH connection lost (${why}); anything running at that moment has an unknown outcome — re-check the host before continuing.`,
+          ),
+        );
       });
       try {
         this.client.connect(sock === undefined ? prep.config : { ...prep.config, sock });
@@ -261,7 +282,13 @@ export class SshHost {
   async exec(cmd: string[] | { script: string }, opts: ExecOptions): Promise<ExecResult> {
     const command = Array.isArray(cmd) ? shellCommand(cmd) : cmd.script;
     const run = await this.run(command, opts.timeoutMs, opts.stdin, OUTPUT_CAP_BYTES);
-    const res: ExecResult = { code: run.code, stdout: decodeOutput(run.stdout, run.stdoutTruncated), stderr: decodeOutput(run.stderr, run.stderrTruncated), durationMs: run.durationMs, command };
+    const res: ExecResult = {
+      code: run.code,
+      stdout: decodeOutput(run.stdout, run.stdoutTruncated),
+      stderr: decodeOutput(run.stderr, run.stderrTruncated),
+      durationMs: run.durationMs,
+      command,
+    };
     if (run.signal !== undefined) res.signal = run.signal;
     this.audit(command, res, opts.purpose);
     if (run.failure !== undefined) throw run.failure;
@@ -269,7 +296,12 @@ export class SshHost {
     const secs = remoteTimeoutSecs(opts.timeoutMs);
     // Local wall time >= remote run time, so a short run cannot be the deadline.
     if (res.code !== null && TIMEOUT_EXIT_CODES.includes(res.code) && res.durationMs >= secs * 1000 - 250) {
-      throw new RemoteError('timeout', this.label, `${this.who}: command timed out after ${secs}s on the remote host and was killed (exit ${res.code}): ${command}`, { result: res });
+      throw new RemoteError(
+        'timeout',
+        this.label,
+        `${this.who}: command timed out after ${secs}s on the remote host and was killed (exit ${res.code}): ${command}`,
+        { result: res },
+      );
     }
     const ok = opts.okCodes ?? [0];
     if (res.code === null || !ok.includes(res.code)) {
@@ -337,10 +369,25 @@ export class SshHost {
       const shell = await this.shell();
       if (shell === null) return await this.runOnOwnChannel(command, timeoutMs, stdin, cap);
       const r = await shell.run({ script: command, timeoutMs, stdin, cap });
-      return { code: r.code, stdout: r.stdout, stderr: r.stderr, stdoutTruncated: r.stdoutTruncated, stderrTruncated: r.stderrTruncated, durationMs: r.durationMs };
+      return {
+        code: r.code,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        stdoutTruncated: r.stdoutTruncated,
+        stderrTruncated: r.stderrTruncated,
+        durationMs: r.durationMs,
+      };
     } catch (e) {
       const failure = e instanceof RemoteError ? e : new RemoteError('io', this.label, `${this.who}: ${(e as Error).message}`, { cause: e });
-      return { code: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), stdoutTruncated: false, stderrTruncated: false, durationMs: Date.now() - started, failure };
+      return {
+        code: null,
+        stdout: Buffer.alloc(0),
+        stderr: Buffer.alloc(0),
+        stdoutTruncated: false,
+        stderrTruncated: false,
+        durationMs: Date.now() - started,
+        failure,
+      };
     } finally {
       release();
     }
@@ -396,7 +443,13 @@ export class SshHost {
     }
     transport.onClose(() => release());
     try {
-      const shell = await RemoteShell.start(transport, nonce, { label: this.label, who: this.who, graceMs: this.graceMs, startTimeoutMs: SHELL_START_MS, closedErr: () => this.closedErr });
+      const shell = await RemoteShell.start(transport, nonce, {
+        label: this.label,
+        who: this.who,
+        graceMs: this.graceMs,
+        startTimeoutMs: SHELL_START_MS,
+        closedErr: () => this.closedErr,
+      });
       this.shellNow = shell;
       this.shellStarts++;
       const how = replacing === null ? 'started' : `restarted (the previous one failed: ${replacing})`;
@@ -424,7 +477,16 @@ export class SshHost {
     return new Promise((resolve, reject) => {
       try {
         this.client.exec(command, (err, ch) => {
-          if (err) return reject(this.closedErr ?? new RemoteError('io', this.label, `${this.who}: could not open an SSH channel for zkroll's remote shell (${err.message}). Check sshd MaxSessions on the host.`, { cause: err }));
+          if (err)
+            return reject(
+              this.closedErr ??
+                new RemoteError(
+                  'io',
+                  this.label,
+                  `${this.who}: could not open an SSH channel for zkroll's remote shell (${err.message}). Check sshd MaxSessions on the host.`,
+                  { cause: err },
+                ),
+            );
           resolve(channelTransport(ch));
         });
       } catch (e) {
@@ -446,7 +508,14 @@ export class SshHost {
     const hook = this.onCommand;
     if (hook === undefined) return;
     try {
-      const rec: CommandRecord = { host: this.label, command, code: res.code, durationMs: res.durationMs, stdoutTail: tail(res.stdout), stderrTail: tail(res.stderr) };
+      const rec: CommandRecord = {
+        host: this.label,
+        command,
+        code: res.code,
+        durationMs: res.durationMs,
+        stdoutTail: tail(res.stdout),
+        stderrTail: tail(res.stderr),
+      };
       if (purpose !== undefined) rec.purpose = purpose;
       hook(rec);
     } catch {
@@ -484,7 +553,8 @@ export class SshHost {
     if (this.target.sudo === true) {
       const r = await this.run(sudoReadScript(path), FILE_OP_TIMEOUT_MS, undefined, SUDO_READ_CAP);
       if (r.failure !== undefined) throw r.failure;
-      if (r.code !== 0 || r.stdoutTruncated) throw this.fileError('reading', path, new Error(r.stdoutTruncated ? 'file too large' : r.stderr.toString().trim() || `exit ${r.code}`));
+      if (r.code !== 0 || r.stdoutTruncated)
+        throw this.fileError('reading', path, new Error(r.stdoutTruncated ? 'file too large' : r.stderr.toString().trim() || `exit ${r.code}`));
       return r.stdout;
     }
     try {
@@ -529,7 +599,8 @@ export class SshHost {
       this.audit(`sftp ${record}`, { code: 0, durationMs: Date.now() - started, stdout: '', stderr: '' }, `write ${path}`);
     } catch (e) {
       const err = this.fileError('writing', path, e);
-      if (this.target.sudo !== true) this.audit(`sftp ${record}`, { code: null, durationMs: Date.now() - started, stdout: '', stderr: err.message }, `write ${path}`);
+      if (this.target.sudo !== true)
+        this.audit(`sftp ${record}`, { code: null, durationMs: Date.now() - started, stdout: '', stderr: err.message }, `write ${path}`);
       throw err;
     }
   }

@@ -14,9 +14,7 @@
 
 import { createHash, createHmac } from 'node:crypto';
 
-export type HostMatcher =
-  | { kind: 'hashed'; salt: Buffer; hash: Buffer }
-  | { kind: 'patterns'; patterns: { negated: boolean; pattern: string }[] };
+export type HostMatcher = { kind: 'hashed'; salt: Buffer; hash: Buffer } | { kind: 'patterns'; patterns: { negated: boolean; pattern: string }[] };
 
 export interface KnownHostEntry {
   /** 1-based line number in the source text. */
@@ -29,11 +27,7 @@ export interface KnownHostEntry {
   key: Buffer;
 }
 
-export type HostKeyCheck =
-  | { status: 'match' }
-  | { status: 'unknown' }
-  | { status: 'changed'; expectedFingerprints: string[] }
-  | { status: 'revoked' };
+export type HostKeyCheck = { status: 'match' } | { status: 'unknown' } | { status: 'changed'; expectedFingerprints: string[] } | { status: 'revoked' };
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -118,12 +112,7 @@ export function hostMatches(entry: KnownHostEntry, host: string, port: number): 
 }
 
 /** Strict check of a presented host key blob against parsed entries. */
-export function checkHostKey(
-  entries: readonly KnownHostEntry[],
-  host: string,
-  port: number,
-  keyBlob: Buffer,
-): HostKeyCheck {
+export function checkHostKey(entries: readonly KnownHostEntry[], host: string, port: number, keyBlob: Buffer): HostKeyCheck {
   const forHost = entries.filter((e) => hostMatches(e, host, port));
   if (forHost.some((e) => e.marker === 'revoked' && e.key.equals(keyBlob))) return { status: 'revoked' };
   const valid = forHost.filter((e) => e.marker === null);

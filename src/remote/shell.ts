@@ -198,7 +198,15 @@ export class RemoteShell {
     t.onStdout((d) => this.onData(d));
     t.onClose((code) => {
       const why = code === null ? 'ended' : `exited with code ${code}`;
-      this.fail(ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: zkroll's remote shell ${why}; the outcome of the commands it was running is unknown. It is restarted for the next command.`), false);
+      this.fail(
+        ctx.closedErr() ??
+          new RemoteError(
+            'closed',
+            ctx.label,
+            `${ctx.who}: zkroll's remote shell ${why}; the outcome of the commands it was running is unknown. It is restarted for the next command.`,
+          ),
+        false,
+      );
     });
     if (rest.length > 0) this.onData(rest);
   }
@@ -234,7 +242,13 @@ export class RemoteShell {
       const timer = setTimeout(() => {
         settle(() => {
           t.destroy();
-          reject(new RemoteError('timeout', ctx.label, `${ctx.who}: zkroll's remote shell did not start within ${ctx.startTimeoutMs} ms (the login shell's startup files may hang)${err ? `; stderr: ${err.trim().slice(-400)}` : ''}`));
+          reject(
+            new RemoteError(
+              'timeout',
+              ctx.label,
+              `${ctx.who}: zkroll's remote shell did not start within ${ctx.startTimeoutMs} ms (the login shell's startup files may hang)${err ? `; stderr: ${err.trim().slice(-400)}` : ''}`,
+            ),
+          );
         });
       }, ctx.startTimeoutMs);
       t.onStderr((d) => {
@@ -257,7 +271,9 @@ export class RemoteShell {
       t.onClose((code) => {
         settle(() => {
           const why = code === SHELL_SETUP_FAILED ? 'it could not make its temp dir or fifo' : `it exited${code === null ? '' : ` with code ${code}`}`;
-          reject(new RemoteError('io', ctx.label, `${ctx.who}: zkroll's remote shell did not start: ${why}${err ? `; stderr: ${err.trim().slice(-600)}` : ''}`));
+          reject(
+            new RemoteError('io', ctx.label, `${ctx.who}: zkroll's remote shell did not start: ${why}${err ? `; stderr: ${err.trim().slice(-600)}` : ''}`),
+          );
         });
       });
     });
@@ -284,13 +300,26 @@ export class RemoteShell {
           if (p !== undefined) p.timer = setTimeout(expire, this.ctx.graceMs - quiet);
           return;
         }
-        this.fail(new RemoteError('timeout', this.ctx.label, `${this.ctx.who}: no answer from zkroll's remote shell ${Date.now() - started} ms after sending a command (its own deadline is ${secs} s), and nothing from it for ${quiet} ms; the shell is presumed hung and is replaced. The host may be overloaded or the network partitioned; outcome unknown: ${req.script}`));
+        this.fail(
+          new RemoteError(
+            'timeout',
+            this.ctx.label,
+            `${this.ctx.who}: no answer from zkroll's remote shell ${Date.now() - started} ms after sending a command (its own deadline is ${secs} s), and nothing from it for ${quiet} ms; the shell is presumed hung and is replaced. The host may be overloaded or the network partitioned; outcome unknown: ${req.script}`,
+          ),
+        );
       };
       this.pending.set(id, { resolve, reject, timer: setTimeout(expire, localMs), started });
       try {
         this.t.write(Buffer.concat([Buffer.from(`${id} ${secs} ${cap} ${lines} ${stdin.length}\n${req.script}\n`), stdin]));
       } catch (e) {
-        this.fail(new RemoteError('closed', this.ctx.label, `${this.ctx.who}: could not send to zkroll's remote shell (${(e as Error).message}); the command was not run.`, { cause: e }));
+        this.fail(
+          new RemoteError(
+            'closed',
+            this.ctx.label,
+            `${this.ctx.who}: could not send to zkroll's remote shell (${(e as Error).message}); the command was not run.`,
+            { cause: e },
+          ),
+        );
       }
     });
   }
@@ -332,7 +361,13 @@ export class RemoteShell {
         if (head === null) return;
         const m = HEADER.exec(head);
         if (m === null) {
-          this.fail(new RemoteError('io', this.ctx.label, `${this.ctx.who}: zkroll's remote shell sent something that is not a frame: ${JSON.stringify(head.slice(0, 200))}; the shell is replaced.`));
+          this.fail(
+            new RemoteError(
+              'io',
+              this.ctx.label,
+              `${this.ctx.who}: zkroll's remote shell sent something that is not a frame: ${JSON.stringify(head.slice(0, 200))}; the shell is replaced.`,
+            ),
+          );
           return;
         }
         const [id, rc, so, se, fo, fe] = m.slice(1).map(Number) as [number, number, number, number, number, number];
@@ -368,7 +403,9 @@ export class RemoteShell {
       }
       off += b.length;
       if (off > 4096) {
-        this.fail(new RemoteError('io', this.ctx.label, `${this.ctx.who}: zkroll's remote shell sent a frame header longer than 4096 bytes; the shell is replaced.`));
+        this.fail(
+          new RemoteError('io', this.ctx.label, `${this.ctx.who}: zkroll's remote shell sent a frame header longer than 4096 bytes; the shell is replaced.`),
+        );
         return null;
       }
     }

@@ -26,7 +26,10 @@ import { wildcardMatch } from './knownhosts.js';
 
 export class SshConfigError extends Error {
   override readonly name = 'SshConfigError';
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(`line ${line}: ${message}`);
   }
 }

@@ -45,7 +45,13 @@ export function openStream(client: Client, ctx: ChannelRunContext, run: { wrappe
           } catch {
             /* channel already gone */
           }
-          finish(new RemoteError('timeout', ctx.label, `${ctx.who}: no end ${run.localMs} ms after starting (the remote deadline did not fire); channel closed: ${run.command}`));
+          finish(
+            new RemoteError(
+              'timeout',
+              ctx.label,
+              `${ctx.who}: no end ${run.localMs} ms after starting (the remote deadline did not fire); channel closed: ${run.command}`,
+            ),
+          );
         }, run.localMs);
         ch.stderr.on('data', (d: Buffer) => stderr.push(d));
         exitOf = watchOutcome(ch, ctx, run.command, finish);

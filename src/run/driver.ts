@@ -16,7 +16,20 @@ import { errorText, type RunEnv } from '../exec/env.js';
 import { liveProbes } from '../exec/probes.js';
 import { executeStep } from '../exec/run-step.js';
 import { runMachine, type RunContext, type RunInput, type RunOutput, type StepMeta } from '../machine/run-machine.js';
-import { archiveRun, FORMAT, LockHeld, planDiff, planHash, readRun, runIdNow, stateDir, takeLock, writeAtomic, writeRun, type RunFile } from '../machine/store.js';
+import {
+  archiveRun,
+  FORMAT,
+  LockHeld,
+  planDiff,
+  planHash,
+  readRun,
+  runIdNow,
+  stateDir,
+  takeLock,
+  writeAtomic,
+  writeRun,
+  type RunFile,
+} from '../machine/store.js';
 import { sshTargets } from '../plan/helpers.js';
 import type { Plan } from '../plan/schema.js';
 import { SshPool, type SshHost } from '../remote/ssh.js';
@@ -66,9 +79,28 @@ function writeReport(dir: string, run: RunFile, c: Compiled, value: string, ctx:
   const iso = (t: number | null) => (t ? new Date(t).toISOString() : t);
   const steps = c.steps.map((s, i) => {
     const r = ctx.records[i]!;
-    return { n: s.n, id: s.id, title: s.title, status: r.status, attempts: r.attempts, election: r.election ?? null, startedAt: iso(r.startedAt), endedAt: iso(r.endedAt), durationMs: r.startedAt && r.endedAt ? r.endedAt - r.startedAt : null, resolved: r.resolved, notes: r.notes };
+    return {
+      n: s.n,
+      id: s.id,
+      title: s.title,
+      status: r.status,
+      attempts: r.attempts,
+      election: r.election ?? null,
+      startedAt: iso(r.startedAt),
+      endedAt: iso(r.endedAt),
+      durationMs: r.startedAt && r.endedAt ? r.endedAt - r.startedAt : null,
+      resolved: r.resolved,
+      notes: r.notes,
+    };
   });
-  writeAtomic(path.join(dir, 'report.json'), JSON.stringify({ runId: run.runId, startedAt: run.startedAt, state: value, seed: ctx.seed, slotOrders: ctx.slotOrders, failure: ctx.failure, steps }, null, 2));
+  writeAtomic(
+    path.join(dir, 'report.json'),
+    JSON.stringify(
+      { runId: run.runId, startedAt: run.startedAt, state: value, seed: ctx.seed, slotOrders: ctx.slotOrders, failure: ctx.failure, steps },
+      null,
+      2,
+    ),
+  );
 }
 
 /** The run file to continue (resume) or null for a new run; refuses what cannot go on. */
@@ -80,13 +112,17 @@ function existingRun(dir: string, req: RunRequest, out: (l: string) => void): Ru
     if (existing.format !== FORMAT) throw new RunRefused(`${dir}/run.json has format ${existing.format}; this zkroll reads format ${FORMAT}`);
     if (existing.planHash !== planHash(plan)) {
       const diff = planDiff(existing.plan, JSON.parse(JSON.stringify(plan)));
-      throw new RunRefused(`${file} changed since run ${existing.runId} started; resuming with an edited plan is refused. Differences:\n${diff.map((d) => `  - ${d}`).join('\n')}`, true);
+      throw new RunRefused(
+        `${file} changed since run ${existing.runId} started; resuming with an edited plan is refused. Differences:\n${diff.map((d) => `  - ${d}`).join('\n')}`,
+        true,
+      );
     }
     return existing;
   }
   if (!existing) return null;
   const value = (existing.snapshot as { value?: string }).value;
-  if (value !== 'done' && value !== 'aborted') throw new RunRefused(`run ${existing.runId} of ${plan.cluster.name} is not finished (${value}); continue it with: zkroll resume ${file}`);
+  if (value !== 'done' && value !== 'aborted')
+    throw new RunRefused(`run ${existing.runId} of ${plan.cluster.name} is not finished (${value}); continue it with: zkroll resume ${file}`);
   out(`previous run ${existing.runId} (${value}) kept in ${archiveRun(dir, existing.runId)}`);
   return null;
 }
@@ -107,7 +143,14 @@ export async function runPlan(req: RunRequest, ui: RunUi): Promise<RunEnd> {
   try {
     const existing = existingRun(dir, req, ui.out);
     await preflight(req.plan, req.planFile, pool, existing === null, ui.warn);
-    const run: RunFile = existing ?? { format: FORMAT, planHash: planHash(req.plan), plan: JSON.parse(JSON.stringify(req.plan)), runId: runIdNow(), startedAt: new Date().toISOString(), snapshot: null };
+    const run: RunFile = existing ?? {
+      format: FORMAT,
+      planHash: planHash(req.plan),
+      plan: JSON.parse(JSON.stringify(req.plan)),
+      runId: runIdNow(),
+      startedAt: new Date().toISOString(),
+      snapshot: null,
+    };
     ui.out(`${existing ? 'resuming' : 'starting'} run ${run.runId} of ${req.plan.cluster.name}: ${req.compiled.steps.length} steps (state in ${dir})`);
     return await drive(req, ui, dir, run, existing !== null, hostsOf(req, pool));
   } finally {
@@ -130,7 +173,15 @@ function hostsOf(req: RunRequest, pool: SshPool): (host: string) => Promise<SshH
 async function drive(req: RunRequest, ui: RunUi, dir: string, run: RunFile, resumed: boolean, hosts: (h: string) => Promise<SshHost>): Promise<RunEnd> {
   const { compiled } = req;
   const total = compiled.steps.length;
-  const env: RunEnv = { settings: compiled.settings, planFile: req.planFile, runId: run.runId, hosts, probes: liveProbes(hosts, compiled.settings.gateDeadlineMs), stopRequested: req.stopRequested, progress: (l) => ui.progress.update(l) };
+  const env: RunEnv = {
+    settings: compiled.settings,
+    planFile: req.planFile,
+    runId: run.runId,
+    hosts,
+    probes: liveProbes(hosts, compiled.settings.gateDeadlineMs),
+    stopRequested: req.stopRequested,
+    progress: (l) => ui.progress.update(l),
+  };
   const machine = runMachine.provide({
     actors: {
       runStep: fromPromise<RunOutput, RunInput>(async ({ input }) => {
@@ -139,7 +190,11 @@ async function drive(req: RunRequest, ui: RunUi, dir: string, run: RunFile, resu
         ui.progress.start(label);
         const t0 = Date.now();
         try {
-          const res = await executeStep(step, env, { slotOrders: { ...input.slotOrders }, canarySeq: input.canarySeq, ...(input.seedZxid ? { seedZxid: input.seedZxid } : {}) });
+          const res = await executeStep(step, env, {
+            slotOrders: { ...input.slotOrders },
+            canarySeq: input.canarySeq,
+            ...(input.seedZxid ? { seedZxid: input.seedZxid } : {}),
+          });
           ui.progress.succeed(`${label}${res.resolved !== undefined ? ` → server ${res.resolved}` : ''} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
           return res;
         } catch (e) {
@@ -206,11 +261,15 @@ async function answer(req: RunRequest, ui: RunUi, run: RunFile, value: string, c
   switch (value) {
     case 'done': {
       ui.progress.stop();
-      ui.out(`run ${run.runId} done: ${ctx.records.filter((r) => r.status === 'done').length} steps done, ${ctx.records.filter((r) => r.status === 'skipped').length} skipped`);
+      ui.out(
+        `run ${run.runId} done: ${ctx.records.filter((r) => r.status === 'done').length} steps done, ${ctx.records.filter((r) => r.status === 'skipped').length} skipped`,
+      );
       const el = ctx.records.map((r, i) => ({ r, i })).filter(({ r }) => r.election);
       if (el.length > 0) {
         const ms = el.map(({ r }) => r.election!.ms);
-        ui.out(`leader elections caused by the run: ${el.length}, ${Math.min(...ms)}–${Math.max(...ms)} ms (${el.map(({ r, i }) => `step ${i + 1}: ${r.election!.from}→${r.election!.to ?? '?'} ${r.election!.ms} ms`).join('; ')})`);
+        ui.out(
+          `leader elections caused by the run: ${el.length}, ${Math.min(...ms)}–${Math.max(...ms)} ms (${el.map(({ r, i }) => `step ${i + 1}: ${r.election!.from}→${r.election!.to ?? '?'} ${r.election!.ms} ms`).join('; ')})`,
+        );
       }
       ui.out(await ui.health());
       return 'done';

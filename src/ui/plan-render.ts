@@ -68,7 +68,8 @@ function cmd(c: RemoteCommand): string {
  * one (`slot`: said of whichever server the slot resolves to, so the members' lines compare).
  */
 function cmdLines(c: RemoteCommand, slot = false): string[] {
-  const wait = (g: Gate) => (slot && g.kind === 'stopped' ? `no ZooKeeper JVM is left on its host and its client port is closed, within ${ms(g.deadlineMs)}` : describeGate(g));
+  const wait = (g: Gate) =>
+    slot && g.kind === 'stopped' ? `no ZooKeeper JVM is left on its host and its client port is closed, within ${ms(g.deadlineMs)}` : describeGate(g);
   return [`${cmd(c)}   # ${c.does}`, ...(c.then ?? []).map((g) => `#   then waits until ${wait(g)}`)];
 }
 
@@ -121,7 +122,10 @@ export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format
     for (const g of s.before ?? []) item('waits for', describeGate(g));
     if (s.commands.length > 0) {
       item('runs', '');
-      block(s.commands.flatMap((c) => cmdLines(c)), 'sh');
+      block(
+        s.commands.flatMap((c) => cmdLines(c)),
+        'sh',
+      );
     }
     const members = s.byMember ?? [];
     const slot = s.target.kind === 'slot';
@@ -139,7 +143,10 @@ export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format
     for (const f of files.get(s.n) ?? []) {
       const diff = unifiedDiff(f.before ?? '', f.content, f.before === undefined ? '/dev/null' : `${f.host}:${f.path}`, `${f.host}:${f.path}`);
       const seenIn = f.before === undefined ? shownNew.get(f.content) : undefined;
-      item('writes', `${f.path}${f.before === undefined ? ' (new file)' : f.before === f.content ? ' (unchanged)' : ''}${seenIn ? `: same content as in step ${seenIn}` : ''}`);
+      item(
+        'writes',
+        `${f.path}${f.before === undefined ? ' (new file)' : f.before === f.content ? ' (unchanged)' : ''}${seenIn ? `: same content as in step ${seenIn}` : ''}`,
+      );
       if (diff && !seenIn) block(diff.replace(/\n$/, '').split('\n'), 'diff');
       if (f.before === undefined && !seenIn) shownNew.set(f.content, s.n);
     }

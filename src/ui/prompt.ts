@@ -9,7 +9,10 @@ export class Prompter {
   private waiting: ((l: string | null) => void) | null = null;
   private closed = false;
 
-  constructor(input: NodeJS.ReadableStream = process.stdin, private readonly output: (s: string) => void = (s) => process.stdout.write(s)) {
+  constructor(
+    input: NodeJS.ReadableStream = process.stdin,
+    private readonly output: (s: string) => void = (s) => process.stdout.write(s),
+  ) {
     this.rl = readline.createInterface({ input, terminal: false });
     this.rl.on('line', (l) => {
       if (this.waiting) {

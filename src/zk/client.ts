@@ -39,7 +39,10 @@ export function isTransient(e: unknown): boolean {
  * failure, polling every `pollMs` until `deadlineMs` (epoch ms) passes; then the last error is
  * thrown. Anything else is thrown at once.
  */
-export async function retryTransient<T>(work: () => Promise<T>, o: { deadlineMs: number; pollMs: number; onRetry: (e: ZkError, attempt: number) => void; stopped?: () => boolean }): Promise<T> {
+export async function retryTransient<T>(
+  work: () => Promise<T>,
+  o: { deadlineMs: number; pollMs: number; onRetry: (e: ZkError, attempt: number) => void; stopped?: () => boolean },
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();

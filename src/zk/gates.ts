@@ -74,7 +74,8 @@ async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict>
   // answers, the zxid comparison below is what remains (`zkroll check` warns about that beforehand)
   const read = await (env.monitor ?? readMonitor)(leader.host, env.clientPort, env.adminPort, 1500);
   const mntr = read.via ? read.values : new Map<string, string>();
-  const synced = Number(mntr.get('zk_synced_followers') ?? NaN) + Number(mntr.get('zk_synced_non_voting_followers') ?? 0) + Number(mntr.get('zk_synced_observers') ?? 0);
+  const synced =
+    Number(mntr.get('zk_synced_followers') ?? NaN) + Number(mntr.get('zk_synced_non_voting_followers') ?? 0) + Number(mntr.get('zk_synced_observers') ?? 0);
   if (Number.isFinite(synced) && synced < members.length - 1) return no(`leader ${leader.myid} has ${synced} synced followers, expected ${members.length - 1}`);
   // right after an election the leader reports <epoch>00000000, a marker no follower applies;
   // the followers are caught up once they are synced (checked above)
@@ -154,7 +155,10 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
     case 'znodes':
       return checkZnodes(g.members, g.znodes, env);
     case 'consistent': {
-      const r = await verifyConsistency(g.members.map((m) => ({ label: `server ${m.myid}`, host: m.host, port: env.clientPort })), { skip: g.skip, maxReported: 5, adminPort: env.adminPort });
+      const r = await verifyConsistency(
+        g.members.map((m) => ({ label: `server ${m.myid}`, host: m.host, port: env.clientPort })),
+        { skip: g.skip, maxReported: 5, adminPort: env.adminPort },
+      );
       if (r.unreachable.length > 0) return no(`could not read ${r.unreachable.join(', ')} alone`);
       if (r.differences.length === 0) return ok;
       return no(`data differs: ${r.differences.map((d) => `${d.path} (on ${outliers(d).join(', ')})`).join('; ')}`);
@@ -164,7 +168,9 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
     case 'version': {
       const v = await ensembleView(g.members, env.clientPort, env.srvr);
       const other = g.members.filter((m) => !sameVersion(g.version, v.modes.get(m.myid)?.version ?? ''));
-      return other.length === 0 ? ok : no(`not on ${g.version}: ${other.map((m) => `${m.myid} (${v.modes.get(m.myid)?.version ?? 'not serving'})`).join(', ')}`);
+      return other.length === 0
+        ? ok
+        : no(`not on ${g.version}: ${other.map((m) => `${m.myid} (${v.modes.get(m.myid)?.version ?? 'not serving'})`).join(', ')}`);
     }
   }
 }

@@ -31,7 +31,12 @@ export async function findPersistedCopies(zk: ZkClient, roots: string[]): Promis
       if (c.endsWith(COPY_SUFFIX)) {
         const name = c.slice(0, -COPY_SUFFIX.length);
         const data = (await zk.get(child)).data.toString('base64');
-        out.push({ copy: child, original: `${p === '/' ? '' : p}/${name}`, shadowed: ephemeralData.has(name) || [...ephemeralData.values()].includes(data), data });
+        out.push({
+          copy: child,
+          original: `${p === '/' ? '' : p}/${name}`,
+          shadowed: ephemeralData.has(name) || [...ephemeralData.values()].includes(data),
+          data,
+        });
       } else if (!ephemeralData.has(c)) {
         await walk(child);
       }

@@ -4,7 +4,12 @@
 // (a lost connection) is thrown, never taken for an empty subtree.
 import { ZkClient, ZkError, ZNONODE, type ZkStat } from './client.js';
 
-export async function walkTree(zk: ZkClient, skip: (path: string) => boolean, onNode: (path: string, data: Buffer, stat: ZkStat) => void, root = '/'): Promise<void> {
+export async function walkTree(
+  zk: ZkClient,
+  skip: (path: string) => boolean,
+  onNode: (path: string, data: Buffer, stat: ZkStat) => void,
+  root = '/',
+): Promise<void> {
   const gone = (e: unknown) => e instanceof ZkError && e.rc === ZNONODE;
   const visit = async (p: string): Promise<void> => {
     if (skip(p)) return;

@@ -31,7 +31,12 @@ export interface VerifyResult {
 }
 
 function digest(data: Buffer, ephemeral: boolean): string {
-  return crypto.createHash('sha256').update(data).update(ephemeral ? 'E' : 'P').digest('hex').slice(0, 16);
+  return crypto
+    .createHash('sha256')
+    .update(data)
+    .update(ephemeral ? 'E' : 'P')
+    .digest('hex')
+    .slice(0, 16);
 }
 
 async function readNode(zk: ZkClient, p: string): Promise<string> {
@@ -50,7 +55,10 @@ async function walk(zk: ZkClient, skip: (p: string) => boolean): Promise<Map<str
   return out;
 }
 
-export async function verifyConsistency(servers: VerifyServer[], opts: { skip?: string[]; maxReported?: number; adminPort?: number } = {}): Promise<VerifyResult> {
+export async function verifyConsistency(
+  servers: VerifyServer[],
+  opts: { skip?: string[]; maxReported?: number; adminPort?: number } = {},
+): Promise<VerifyResult> {
   const skipPrefixes = ['/zookeeper', ...(opts.skip ?? [])];
   const skip = (p: string) => skipPrefixes.some((s) => p === s || p.startsWith(s + '/'));
   const clients = new Map<string, ZkClient>();

@@ -22,7 +22,13 @@ const zkroll = path.join(root, 'bin', 'zkroll');
 const incident = path.join(root, 'plans', 'codis-incident.yaml');
 const rolling = path.join(root, 'plans', 'rolling-upgrade.yaml');
 const upgrade34 = path.join(root, 'plans', 'upgrade-3.4-to-3.8.yaml');
-const NEW_IDS = new Map([['127.0.10.6', 2], ['127.0.10.8', 3], ['127.0.10.7', 4], ['127.0.10.9', 5], ['127.0.10.10', 6]]);
+const NEW_IDS = new Map([
+  ['127.0.10.6', 2],
+  ['127.0.10.8', 3],
+  ['127.0.10.7', 4],
+  ['127.0.10.9', 5],
+  ['127.0.10.10', 6],
+]);
 const INCIDENT_CONNECT = [...NEW_IDS.keys()].map((h) => `${h}:2181`).join(',');
 
 function stateEnv(tag: string): NodeJS.ProcessEnv {
@@ -137,7 +143,8 @@ async function assertIncidentEndState(before: Map<string, string>): Promise<void
   // 3.4's `conf` lists no server lines (3.5+ do): the ensemble is read from each host's zoo.cfg
   for (const [h, id] of NEW_IDS) {
     const cfg = fs.readFileSync(path.join(labDir('codis-incident'), 'hosts', h, 'fs', 'opt__zookeeper-3.4.13', 'conf', 'zoo.cfg'), 'utf8');
-    for (const [h2, id2] of NEW_IDS) assert.match(cfg, new RegExp(`^server\\.${id2}=${h2.replaceAll('.', '\\.')}:2888:3888$`, 'm'), `server.${id2} in the zoo.cfg of ${h}`);
+    for (const [h2, id2] of NEW_IDS)
+      assert.match(cfg, new RegExp(`^server\\.${id2}=${h2.replaceAll('.', '\\.')}:2888:3888$`, 'm'), `server.${id2} in the zoo.cfg of ${h}`);
     assert.doesNotMatch(cfg, /^server\.1=/m, `server.1 removed from the zoo.cfg of ${h}`);
     // every server answers on its own host and client port with its new myid
     const c = await fourLetterWord(h, 2181, 'conf');
@@ -171,7 +178,9 @@ describe('apply: the Codis incident, unattended', () => {
     labUp(incident, '--znodes', '300');
     const before = await tree('127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181', '/lab');
     assert.equal(before.size, 302, '/lab, /lab/data and 300 znodes');
-    const oldLeader = (await Promise.all([7, 9, 10].map(async (id) => ((await probeSrvr(`127.0.10.${id}`, 2181))?.mode === 'leader' ? id : null)))).find((x) => x !== null);
+    const oldLeader = (await Promise.all([7, 9, 10].map(async (id) => ((await probeSrvr(`127.0.10.${id}`, 2181))?.mode === 'leader' ? id : null)))).find(
+      (x) => x !== null,
+    );
     const env = stateEnv('e2e');
     const hosts = [...NEW_IDS.keys(), '127.0.10.1'];
     const logins = () => hosts.map((h) => loginCount(labDir('codis-incident'), h));
@@ -185,7 +194,11 @@ describe('apply: the Codis incident, unattended', () => {
     // command; the seed copy streams on exec channels of their own (one per data directory on
     // each side: the remote shell cannot stream), a login each on the seed and the temporary server
     const seedHost = `127.0.10.${oldLeader}`;
-    assert.deepEqual(logins().map((n, i) => n - loginsBefore[i]!), hosts.map((h) => (h === seedHost || h === '127.0.10.1' ? 3 : 1)), `logins per host (${hosts.join(', ')})`);
+    assert.deepEqual(
+      logins().map((n, i) => n - loginsBefore[i]!),
+      hosts.map((h) => (h === seedHost || h === '127.0.10.1' ? 3 : 1)),
+      `logins per host (${hosts.join(', ')})`,
+    );
     process.stdout.write(`# apply codis-incident (68 steps) unattended: ${r.ms} ms, ${acked.length} writes acknowledged during the run\n`);
     await assertIncidentEndState(before);
     await assertNoWriteLost(INCIDENT_CONNECT, acked);
@@ -195,9 +208,13 @@ describe('apply: the Codis incident, unattended', () => {
     // the 3.4.13 servers log through log4j's daily ROLLINGFILE under <home>/logs (zkroll's
     // zookeeper-env.sh block overrides zkEnv.sh's INFO,CONSOLE), and check says so
     const logs = path.join(labDir('codis-incident'), 'hosts', '127.0.10.7', 'fs', 'opt__zookeeper-3.4.13', 'logs');
-    assert.ok(fs.readdirSync(logs).some((f) => f.endsWith('.log') && /\[myid:4\] - INFO/.test(fs.readFileSync(path.join(logs, f), 'utf8'))), `server 4 logs in ${logs}: ${fs.readdirSync(logs).join(', ')}`);
+    assert.ok(
+      fs.readdirSync(logs).some((f) => f.endsWith('.log') && /\[myid:4\] - INFO/.test(fs.readFileSync(path.join(logs, f), 'utf8'))),
+      `server 4 logs in ${logs}: ${fs.readdirSync(logs).join(', ')}`,
+    );
     const check = run(env, ['check', incident]);
-    for (const id of [6, 7, 8, 9, 10]) assert.match(check.out, new RegExp(`log rotation\\s+${id} \\(127\\.0\\.10\\.${id}\\)\\s+OK\\s+logs of /opt/zookeeper-3\\.4\\.13 roll daily`), check.out);
+    for (const id of [6, 7, 8, 9, 10])
+      assert.match(check.out, new RegExp(`log rotation\\s+${id} \\(127\\.0\\.10\\.${id}\\)\\s+OK\\s+logs of /opt/zookeeper-3\\.4\\.13 roll daily`), check.out);
     // the persistent copies of the proxies' ephemeral nodes: reported, then cleaned on request
     // (reported right after the last restart: the proxies may still be re-registering; `copies`
     // below runs after assertIncidentEndState saw all three back)
@@ -211,12 +228,19 @@ describe('apply: the Codis incident, unattended', () => {
     assert.equal((JSON.parse(fs.readFileSync(savedFile, 'utf8')) as unknown[]).length, 3);
     const zkc = await ZkClient.connect(INCIDENT_CONNECT, 10000);
     try {
-      assert.deepEqual((await zkc.getChildren('/jodis/codis-demo')).filter((c) => c.endsWith('.zkroll-persisted')), []);
+      assert.deepEqual(
+        (await zkc.getChildren('/jodis/codis-demo')).filter((c) => c.endsWith('.zkroll-persisted')),
+        [],
+      );
     } finally {
       zkc.close();
     }
     const dir = path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident');
-    const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as { state: string; steps: { status: string; durationMs: number; election: { from: number; to: number | null; ms: number } | null }[]; seed: { myid: number } };
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as {
+      state: string;
+      steps: { status: string; durationMs: number; election: { from: number; to: number | null; ms: number } | null }[];
+      seed: { myid: number };
+    };
     // every leader restart (4 rounds) caused an election, measured from losing to regaining a leader
     const elections = report.steps.map((s) => s.election).filter((e) => e !== null);
     assert.ok(elections.length >= 4, `elections: ${JSON.stringify(elections)}`);
@@ -227,7 +251,11 @@ describe('apply: the Codis incident, unattended', () => {
     assert.equal(report.steps.length, 68);
     assert.ok(report.steps.every((s) => s.status === 'done'));
     assert.equal(report.seed.myid, oldLeader, 'seeded from the old leader, found at run time');
-    const audit = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+    const audit = fs
+      .readFileSync(path.join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditRecord);
     assert.ok(audit.length > 60);
     assert.ok(audit.some((a) => /zkServer\.sh start/.test(a.command) && a.code === 0));
     const runId = (JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { runId: string }).runId;
@@ -244,12 +272,19 @@ describe('apply: the Codis incident, unattended', () => {
     assert.equal(compiled.length, 4);
     for (const c of compiled) {
       const line = shellCommand(c.argv.map((a) => a.replaceAll('@RUN@', runId)));
-      assert.ok(audit.some((a) => a.host.endsWith(`(${c.host})`) && a.command === line && (c.okCodes ?? [0]).includes(a.code ?? -1)), `audited on ${c.host}: ${line}`);
+      assert.ok(
+        audit.some((a) => a.host.endsWith(`(${c.host})`) && a.command === line && (c.okCodes ?? [0]).includes(a.code ?? -1)),
+        `audited on ${c.host}: ${line}`,
+      );
     }
     // the split-window readers were started and stopped by their compiled commands
     const split = compiledPlan.steps.find((s) => s.action === 'split-window')!;
     for (const m of split.byMember!) {
-      for (const c of m.commands) assert.ok(audit.some((a) => a.host.endsWith(`(${m.host})`) && a.command === shellCommand(c.argv.map((x) => x.replaceAll('@RUN@', runId))) && a.code === 0), `reader command on ${m.host}: ${c.does}`);
+      for (const c of m.commands)
+        assert.ok(
+          audit.some((a) => a.host.endsWith(`(${m.host})`) && a.command === shellCommand(c.argv.map((x) => x.replaceAll('@RUN@', runId))) && a.code === 0),
+          `reader command on ${m.host}: ${c.does}`,
+        );
     }
     assert.ok(!audit.some((a) => /zkroll-seed-|\.tgz/.test(a.command)), 'no archive in /tmp any more');
     assert.equal(audit.filter((a) => /^zkroll remote shell: started/.test(a.command)).length, hosts.length, 'one remote shell per host');
@@ -257,7 +292,10 @@ describe('apply: the Codis incident, unattended', () => {
     assert.ok(!fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').includes('PRIVATE KEY'), 'no secrets in the audit log');
     // nothing deleted: the broken servers' old data is in dated backups
     const backups = fs.readdirSync(path.join(labDir('codis-incident'), 'hosts', '127.0.10.6', 'fs', 'data__zookeeper', 'data'));
-    assert.ok(backups.some((b) => b.startsWith('version-2.zkroll-backup-')), `backups: ${backups}`);
+    assert.ok(
+      backups.some((b) => b.startsWith('version-2.zkroll-backup-')),
+      `backups: ${backups}`,
+    );
   });
 });
 
@@ -392,12 +430,23 @@ describe('apply: rolling plan', () => {
     // the real 3.9.3 release logs through logback (it ships no log4j) with zkroll's
     // daily-rolled logback.xml: the running server writes under <home>/logs
     const target = path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.9.3');
-    assert.deepEqual(fs.readdirSync(path.join(target, 'lib')).filter((j) => /log4j|logback/.test(j)).map((j) => j.replace(/-[\d.]+\.jar$/, '.jar')).sort(), ['logback-classic.jar', 'logback-core.jar']);
+    assert.deepEqual(
+      fs
+        .readdirSync(path.join(target, 'lib'))
+        .filter((j) => /log4j|logback/.test(j))
+        .map((j) => j.replace(/-[\d.]+\.jar$/, '.jar'))
+        .sort(),
+      ['logback-classic.jar', 'logback-core.jar'],
+    );
     assert.match(fs.readFileSync(path.join(target, 'conf', 'logback.xml'), 'utf8'), /written by zkroll[\s\S]*TimeBasedRollingPolicy/);
     const logs = fs.readdirSync(path.join(target, 'logs')).filter((f) => f.endsWith('.log'));
-    assert.ok(logs.some((f) => /\[myid:1\] - INFO/.test(fs.readFileSync(path.join(target, 'logs', f), 'utf8'))), `server 1 logs in ${target}/logs: ${logs.join(', ')}`);
+    assert.ok(
+      logs.some((f) => /\[myid:1\] - INFO/.test(fs.readFileSync(path.join(target, 'logs', f), 'utf8'))),
+      `server 1 logs in ${target}/logs: ${logs.join(', ')}`,
+    );
     const check = run(env, ['check', rolling]);
-    for (const id of [1, 2, 3]) assert.match(check.out, new RegExp(`log rotation\\s+${id} \\(127\\.0\\.20\\.${id}\\)\\s+OK\\s+logs of /opt/zookeeper-3\\.9\\.3 roll daily`));
+    for (const id of [1, 2, 3])
+      assert.match(check.out, new RegExp(`log rotation\\s+${id} \\(127\\.0\\.20\\.${id}\\)\\s+OK\\s+logs of /opt/zookeeper-3\\.9\\.3 roll daily`));
   });
 
   it('a service that still starts the old install (a systemd unit not repointed) is caught, not passed as upgraded', async () => {
@@ -427,8 +476,11 @@ describe('apply: rolling plan', () => {
     fs.writeFileSync(javaEnv, 'JVMFLAGS="-XX:+ThisFlagDoesNotExist"\n');
     const first = run(env, ['apply', plan, '--yes']);
     assert.equal(first.code, 1, first.out);
-    assert.match(first.out, /step 4 failed: on 127\.0\.20\.1: `\/opt\/zookeeper-3\.9\.3\/bin\/zkServer\.sh start \/opt\/zookeeper-3\.9\.3\/conf\/zoo\.cfg` exited with 1/);
-    assert.match(first.out, /FAILED TO START/, 'the command\'s own output is shown');
+    assert.match(
+      first.out,
+      /step 4 failed: on 127\.0\.20\.1: `\/opt\/zookeeper-3\.9\.3\/bin\/zkServer\.sh start \/opt\/zookeeper-3\.9\.3\/conf\/zoo\.cfg` exited with 1/,
+    );
+    assert.match(first.out, /FAILED TO START/, "the command's own output is shown");
     assert.match(first.out, /continue with: zkroll resume/);
     const st = run(env, ['status', plan]);
     assert.match(st.out, /failed/);
@@ -456,10 +508,14 @@ describe('apply: 3.4.13 → 3.8.0 across ZOOKEEPER-3056', () => {
     labUp(upgrade34, '--znodes', '100');
     const hosts = ['127.0.40.1', '127.0.40.2', '127.0.40.3'];
     const connect = hosts.map((h) => `${h}:2181`).join(',');
-    const snapshots = (h: string) => fs.readdirSync(path.join(labDir('upgrade-34-38'), 'hosts', h, 'fs', 'data__zookeeper', 'data', 'version-2')).filter((f) => f.startsWith('snapshot.'));
+    const snapshots = (h: string) =>
+      fs.readdirSync(path.join(labDir('upgrade-34-38'), 'hosts', h, 'fs', 'data__zookeeper', 'data', 'version-2')).filter((f) => f.startsWith('snapshot.'));
     // the trap is there: a real 3.4.13 server with transaction logs and no snapshot (3.4 leaders
     // of a fresh ensemble never write one), which 3.8.0 would refuse to start on
-    assert.ok(hosts.some((h) => snapshots(h).length === 0), `a server without a snapshot: ${hosts.map((h) => `${h}: ${snapshots(h).join(',') || 'none'}`).join('; ')}`);
+    assert.ok(
+      hosts.some((h) => snapshots(h).length === 0),
+      `a server without a snapshot: ${hosts.map((h) => `${h}: ${snapshots(h).join(',') || 'none'}`).join('; ')}`,
+    );
     const before = await tree(connect, '/lab');
     assert.equal(before.size, 102, '/lab, /lab/data and 100 znodes');
     const env = stateEnv('upgrade34');
@@ -482,7 +538,10 @@ describe('apply: 3.4.13 → 3.8.0 across ZOOKEEPER-3056', () => {
       const cfg = path.join(labDir('upgrade-34-38'), 'hosts', h, 'fs', 'opt__zookeeper-3.8.0', 'conf');
       assert.doesNotMatch(fs.readFileSync(path.join(cfg, 'zoo.cfg'), 'utf8'), /snapshot\.trust\.empty/, `${h}: the key is gone again`);
       const backups = fs.readdirSync(cfg).filter((f) => f.startsWith('zoo.cfg.zkroll-backup-'));
-      assert.ok(backups.some((b) => /snapshot\.trust\.empty=true/.test(fs.readFileSync(path.join(cfg, b), 'utf8'))), `${h}: the first start ran with it (${backups.join(', ')})`);
+      assert.ok(
+        backups.some((b) => /snapshot\.trust\.empty=true/.test(fs.readFileSync(path.join(cfg, b), 'utf8'))),
+        `${h}: the first start ran with it (${backups.join(', ')})`,
+      );
     }
     const modes = await Promise.all(hosts.map(async (h) => (await probeSrvr(h, 2181))?.mode));
     assert.deepEqual([...modes].sort(), ['follower', 'follower', 'leader']);

@@ -40,7 +40,12 @@ describe('check: the Codis incident', () => {
     assert.equal(r.code, 1, 'servers 6 and 8 are down, listeners are dead');
     assert.match(r.out, /client port\s+6 \(127\.0\.10\.6\)\s+FAIL\s+2181: not serving/);
     for (const id of [7, 9, 10]) {
-      assert.match(r.out, new RegExp(`election listener\\s+${id} \\(127\\.0\\.10\\.${id}\\)\\s+FAIL\\s+DEAD election listener: connections to port 3888 are queued by the kernel`));
+      assert.match(
+        r.out,
+        new RegExp(
+          `election listener\\s+${id} \\(127\\.0\\.10\\.${id}\\)\\s+FAIL\\s+DEAD election listener: connections to port 3888 are queued by the kernel`,
+        ),
+      );
       assert.match(r.out, new RegExp(`version\\s+${id} \\(127\\.0\\.10\\.${id}\\)\\s+OK\\s+runs 3\\.4\\.6, as the plan says`));
       assert.match(r.out, new RegExp(`client port\\s+${id} \\(127\\.0\\.10\\.${id}\\)\\s+OK\\s+2181: serving as (leader|follower)`));
     }
@@ -63,7 +68,13 @@ describe('check: the Codis incident', () => {
     assert.match(v.out, /the data is the same on every server/);
     // a plan that states another version than the servers run: check and plan --live say so
     const file = path.join(os.tmpdir(), `zkroll-version-${process.pid}.yaml`);
-    fs.writeFileSync(file, fs.readFileSync(incident, 'utf8').replace('version: "3.4.6"', 'version: "3.4.5"').replace(/releases: \.\.\//, `releases: ${path.dirname(incident)}/../`));
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(incident, 'utf8')
+        .replace('version: "3.4.6"', 'version: "3.4.5"')
+        .replace(/releases: \.\.\//, `releases: ${path.dirname(incident)}/../`),
+    );
     try {
       assert.match(run(['check', file]).out, /version\s+7 \(127\.0\.10\.7\)\s+FAIL\s+runs 3\.4\.6, but the plan says cluster\.version 3\.4\.5/);
       const live = run(['plan', file, '--live']);
@@ -91,7 +102,11 @@ describe('check: the Codis incident', () => {
       assert.ok(extra, 'a node only the incident servers have');
       assert.deepEqual(outliers(extra), ['rolling-1']);
       assert.equal(extra.values['rolling-1'], 'missing');
-      assert.equal(r.differences.some((d) => d.path === '/lab/data/n-000001' && d.values['incident-7'] !== d.values['incident-10']), false, 'same-ensemble servers agree');
+      assert.equal(
+        r.differences.some((d) => d.path === '/lab/data/n-000001' && d.values['incident-7'] !== d.values['incident-10']),
+        false,
+        'same-ensemble servers agree',
+      );
     } finally {
       run(['lab', 'down', rolling]);
     }
@@ -106,19 +121,25 @@ describe('check: rolling plan', () => {
     // (the testing-only initialZxid makes the counter jump inside an epoch: the data-files check
     // rightly cannot tell that from a missing log, so only the two checks at issue are asserted)
     const r = run(['check', rolling]);
-    const m = /zxid headroom\s+\d \(127\.0\.20\.\d\)\s+WARN\s+zxid 0x[0-9a-f]*fffff[0-9a-f]{3}: (\d+) transactions before the counter rolls over and forces an election/.exec(r.out);
+    const m =
+      /zxid headroom\s+\d \(127\.0\.20\.\d\)\s+WARN\s+zxid 0x[0-9a-f]*fffff[0-9a-f]{3}: (\d+) transactions before the counter rolls over and forces an election/.exec(
+        r.out,
+      );
     assert.ok(m, r.out);
     assert.ok(Number(m[1]) < 4096 && Number(m[1]) > 3000);
     assert.match(r.out, /log rotation\s+1 \(127\.0\.20\.1\)\s+WARN\s+logs of \/opt\/zookeeper-3\.8\.0 are not rolled daily/);
   });
 
-  it('a daily-rolled log4j.properties is not enough when the JVM logs to the console (a real 3.4 zkEnv.sh\'s INFO,CONSOLE)', () => {
+  it("a daily-rolled log4j.properties is not enough when the JVM logs to the console (a real 3.4 zkEnv.sh's INFO,CONSOLE)", () => {
     labUp(upgrade34, '--znodes', '5');
     try {
       const conf = path.join(labDir('upgrade-34-38'), 'hosts', '127.0.40.1', 'fs', 'opt__zookeeper-3.4.13', 'conf', 'log4j.properties');
       fs.writeFileSync(conf, (logConfigFiles('3.4.13', '/opt/zookeeper-3.4.13')[0] as { content: string }).content);
       const r = run(['check', upgrade34]);
-      assert.match(r.out, /log rotation\s+1 \(127\.0\.40\.1\)\s+WARN\s+the server logs with zookeeper\.root\.logger=INFO,CONSOLE: everything goes to zookeeper\.out, never rotated, although \/opt\/zookeeper-3\.4\.13\/conf\/log4j\.properties rolls daily/);
+      assert.match(
+        r.out,
+        /log rotation\s+1 \(127\.0\.40\.1\)\s+WARN\s+the server logs with zookeeper\.root\.logger=INFO,CONSOLE: everything goes to zookeeper\.out, never rotated, although \/opt\/zookeeper-3\.4\.13\/conf\/log4j\.properties rolls daily/,
+      );
       // the 3.4.13 tarball's own log4j.properties: size-rolled, never daily
       assert.match(r.out, /log rotation\s+2 \(127\.0\.40\.2\)\s+WARN\s+logs of \/opt\/zookeeper-3\.4\.13 are not rolled daily/);
     } finally {
@@ -130,7 +151,11 @@ describe('check: rolling plan', () => {
     labUp(rolling, '--znodes', '5', '--whitelist', 'srvr');
     assert.match(await fourLetterWord('127.0.20.1', 2181, 'mntr'), /mntr is not executed because it is not in the whitelist/);
     const r = run(['check', rolling]);
-    for (const id of [1, 2, 3]) assert.match(r.out, new RegExp(`monitoring\\s+${id} \\(127\\.0\\.20\\.${id}\\)\\s+OK\\s+'mntr' is not whitelisted; the AdminServer on 8080 answers instead`));
+    for (const id of [1, 2, 3])
+      assert.match(
+        r.out,
+        new RegExp(`monitoring\\s+${id} \\(127\\.0\\.20\\.${id}\\)\\s+OK\\s+'mntr' is not whitelisted; the AdminServer on 8080 answers instead`),
+      );
     const modes = await Promise.all([1, 2, 3].map(async (id) => [id, (await probeSrvr(`127.0.20.${id}`, 2181))?.mode] as const));
     const leader = modes.find(([, m]) => m === 'leader')![0];
     const m = await readMonitor(`127.0.20.${leader}`, 2181, 8080);
@@ -141,7 +166,10 @@ describe('check: rolling plan', () => {
     fs.writeFileSync(file, fs.readFileSync(rolling, 'utf8').replace(/adminPort: 8080/, 'adminPort: 18080'));
     try {
       const w = run(['check', file]);
-      assert.match(w.out, /monitoring\s+1 \(127\.0\.20\.1\)\s+WARN\s+cannot read monitor values \('mntr' is not in 4lw\.commands\.whitelist of 127\.0\.20\.1; AdminServer 127\.0\.20\.1:18080: connect ECONNREFUSED/);
+      assert.match(
+        w.out,
+        /monitoring\s+1 \(127\.0\.20\.1\)\s+WARN\s+cannot read monitor values \('mntr' is not in 4lw\.commands\.whitelist of 127\.0\.20\.1; AdminServer 127\.0\.20\.1:18080: connect ECONNREFUSED/,
+      );
       assert.match(w.out, /Add mntr to 4lw\.commands\.whitelist or enable the AdminServer on port 18080/);
     } finally {
       fs.rmSync(file);
@@ -164,7 +192,11 @@ describe('check: rolling plan', () => {
     assert.match(r.err, /Dead listeners: 1 \(127\.0\.20\.1\), 2 \(127\.0\.20\.2\)/);
     assert.match(r.err, /Nothing was changed/);
     assert.equal(fs.existsSync(path.join(env.ZKROLL_STATE_DIR, 'rolling-demo', 'run.json')), false);
-    assert.equal(fs.existsSync(path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.9.3', 'conf', 'zoo.cfg')), false, 'no config written');
+    assert.equal(
+      fs.existsSync(path.join(labDir('rolling-demo'), 'hosts', '127.0.20.1', 'fs', 'opt__zookeeper-3.9.3', 'conf', 'zoo.cfg')),
+      false,
+      'no config written',
+    );
     for (const h of ['127.0.20.1', '127.0.20.2', '127.0.20.3']) assert.ok(await probeSrvr(h, 2181), `${h} still serves`);
   });
 });
@@ -186,15 +218,29 @@ describe('check: snapshot and log continuity, free space (seed 004)', () => {
     const ok = run(['check', rolling]);
     assert.match(ok.out, /data files\s+1 \(127\.0\.20\.1\)\s+OK\s+snapshot snapshot\.\S+ valid, logs continue to 0x/);
     // server 1: its only snapshot truncated (a full disk while snapshotting)
-    onHost('rolling-demo', '127.0.20.1', 'cd /data/zookeeper/data/version-2 && for f in snapshot.*; do mv "$f" /tmp/zkroll-test-snap.$$; head -c 100 /tmp/zkroll-test-snap.$$ > "$f"; rm /tmp/zkroll-test-snap.$$; done');
+    onHost(
+      'rolling-demo',
+      '127.0.20.1',
+      'cd /data/zookeeper/data/version-2 && for f in snapshot.*; do mv "$f" /tmp/zkroll-test-snap.$$; head -c 100 /tmp/zkroll-test-snap.$$ > "$f"; rm /tmp/zkroll-test-snap.$$; done',
+    );
     // server 2: its transaction log gone (moved away) while it runs
     onHost('rolling-demo', '127.0.20.2', 'cd /data/zookeeper/datalog/version-2 && mkdir -p ../moved && mv log.* ../moved/');
     // server 3: its data on a small disk (a 72 MiB tmpfs holding a 64 MiB log)
-    onHost('rolling-demo', '127.0.20.3', 'cp -a /data/zookeeper /tmp/zkroll-test-zk3 && mount -t tmpfs -o size=72m tmpfs /data/zookeeper && cp -a /tmp/zkroll-test-zk3/. /data/zookeeper/ && rm -rf /tmp/zkroll-test-zk3');
+    onHost(
+      'rolling-demo',
+      '127.0.20.3',
+      'cp -a /data/zookeeper /tmp/zkroll-test-zk3 && mount -t tmpfs -o size=72m tmpfs /data/zookeeper && cp -a /tmp/zkroll-test-zk3/. /data/zookeeper/ && rm -rf /tmp/zkroll-test-zk3',
+    );
     const r = run(['check', rolling]);
     assert.equal(r.code, 1);
-    assert.match(r.out, /data files\s+1 \(127\.0\.20\.1\)\s+FAIL\s+no valid snapshot \(snapshot\.\S+: (only 100 bytes|truncated[^)]*)\) but 1 transaction logs: a restart would replay them onto an empty tree/);
-    assert.match(r.out, /data files\s+2 \(127\.0\.20\.2\)\s+FAIL\s+the server has processed up to 0x[0-9a-f]+ but its files end at 0x[0-9a-f]+: transaction logs are missing/);
+    assert.match(
+      r.out,
+      /data files\s+1 \(127\.0\.20\.1\)\s+FAIL\s+no valid snapshot \(snapshot\.\S+: (only 100 bytes|truncated[^)]*)\) but 1 transaction logs: a restart would replay them onto an empty tree/,
+    );
+    assert.match(
+      r.out,
+      /data files\s+2 \(127\.0\.20\.2\)\s+FAIL\s+the server has processed up to 0x[0-9a-f]+ but its files end at 0x[0-9a-f]+: transaction logs are missing/,
+    );
     assert.match(r.out, /data files\s+3 \(127\.0\.20\.3\)\s+FAIL\s+.*\/data\/zookeeper\/data has \d+ MiB free, less than the 80 MiB/);
     const env = { ...process.env, ZKROLL_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-state-data-')) };
     const a = run(['apply', rolling, '--yes'], env);

@@ -60,7 +60,17 @@ describe('lab: the Codis incident', () => {
       const namespaces = new Set<string>();
       for (const t of sshTargets(plan, incident)) {
         const h = await pool.get(t);
-        const r = await h.exec(['sh', '-c', 'cat "$1/myid" 2>/dev/null || echo none; readlink /proc/self/ns/mnt; test -x "$2/bin/zkServer.sh" && echo has-install', 'sh', t.entry.node.dataDir, t.entry.node.home], { timeoutMs: 10000 });
+        const r = await h.exec(
+          [
+            'sh',
+            '-c',
+            'cat "$1/myid" 2>/dev/null || echo none; readlink /proc/self/ns/mnt; test -x "$2/bin/zkServer.sh" && echo has-install',
+            'sh',
+            t.entry.node.dataDir,
+            t.entry.node.home,
+          ],
+          { timeoutMs: 10000 },
+        );
         const [myid, ns, install] = r.stdout.trim().split('\n');
         assert.equal(myid, t.entry.role === 'server' ? String(t.entry.myid) : 'none', `${t.label}: its own dataDir/myid`);
         assert.equal(install, 'has-install', `${t.label}: install at ${t.entry.node.home}`);
@@ -76,7 +86,26 @@ describe('lab: the Codis incident', () => {
 
   it('is reachable with the OpenSSH client and StrictHostKeyChecking=yes', () => {
     const t = sshTargets(plan, incident)[1]!;
-    const out = execFileSync('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${t.knownHostsFile}`, '-i', t.identityFile!, '-p', String(t.port), `${t.user}@${t.host}`, 'cat /data/zookeeper/data/myid'], { encoding: 'utf8' });
+    const out = execFileSync(
+      'ssh',
+      [
+        '-F',
+        '/dev/null',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `UserKnownHostsFile=${t.knownHostsFile}`,
+        '-i',
+        t.identityFile!,
+        '-p',
+        String(t.port),
+        `${t.user}@${t.host}`,
+        'cat /data/zookeeper/data/myid',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(out.trim(), '7');
   });
 
@@ -112,12 +141,13 @@ describe('lab: the Codis incident', () => {
     const conf = fs.readFileSync(path.join(dir, 'hosts', leader.host, 'fs', 'opt__zookeeper-3.4.6', 'conf', 'zoo.cfg'), 'utf8');
     for (const id of [6, 7, 8, 9, 10]) assert.match(conf, new RegExp(`^server\\.${id}=`, 'm'), `config lists server ${id}`);
     // the real 3.4.6 release, not a label
-    for (const id of [7, 9, 10]) assert.match(await fourLetterWord(`127.0.10.${id}`, 2181, 'srvr'), /^Zookeeper version: 3\.4\.6-1569965, built on 02\/20\/2014/);
+    for (const id of [7, 9, 10])
+      assert.match(await fourLetterWord(`127.0.10.${id}`, 2181, 'srvr'), /^Zookeeper version: 3\.4\.6-1569965, built on 02\/20\/2014/);
     // 6 and 8 were restarted after their neighbours' listeners died: they run, LOOKING, and cannot rejoin
     for (const id of [6, 8]) assert.match(await fourLetterWord(`127.0.10.${id}`, 2181, 'srvr'), /not currently serving requests/);
   });
 
-  it('holds the loaded data and the proxies\' ephemeral nodes', async () => {
+  it("holds the loaded data and the proxies' ephemeral nodes", async () => {
     const zk = await ZkClient.connect('127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181', 10000);
     try {
       assert.equal((await zk.getChildren('/lab/data')).length, 300);
@@ -144,7 +174,7 @@ describe('lab: the Codis incident', () => {
     assert.deepEqual(readState(dir), before);
   });
 
-  it('zkroll plan --live resolves the leader and diffs against the hosts\' real zoo.cfg', async () => {
+  it("zkroll plan --live resolves the leader and diffs against the hosts' real zoo.cfg", async () => {
     // whoever won the lab's election: zkroll must find it, as the test does, at run time
     const modes = await Promise.all([7, 9, 10].map(async (id) => [id, (await probeSrvr(`127.0.10.${id}`, 2181))?.mode] as const));
     const leader = modes.find(([, m]) => m === 'leader')![0];
@@ -163,7 +193,8 @@ describe('lab: the Codis incident', () => {
   });
 
   it('zkroll plan --live refuses a plan that does not match the cluster, naming every difference', () => {
-    const text = fs.readFileSync(incident, 'utf8')
+    const text = fs
+      .readFileSync(incident, 'utf8')
       .replace('broken: [6, 8]', 'broken: [6, 9]')
       .replace('down: [6, 8]', 'down: [6, 9]')
       .replace('host: 127.0.10.7', 'host: 127.0.10.X')
@@ -218,7 +249,10 @@ describe('lab: refusals change nothing', () => {
 
   it('refuses a version with no tarball before anything starts, naming the files it looked for', () => {
     const dist = path.resolve(path.dirname(rolling), '../../shared/zookeeper/dist');
-    const text = fs.readFileSync(rolling, 'utf8').replace('version: "3.9.3"', 'version: "3.9.9"').replace(/releases: \S+/, `releases: ${dist}`);
+    const text = fs
+      .readFileSync(rolling, 'utf8')
+      .replace('version: "3.9.3"', 'version: "3.9.9"')
+      .replace(/releases: \S+/, `releases: ${dist}`);
     const file = path.join(os.tmpdir(), `zkroll-notarball-${process.pid}.yaml`);
     fs.writeFileSync(file, text);
     try {
@@ -226,7 +260,9 @@ describe('lab: refusals change nothing', () => {
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, /no tarball for ZooKeeper 3\.9\.9: looked for /);
       // $ZKROLL_RELEASES first (when set), then the plan's lab.releases, every upstream name
-      const looked = [...(process.env['ZKROLL_RELEASES'] ? [path.resolve(process.env['ZKROLL_RELEASES'])] : []), dist].flatMap((d) => ['apache-zookeeper-3.9.9-bin.tar.gz', 'zookeeper-3.9.9.tar.gz', 'zookeeper-3.9.9-bin.tar.gz'].map((n) => path.join(d, n)));
+      const looked = [...(process.env['ZKROLL_RELEASES'] ? [path.resolve(process.env['ZKROLL_RELEASES'])] : []), dist].flatMap((d) =>
+        ['apache-zookeeper-3.9.9-bin.tar.gz', 'zookeeper-3.9.9.tar.gz', 'zookeeper-3.9.9-bin.tar.gz'].map((n) => path.join(d, n)),
+      );
       assert.ok(r.stderr.includes(`looked for ${looked.join(', ')}.`), r.stderr);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
       assert.equal(fs.existsSync(labDir('rolling-demo')), false, 'nothing started');
@@ -264,7 +300,12 @@ describe('lab: the rolling plan', () => {
   it('reaches a host through a jump host (plan ssh.jumpHost), with strict host keys on both hops', () => {
     const withJump = (jump: string) => {
       const file = path.join(path.dirname(rolling), `.jump-${process.pid}-${jump.replace(/\W/g, '_')}.yaml`);
-      fs.writeFileSync(file, fs.readFileSync(rolling, 'utf8').replace('  - myid: 3\n    host: 127.0.20.3\n', `  - myid: 3\n    host: 127.0.20.3\n    ssh: { jumpHost: "${jump}" }\n`));
+      fs.writeFileSync(
+        file,
+        fs
+          .readFileSync(rolling, 'utf8')
+          .replace('  - myid: 3\n    host: 127.0.20.3\n', `  - myid: 3\n    host: 127.0.20.3\n    ssh: { jumpHost: "${jump}" }\n`),
+      );
       return file;
     };
     const good = withJump('root@127.0.20.1:2222');

@@ -67,7 +67,9 @@ describe('remote shell: one login per host, whatever the startup files cost', ()
       const starts = audit.filter((a) => /^zkroll remote shell: started/.test(a.command));
       assert.equal(starts.length, 1);
       assert.ok(starts[0]!.durationMs >= 1000, `the start paid the 1 s startup file once (${starts[0]!.durationMs} ms)`);
-      process.stdout.write(`# remote shell start (1 s startup file): ${starts[0]!.durationMs} ms; median command: ${median(audit.filter((a) => a.command.startsWith('printf')).map((a) => a.durationMs))} ms\n`);
+      process.stdout.write(
+        `# remote shell start (1 s startup file): ${starts[0]!.durationMs} ms; median command: ${median(audit.filter((a) => a.command.startsWith('printf')).map((a) => a.durationMs))} ms\n`,
+      );
     } finally {
       await pool.closeAll();
     }
@@ -79,7 +81,10 @@ describe('remote shell: one login per host, whatever the startup files cost', ()
     try {
       const h = await pool.get(t1!);
       await h.exec(['true'], { timeoutMs: 10000 });
-      await assert.rejects(h.exec(['sleep', '30'], { timeoutMs: 1000 }), (e: unknown) => e instanceof RemoteError && e.kind === 'timeout' && /timed out after 1s/.test(e.message));
+      await assert.rejects(
+        h.exec(['sleep', '30'], { timeoutMs: 1000 }),
+        (e: unknown) => e instanceof RemoteError && e.kind === 'timeout' && /timed out after 1s/.test(e.message),
+      );
       assert.equal((await h.exec(['echo', 'alive'], { timeoutMs: 10000 })).stdout, 'alive\n');
       assert.equal(h.shellStarts, 1);
       assert.equal(loginCount(dir, t1!.host) - before, 1);
@@ -98,10 +103,16 @@ describe('remote shell: one login per host, whatever the startup files cost', ()
       const pid = /pid (\d+)/.exec(audit[0]!.command)?.[1];
       assert.ok(pid, audit[0]!.command);
       // the login shell leads its own process group: kill the shell and everything it started
-      await assert.rejects(h.exec(['sh', '-c', 'kill -9 -"$1"', 'sh', pid], { timeoutMs: 10000 }), (e: unknown) => e instanceof RemoteError && e.kind === 'closed' && /outcome/.test(e.message));
+      await assert.rejects(
+        h.exec(['sh', '-c', 'kill -9 -"$1"', 'sh', pid], { timeoutMs: 10000 }),
+        (e: unknown) => e instanceof RemoteError && e.kind === 'closed' && /outcome/.test(e.message),
+      );
       assert.equal((await h.exec(['echo', 'again'], { timeoutMs: 10000 })).stdout, 'again\n');
       assert.equal(h.shellStarts, 2);
-      assert.ok(audit.some((a) => /^zkroll remote shell: restarted \(the previous one failed: .*exited with code|ended/.test(a.command)), audit.map((a) => a.command).join('\n'));
+      assert.ok(
+        audit.some((a) => /^zkroll remote shell: restarted \(the previous one failed: .*exited with code|ended/.test(a.command)),
+        audit.map((a) => a.command).join('\n'),
+      );
       assert.equal(loginCount(dir, t1!.host) - before, 2, 'one more login for the new shell');
     } finally {
       await pool.closeAll();

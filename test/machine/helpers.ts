@@ -65,7 +65,11 @@ export const statuses = (actor: Actor): string[] => ctx(actor).records.map((r) =
 export function dropUndefined(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(dropUndefined);
   if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, dropUndefined(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k, dropUndefined(x)]),
+    );
   }
   return v;
 }

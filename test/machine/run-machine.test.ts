@@ -15,7 +15,10 @@ describe('run machine: unattended', () => {
   it('keeps the canary counter a step reports (the executor counts its canary writes)', async () => {
     const f = fake((i) => ({ notes: [], canarySeq: i.canarySeq + (i.index === 1 ? 7 : 0) }));
     const s = await until(start(f, plain(3), false), 'done');
-    assert.deepEqual(f.calls.map((c) => c.canarySeq), [0, 1, 8]);
+    assert.deepEqual(
+      f.calls.map((c) => c.canarySeq),
+      [0, 1, 8],
+    );
     assert.equal(s.context.canarySeq, 9);
   });
 
@@ -23,8 +26,20 @@ describe('run machine: unattended', () => {
     const f = fake();
     const actor = start(f, plain(4), false);
     const s = await until(actor, 'done');
-    assert.deepEqual(f.calls.map((c) => [c.index, c.attempt]), [[0, 1], [1, 1], [2, 1], [3, 1]]);
-    assert.deepEqual(f.calls.map((c) => c.canarySeq), [0, 1, 2, 3], 'a step that wrote no canary still moves the counter on');
+    assert.deepEqual(
+      f.calls.map((c) => [c.index, c.attempt]),
+      [
+        [0, 1],
+        [1, 1],
+        [2, 1],
+        [3, 1],
+      ],
+    );
+    assert.deepEqual(
+      f.calls.map((c) => c.canarySeq),
+      [0, 1, 2, 3],
+      'a step that wrote no canary still moves the counter on',
+    );
     assert.equal(s.context.index, 4);
     assert.equal(s.status, 'done');
     for (const r of s.context.records) {
@@ -38,7 +53,13 @@ describe('run machine: unattended', () => {
   it('records resolved and notes from the runner', async () => {
     const f = fake((i) => ({ notes: [`n${i.index}`], resolved: i.index === 1 ? 7 : undefined }));
     const s = await until(start(f, plain(2), false), 'done');
-    assert.deepEqual(s.context.records.map((r) => [r.resolved, r.notes]), [[null, ['n0']], [7, ['n1']]]);
+    assert.deepEqual(
+      s.context.records.map((r) => [r.resolved, r.notes]),
+      [
+        [null, ['n0']],
+        [7, ['n1']],
+      ],
+    );
   });
 });
 
@@ -116,7 +137,15 @@ describe('run machine: failures', () => {
     assert.equal(s.context.index, 1);
     actor.send({ type: 'RETRY' });
     const d = await until(actor, 'done');
-    assert.deepEqual(f.calls.map((c) => [c.index, c.attempt]), [[0, 1], [1, 1], [1, 2], [2, 1]]);
+    assert.deepEqual(
+      f.calls.map((c) => [c.index, c.attempt]),
+      [
+        [0, 1],
+        [1, 1],
+        [1, 2],
+        [2, 1],
+      ],
+    );
     assert.deepEqual(statuses(actor), ['done', 'done', 'done']);
     assert.equal(d.context.records[1]?.attempts, 2);
     assert.equal(d.context.failure, null);
@@ -173,7 +202,11 @@ describe('run machine: persistence and restore', () => {
 
   it('a snapshot taken with a step in flight restores and re-runs that step only', async () => {
     const f1 = fake((i) => (i.index === 2 ? never() : { notes: [`first ${i.index}`], slotOrder: [3, 1, 2] }));
-    const a1 = start(f1, steps.map((s) => ({ ...s, round: 'r' })), false);
+    const a1 = start(
+      f1,
+      steps.map((s) => ({ ...s, round: 'r' })),
+      false,
+    );
     await until(a1, (s) => s.value === 'running' && s.context.index === 2);
     const persisted = json(a1.getPersistedSnapshot());
     a1.stop();
@@ -185,13 +218,19 @@ describe('run machine: persistence and restore', () => {
     assert.deepEqual(idx(f2.calls), [2, 3], 'the in-flight step runs again; earlier ones do not');
     assert.deepEqual(f2.calls[0]?.slotOrders, { r: [3, 1, 2] }, 'the re-run gets the context it had');
     assert.equal(f2.calls[0]?.canarySeq, 2);
-    assert.deepEqual(d.context.records.map((r) => r.status), ['done', 'done', 'done', 'done']);
+    assert.deepEqual(
+      d.context.records.map((r) => r.status),
+      ['done', 'done', 'done', 'done'],
+    );
     assert.deepEqual(d.context.records[0]?.notes, ['first 0']);
     assert.equal(d.context.index, 4);
   });
 
   it('restores from failed (RETRY) and from interrupted (RESUME)', async () => {
-    for (const [err, value, event] of [[failure('x'), 'failed', 'RETRY'], [interruption(), 'interrupted', 'RESUME']] as const) {
+    for (const [err, value, event] of [
+      [failure('x'), 'failed', 'RETRY'],
+      [interruption(), 'interrupted', 'RESUME'],
+    ] as const) {
       const f1 = fake((i) => {
         if (i.index === 1) throw err;
         return { notes: [] };
@@ -207,7 +246,15 @@ describe('run machine: persistence and restore', () => {
       assert.equal(f2.calls.length, 0, `nothing runs until ${event}`);
       a2.send({ type: event });
       const d = await until(a2, 'done');
-      assert.deepEqual(f2.calls.map((c) => [c.index, c.attempt]), [[1, 2], [2, 1], [3, 1]], `${value}: continues at step 1`);
+      assert.deepEqual(
+        f2.calls.map((c) => [c.index, c.attempt]),
+        [
+          [1, 2],
+          [2, 1],
+          [3, 1],
+        ],
+        `${value}: continues at step 1`,
+      );
       assert.deepEqual(statuses(a2), ['done', 'done', 'done', 'done']);
       assert.equal(d.context.failure, null);
     }
@@ -224,7 +271,10 @@ describe('run machine: outputs carried in the context', () => {
       return { notes: [] };
     });
     const d = await until(start(f, steps, false), 'done');
-    assert.deepEqual(f.calls.map((c) => c.slotOrders), [{}, { r1: [2, 3, 1] }, { r1: [2, 3, 1] }, { r1: [2, 3, 1], r2: [5, 4] }, { r1: [2, 3, 1], r2: [5, 4] }]);
+    assert.deepEqual(
+      f.calls.map((c) => c.slotOrders),
+      [{}, { r1: [2, 3, 1] }, { r1: [2, 3, 1] }, { r1: [2, 3, 1], r2: [5, 4] }, { r1: [2, 3, 1], r2: [5, 4] }],
+    );
     assert.deepEqual(d.context.slotOrders, { r1: [2, 3, 1], r2: [5, 4] });
     assert.deepEqual(d.context.seed, { myid: 4, zxid: '0x500000012' }, 'a later step without seed keeps it');
   });
@@ -272,7 +322,10 @@ describe('store', () => {
     assert.deepEqual(planDiff(a, a), []);
     assert.deepEqual(planDiff(a, { ...a, cluster: { port: 2181, name: 'c1' } }), [], 'key order is not a difference');
     const d = planDiff(a, b);
-    assert.deepEqual(d.map((x) => x.split(': ')[0]), ['cluster.port', 'servers[1].host', 'extra']);
+    assert.deepEqual(
+      d.map((x) => x.split(': ')[0]),
+      ['cluster.port', 'servers[1].host', 'extra'],
+    );
     assert.equal(d[0], 'cluster.port: 2181 → 2182');
     assert.deepEqual(planDiff(1, 2), ['(plan): 1 → 2']);
   });
@@ -310,7 +363,14 @@ describe('store', () => {
   it('writeRun/readRun round-trip', () => {
     const dir = tmp();
     assert.equal(readRun(dir), null);
-    const run: RunFile = { format: 1, planHash: planHash({ p: 1 }), plan: { p: 1 }, runId: '20240101T000000Z', startedAt: '2024-01-01T00:00:00.000Z', snapshot: { value: 'running', context: { index: 2 } } };
+    const run: RunFile = {
+      format: 1,
+      planHash: planHash({ p: 1 }),
+      plan: { p: 1 },
+      runId: '20240101T000000Z',
+      startedAt: '2024-01-01T00:00:00.000Z',
+      snapshot: { value: 'running', context: { index: 2 } },
+    };
     writeRun(dir, run);
     assert.deepEqual(readRun(dir), run);
     writeRun(dir, { ...run, snapshot: { value: 'done' } });

@@ -52,7 +52,10 @@ describe('scanLog (a real 3.8 transaction log)', () => {
 describe('continuity', () => {
   const first = zxidOfName(logName, 'log')!;
   const snapZxid = first - 1n;
-  const base = (): DataFiles => ({ snapshots: [{ name: `snapshot.${snapZxid.toString(16)}`, zxid: snapZxid, verdict: { ok: true } }], logs: [{ name: logName, start: first, scan: scanLog(log) }] });
+  const base = (): DataFiles => ({
+    snapshots: [{ name: `snapshot.${snapZxid.toString(16)}`, zxid: snapZxid, verdict: { ok: true } }],
+    logs: [{ name: logName, start: first, scan: scanLog(log) }],
+  });
 
   it('a valid snapshot followed by contiguous logs is fine', () => {
     const c = continuity(base());
@@ -76,7 +79,10 @@ describe('continuity', () => {
     const later = Buffer.concat([log.subarray(0, 16), log.subarray(off)]);
     const scan = scanLog(later);
     assert.equal(scan.first, first + 5n);
-    const f: DataFiles = { snapshots: [{ name: 'snapshot.100000000', zxid: first - 1n, verdict: { ok: true } }], logs: [{ name: `log.${(first + 5n).toString(16)}`, start: first + 5n, scan }] };
+    const f: DataFiles = {
+      snapshots: [{ name: 'snapshot.100000000', zxid: first - 1n, verdict: { ok: true } }],
+      logs: [{ name: `log.${(first + 5n).toString(16)}`, start: first + 5n, scan }],
+    };
     const c = continuity(f);
     assert.equal(c.ok, false);
     assert.match(c.detail, new RegExp(`transactions 0x${first.toString(16)}\\.\\.0x${(first + 4n).toString(16)} are missing`));
@@ -129,12 +135,21 @@ describe('continuity without any snapshot (a real 3.4.6 leader)', () => {
     let off2 = off;
     for (let i = 0; i < 3; i++) off2 += 12 + log346.readInt32BE(off2 + 8) + 1;
     const tail = scanLog(Buffer.concat([log346.subarray(0, 16), log346.subarray(off2)]));
-    const c = continuity({ snapshots: [], logs: [{ name: 'log.100000001', start: 0x100000001n, scan: head }, { name: `log.${tail.first!.toString(16)}`, start: tail.first!, scan: tail }] });
+    const c = continuity({
+      snapshots: [],
+      logs: [
+        { name: 'log.100000001', start: 0x100000001n, scan: head },
+        { name: `log.${tail.first!.toString(16)}`, start: tail.first!, scan: tail },
+      ],
+    });
     assert.equal(c.ok, false);
     assert.match(c.detail, /transactions 0x10000000b\.\.0x10000000d are missing/);
   });
   it('damaged snapshots and logs are still refused (corruption, not a 3.4 leader)', () => {
-    const c = continuity({ snapshots: [{ name: 'snapshot.0', zxid: 0n, verdict: { ok: false, why: 'no ZKSN header' } }], logs: [{ name: 'log.100000001', start: 0x100000001n, scan }] });
+    const c = continuity({
+      snapshots: [{ name: 'snapshot.0', zxid: 0n, verdict: { ok: false, why: 'no ZKSN header' } }],
+      logs: [{ name: 'log.100000001', start: 0x100000001n, scan }],
+    });
     assert.equal(c.ok, false);
   });
 });

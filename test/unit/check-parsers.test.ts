@@ -42,9 +42,17 @@ describe('listenerThreads', () => {
     assert.deepEqual(listenerThreads('"main" #1\n"SendWorker:9" #2\n'), []);
   });
   it('finds the 3.4.6 listener by what it runs (its thread is named after its address), on real dumps', () => {
-    assert.deepEqual(listenerThreads(fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/jcmd/3.4.6-looking.txt'), 'utf8')), ['/127.0.10.8:3888']);
+    assert.deepEqual(
+      listenerThreads(fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/jcmd/3.4.6-looking.txt'), 'utf8')),
+      ['/127.0.10.8:3888'],
+    );
     // after the malformed header (ZOOKEEPER-2186) the thread is gone
-    assert.deepEqual(listenerThreads(fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/jcmd/3.4.6-dead-listener.txt'), 'utf8')), []);
+    assert.deepEqual(
+      listenerThreads(
+        fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/jcmd/3.4.6-dead-listener.txt'), 'utf8'),
+      ),
+      [],
+    );
   });
 });
 
@@ -57,7 +65,7 @@ describe('rollsDaily', () => {
     };
     assert.equal(rollsDaily(content('3.4.13')), true);
     assert.equal(rollsDaily(content('3.8.4')), true);
-    assert.equal(rollsDaily(shipped('3.4.6-log4j.properties')), false, 'the 3.4.6 tarball\'s size-rolled log4j.properties');
-    assert.equal(rollsDaily(shipped('3.8.0-logback.xml')), false, 'the 3.8.0 tarball\'s logback.xml (console only)');
+    assert.equal(rollsDaily(shipped('3.4.6-log4j.properties')), false, "the 3.4.6 tarball's size-rolled log4j.properties");
+    assert.equal(rollsDaily(shipped('3.8.0-logback.xml')), false, "the 3.8.0 tarball's logback.xml (console only)");
   });
 });

@@ -8,7 +8,7 @@ import { log4jEnvBlock, logConfigFiles } from '../../src/compile/logging.js';
 
 describe('withBlock', () => {
   const block = log4jEnvBlock('/opt/zookeeper-3.4.13');
-  it('appends the block to the operator\'s file and keeps every line of it', () => {
+  it("appends the block to the operator's file and keeps every line of it", () => {
     const mine = 'export JVMFLAGS="-Xmx4g"\nZOO_LOG_DIR=/var/log/zookeeper\n';
     const out = withBlock(mine, block);
     assert.ok(out.startsWith(mine));
@@ -25,8 +25,14 @@ describe('withBlock', () => {
     assert.equal(withBlock('', block), `${BLOCK_BEGIN}\n${block}\n${BLOCK_END}\n`);
   });
   it('log4j targets get log4j.properties and the env block; 3.8+ a logback.xml alone', () => {
-    assert.deepEqual(logConfigFiles('3.4.13', '/opt/zk').map((f) => `${f.kind} ${f.path}`), ['literal /opt/zk/conf/log4j.properties', 'block /opt/zk/conf/zookeeper-env.sh']);
-    assert.deepEqual(logConfigFiles('3.8.4', '/opt/zk').map((f) => `${f.kind} ${f.path}`), ['literal /opt/zk/conf/logback.xml']);
+    assert.deepEqual(
+      logConfigFiles('3.4.13', '/opt/zk').map((f) => `${f.kind} ${f.path}`),
+      ['literal /opt/zk/conf/log4j.properties', 'block /opt/zk/conf/zookeeper-env.sh'],
+    );
+    assert.deepEqual(
+      logConfigFiles('3.8.4', '/opt/zk').map((f) => `${f.kind} ${f.path}`),
+      ['literal /opt/zk/conf/logback.xml'],
+    );
     const [, env] = logConfigFiles('3.4.13', '/opt/zk');
     const [r] = resolveFile(env!, 'h', () => 'export JVMFLAGS="-Xmx1g"\n');
     assert.match(r!.content, /^export JVMFLAGS="-Xmx1g"\n# >>> zkroll/);
@@ -37,7 +43,8 @@ describe('withBlock', () => {
 describe('the env block under sh', () => {
   it('selects ROLLINGFILE unless the operator chose it, and <home>/logs unless set', async () => {
     const { spawnSync } = await import('node:child_process');
-    const run = (pre: string) => spawnSync('sh', ['-c', `${pre}\n${log4jEnvBlock('/opt/zk')}\necho "$ZOO_LOG_DIR|$ZOO_LOG4J_PROP"`], { encoding: 'utf8' }).stdout.trim();
+    const run = (pre: string) =>
+      spawnSync('sh', ['-c', `${pre}\n${log4jEnvBlock('/opt/zk')}\necho "$ZOO_LOG_DIR|$ZOO_LOG4J_PROP"`], { encoding: 'utf8' }).stdout.trim();
     assert.equal(run(''), '/opt/zk/logs|INFO,ROLLINGFILE');
     assert.equal(run('ZOO_LOG4J_PROP=INFO,CONSOLE'), '/opt/zk/logs|INFO,ROLLINGFILE');
     assert.equal(run('ZOO_LOG4J_PROP=WARN,ROLLINGFILE,SYSLOG; ZOO_LOG_DIR=/var/log/zk'), '/var/log/zk|WARN,ROLLINGFILE,SYSLOG');

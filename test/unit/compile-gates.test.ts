@@ -14,7 +14,10 @@ describe('running gates', () => {
     assert.equal(steps.length, 3);
     for (const s of steps) {
       for (const m of s.byMember!) {
-        assert.deepEqual(m.gates.map((g) => g.kind), ['running', 'serving', 'ensemble']);
+        assert.deepEqual(
+          m.gates.map((g) => g.kind),
+          ['running', 'serving', 'ensemble'],
+        );
         const [r] = runningGates(m.gates);
         assert.equal(r!.node.config, '/opt/zookeeper-3.4.13/conf/zoo.cfg');
         assert.equal(r!.home, undefined, 'configs differ: the config alone tells the installs apart');
@@ -44,7 +47,10 @@ describe('the seed copy step', () => {
     const step = compile(plan).steps.find((s) => s.action === 'copy-seed-data')!;
     assert.ok(step.target.kind === 'seed');
     assert.deepEqual(step.commands, [], 'the seed is resolved at run time: its commands are per candidate');
-    assert.deepEqual(step.byMember!.map((m) => m.myid), step.target.candidates.map((c) => c.myid));
+    assert.deepEqual(
+      step.byMember!.map((m) => m.myid),
+      step.target.candidates.map((c) => c.myid),
+    );
     for (const m of step.byMember!) {
       const senders = m.commands.filter((c) => c.streamTo !== undefined);
       assert.ok(senders.length >= 1);

@@ -54,7 +54,15 @@ describe('the seed plan (codis-incident)', () => {
   for (const s of c.steps) if (s.target.kind === 'slot') rounds.set(s.target.round, s.target.of);
 
   it('has 3 growth rounds and 1 retire round restarting 3, 4, 5 and 5 members: 17 restarts', () => {
-    assert.deepEqual([...rounds.entries()], [['grow-4', 3], ['grow-5', 4], ['grow-6', 5], ['retire', 5]]);
+    assert.deepEqual(
+      [...rounds.entries()],
+      [
+        ['grow-4', 3],
+        ['grow-5', 4],
+        ['grow-6', 5],
+        ['retire', 5],
+      ],
+    );
     assert.equal(c.totals.restarts, 17);
     assert.equal(c.totals.rounds, 4);
   });
@@ -75,7 +83,16 @@ describe('the seed plan (codis-incident)', () => {
     const last = c.steps.at(-1)!;
     assert.equal(last.target.kind, 'ensemble');
     if (last.target.kind !== 'ensemble') return;
-    assert.deepEqual(last.target.members.map((m) => [m.oldMyid, m.myid, m.host]), [[8, 3, '127.0.10.8'], [6, 2, '127.0.10.6'], [7, 4, '127.0.10.7'], [9, 5, '127.0.10.9'], [10, 6, '127.0.10.10']].sort((a, b) => (a[1] as number) - (b[1] as number)));
+    assert.deepEqual(
+      last.target.members.map((m) => [m.oldMyid, m.myid, m.host]),
+      [
+        [8, 3, '127.0.10.8'],
+        [6, 2, '127.0.10.6'],
+        [7, 4, '127.0.10.7'],
+        [9, 5, '127.0.10.9'],
+        [10, 6, '127.0.10.10'],
+      ].sort((a, b) => (a[1] as number) - (b[1] as number)),
+    );
   });
 
   it('leader last in every round; the leader slot is the one that switches the serving configuration', () => {

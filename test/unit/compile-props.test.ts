@@ -73,7 +73,12 @@ function replay(c: Compiled, initial: Map<string, number[]>, initialServing: num
     assert.ok(live >= q(cfg.length), `step ${s.n} "${s.title}": ${live} live voters of [${cfg}] < quorum ${q(cfg.length)}`);
   };
   for (const s of c.steps) {
-    for (const f of s.files) if (f.kind === 'zoo.cfg') written.set(`${f.node.host}|${f.path}`, f.servers.map((x) => x.myid));
+    for (const f of s.files)
+      if (f.kind === 'zoo.cfg')
+        written.set(
+          `${f.node.host}|${f.path}`,
+          f.servers.map((x) => x.myid),
+        );
     if (s.target.kind === 'node') {
       const n = s.target.node;
       const k = `${key(n)}#${n.myid}`;
@@ -145,7 +150,10 @@ describe('compile: properties over random plans', () => {
         const { final } = replay(c, initial, [...broken.map((b) => renumber.get(b)!), tempId], leaderPick);
         // end state: exactly the renumbered servers, each on its own host, all on one config
         const endIds = [...final.keys()].map((k) => Number(k.split('#')[1])).sort((a, b) => a - b);
-        assert.deepEqual(endIds, [...renumber.values()].sort((a, b) => a - b));
+        assert.deepEqual(
+          endIds,
+          [...renumber.values()].sort((a, b) => a - b),
+        );
         const cfgs = new Set([...final.values()].map((v) => v.join(',')));
         assert.equal(cfgs.size, 1);
         for (const s of plan.servers) {

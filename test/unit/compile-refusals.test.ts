@@ -26,7 +26,12 @@ function doc(n: number, strategy: object) {
 }
 
 function rebuild(n: number, broken: number[]) {
-  return doc(n, { kind: 'rebuild', temporary: { myid: 100, host: '10.0.1.1', dataDir: '/data/zk' }, broken, renumber: Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i + 1), i + 101])) });
+  return doc(n, {
+    kind: 'rebuild',
+    temporary: { myid: 100, host: '10.0.1.1', dataDir: '/data/zk' },
+    broken,
+    renumber: Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i + 1), i + 101])),
+  });
 }
 
 function refusal(d: object): string {
@@ -43,7 +48,10 @@ function refusal(d: object): string {
 
 describe('compile: refusals', () => {
   it('rolling with 1 or 2 servers: every restart loses quorum', () => {
-    assert.match(refusal(doc(2, { kind: 'rolling' })), /rolling restart of 2 servers cannot keep a quorum: with one server down, 1 of 2 is below the quorum of 2/);
+    assert.match(
+      refusal(doc(2, { kind: 'rolling' })),
+      /rolling restart of 2 servers cannot keep a quorum: with one server down, 1 of 2 is below the quorum of 2/,
+    );
     assert.match(refusal(doc(1, { kind: 'rolling' })), /1 server cannot keep a quorum/);
   });
 

@@ -16,7 +16,11 @@ function plan(name: string): Plan {
   assert.ok(r.ok);
   return r.plan;
 }
-const withVersions = (p: Plan, current: string | undefined, target: string): Plan => ({ ...p, cluster: { ...p.cluster, ...(current ? { version: current } : { version: undefined }) }, target: { ...p.target, version: target } });
+const withVersions = (p: Plan, current: string | undefined, target: string): Plan => ({
+  ...p,
+  cluster: { ...p.cluster, ...(current ? { version: current } : { version: undefined }) },
+  target: { ...p.target, version: target },
+});
 
 describe('ZOOKEEPER-3056: snapshot.trust.empty for 3.4 → 3.5+', () => {
   it('applies to 3.4.x → 3.5+ only, and only when the current version is stated', () => {
@@ -34,7 +38,10 @@ describe('ZOOKEEPER-3056: snapshot.trust.empty for 3.4 → 3.5+', () => {
     const p = withVersions(plan('upgrade-3.4-to-3.8.yaml'), '3.4.13', '3.6.3');
     const c = compile(p);
     assert.ok(c.steps.some((s) => s.files.some((f) => f.kind === 'zoo.cfg' && f.set?.some((k) => k.key === TRUST_EMPTY))));
-    assert.equal(c.steps.some((s) => s.id.startsWith('trust-empty/') || s.before !== undefined), false);
+    assert.equal(
+      c.steps.some((s) => s.id.startsWith('trust-empty/') || s.before !== undefined),
+      false,
+    );
     assert.match(c.steps[0]!.reason, /left in place: 3\.6\.3 lacks ZOOKEEPER-3781/);
     const withFix = compile(withVersions(p, '3.4.13', '3.6.4'));
     assert.equal(withFix.steps.filter((s) => s.id.startsWith('trust-empty/')).length, 3);
@@ -48,11 +55,17 @@ describe('ZOOKEEPER-3056: snapshot.trust.empty for 3.4 → 3.5+', () => {
       assert.deepEqual(cfg?.kind === 'zoo.cfg' && cfg.set, [{ key: TRUST_EMPTY, value: 'true' }], s.id);
     }
     const drops = c.steps.filter((s) => s.id.startsWith('trust-empty/'));
-    assert.deepEqual(drops.map((s) => s.id), ['trust-empty/1', 'trust-empty/2', 'trust-empty/3']);
+    assert.deepEqual(
+      drops.map((s) => s.id),
+      ['trust-empty/1', 'trust-empty/2', 'trust-empty/3'],
+    );
     const lastRestart = Math.max(...c.steps.filter((s) => s.action === 'restart').map((s) => s.n));
     for (const d of drops) {
       assert.ok(d.n > lastRestart, 'after every server has restarted on the target');
-      assert.deepEqual(d.before?.map((g) => g.kind), ['snapshot']);
+      assert.deepEqual(
+        d.before?.map((g) => g.kind),
+        ['snapshot'],
+      );
       const f = d.files[0]!;
       assert.ok(f.kind === 'zoo.cfg' && f.unset?.includes(TRUST_EMPTY) && f.base === f.path);
     }
@@ -71,14 +84,20 @@ describe('ZOOKEEPER-3056: snapshot.trust.empty for 3.4 → 3.5+', () => {
   it('the incident (3.4.6 → 3.4.13) and the 3.8 → 3.9 roll have no such step', () => {
     for (const name of ['codis-incident.yaml', 'rolling-upgrade.yaml']) {
       const c = compile(plan(name));
-      assert.equal(c.steps.some((s) => s.id.startsWith('trust-empty/') || s.files.some((f) => f.kind === 'zoo.cfg' && f.set)), false, name);
+      assert.equal(
+        c.steps.some((s) => s.id.startsWith('trust-empty/') || s.files.some((f) => f.kind === 'zoo.cfg' && f.set)),
+        false,
+        name,
+      );
     }
   });
 
   it('every plan ends with a gate: each server reports the target version', () => {
     for (const name of ['codis-incident.yaml', 'rolling-upgrade.yaml', 'upgrade-3.4-to-3.8.yaml']) {
       const p = plan(name);
-      const g = compile(p).steps.at(-1)!.gates.find((x) => x.kind === 'version');
+      const g = compile(p)
+        .steps.at(-1)!
+        .gates.find((x) => x.kind === 'version');
       assert.ok(g && g.kind === 'version' && g.version === p.target.version && g.members.length === p.servers.length, name);
     }
   });
@@ -88,10 +107,17 @@ describe('ZOOKEEPER-4925: a roll onto 3.9.3 makes its last restart a full sync',
   it('the leader slot moves version-2 aside between the stop and the start; other slots and targets do not', () => {
     const steps = compile(plan('rolling-upgrade.yaml')).steps.filter((s) => s.action === 'restart');
     const kinds = (s: (typeof steps)[number]) => s.byMember![0]!.commands.map((c) => c.does.split(' ')[0]);
-    assert.deepEqual(steps.map(kinds), [['stop', 'start'], ['stop', 'start'], ['stop', 'move', 'start']]);
+    assert.deepEqual(steps.map(kinds), [
+      ['stop', 'start'],
+      ['stop', 'start'],
+      ['stop', 'move', 'start'],
+    ]);
     assert.match(steps.at(-1)!.reason, /full snapshot from the new leader.*ZOOKEEPER-4925/);
     const to394 = compile(withVersions(plan('rolling-upgrade.yaml'), '3.8.0', '3.9.4')).steps.filter((s) => s.action === 'restart');
-    assert.deepEqual(to394.map(kinds), [['stop', 'start'], ['stop', 'start'], ['stop', 'start']]);
+    assert.deepEqual(to394.map(kinds), [
+      ['stop', 'start'],
+      ['stop', 'start'],
+      ['stop', 'start'],
+    ]);
   });
 });
-

@@ -27,7 +27,10 @@ describe('renderZooCfg', () => {
     const r = renderZooCfg(BASE, [line(3, '10.0.0.3'), line(2, '10.0.0.2')], node, '10.0.0.9');
     assert.equal(
       r.main,
-      BASE.replace('server.6=10.0.0.6:2888:3888\nserver.7=10.0.0.7:2888:3888', 'server.2=10.0.0.2:2888:3888\nserver.3=10.0.0.3:2888:3888').replace('clientPortAddress=10.0.0.9', 'clientPortAddress=10.0.0.2'),
+      BASE.replace('server.6=10.0.0.6:2888:3888\nserver.7=10.0.0.7:2888:3888', 'server.2=10.0.0.2:2888:3888\nserver.3=10.0.0.3:2888:3888').replace(
+        'clientPortAddress=10.0.0.9',
+        'clientPortAddress=10.0.0.2',
+      ),
     );
     assert.equal(r.dynamic, undefined);
   });
@@ -37,7 +40,7 @@ describe('renderZooCfg', () => {
     assert.match(r.main, /^clientPortAddress=0\.0\.0\.0$/m);
   });
 
-  it('follows the node\'s data directories', () => {
+  it("follows the node's data directories", () => {
     const r = renderZooCfg(BASE, [line(2, '10.0.0.2')], { ...node, dataDir: '/srv/zk', dataLogDir: '/srv/txlog' }, '10.0.0.9');
     assert.match(r.main, /^dataDir=\/srv\/zk$/m);
     assert.match(r.main, /^dataLogDir=\/srv\/txlog$/m);
@@ -48,7 +51,10 @@ describe('renderZooCfg', () => {
     const dyn = 'server.6=10.0.0.6:2888:3888:participant;2181\nserver.7=10.0.0.7:2888:3888:participant;2181\n';
     const r = renderZooCfg(base, [line(2, '10.0.0.2'), line(3, '10.0.0.3')], node, '10.0.0.2', dyn);
     assert.equal(r.main, base);
-    assert.deepEqual(r.dynamic, { path: '/opt/zk/conf/zoo.cfg.dynamic', content: 'server.2=10.0.0.2:2888:3888:participant;2181\nserver.3=10.0.0.3:2888:3888:participant;2181\n' });
+    assert.deepEqual(r.dynamic, {
+      path: '/opt/zk/conf/zoo.cfg.dynamic',
+      content: 'server.2=10.0.0.2:2888:3888:participant;2181\nserver.3=10.0.0.3:2888:3888:participant;2181\n',
+    });
     assert.deepEqual(configuredIds(r.dynamic?.content ?? ''), [2, 3]);
   });
 });
@@ -99,13 +105,17 @@ describe('unifiedDiff', () => {
   it('is empty for equal texts and turns a into b', () => {
     assert.equal(unifiedDiff('x\n', 'x\n', 'a', 'b'), '');
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('a', 'b', 'c', 'server.1=x', ''), { maxLength: 25 }), fc.array(fc.constantFrom('a', 'b', 'c', 'server.2=y', ''), { maxLength: 25 }), (xa, xb) => {
-        const a = xa.length ? xa.join('\n') + '\n' : '';
-        const b = xb.length ? xb.join('\n') + '\n' : '';
-        const d = unifiedDiff(a, b, 'a', 'b');
-        if (a === b) assert.equal(d, '');
-        else assert.equal(applyDiff(a, d), b);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('a', 'b', 'c', 'server.1=x', ''), { maxLength: 25 }),
+        fc.array(fc.constantFrom('a', 'b', 'c', 'server.2=y', ''), { maxLength: 25 }),
+        (xa, xb) => {
+          const a = xa.length ? xa.join('\n') + '\n' : '';
+          const b = xb.length ? xb.join('\n') + '\n' : '';
+          const d = unifiedDiff(a, b, 'a', 'b');
+          if (a === b) assert.equal(d, '');
+          else assert.equal(applyDiff(a, d), b);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

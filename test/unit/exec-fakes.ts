@@ -37,7 +37,19 @@ export interface FakeCluster {
 
 export function fakeCluster(nodes: NodeRef[], leader: number, targets: NodeRef[] = nodes): FakeCluster {
   const servers = new Map<string, FakeServer>(
-    nodes.map((n) => [n.host, { myid: n.myid, host: n.host, running: true, mode: n.myid === leader ? 'leader' : 'follower', zxid: 0x100000005n, config: n.config, home: n.home, version: '3.4.6-1569965' }]),
+    nodes.map((n) => [
+      n.host,
+      {
+        myid: n.myid,
+        host: n.host,
+        running: true,
+        mode: n.myid === leader ? 'leader' : 'follower',
+        zxid: 0x100000005n,
+        config: n.config,
+        home: n.home,
+        version: '3.4.6-1569965',
+      },
+    ]),
   );
   const c: FakeCluster = {
     servers,
@@ -111,7 +123,9 @@ function fakeProbes(c: FakeCluster): Probes {
     srvr: async (host) => srvrOf(c.servers.get(host)),
     monitor: async (host) => {
       const followers = [...c.servers.values()].filter((s) => s.running && s.mode === 'follower').length;
-      return c.servers.get(host)?.mode === 'leader' ? { via: 'mntr', values: new Map([['zk_synced_followers', String(followers)]]) } : { via: null, why: 'not the leader' };
+      return c.servers.get(host)?.mode === 'leader'
+        ? { via: 'mntr', values: new Map([['zk_synced_followers', String(followers)]]) }
+        : { via: null, why: 'not the leader' };
     },
     jvms: async (host) => {
       const s = c.servers.get(host);
@@ -120,7 +134,14 @@ function fakeProbes(c: FakeCluster): Probes {
     hasSnapshot: async () => true,
     dataCheck: async (node): Promise<DataReport> => {
       const bad = c.badData.has(node.host);
-      return { ok: !bad, detail: bad ? 'log.100000003 begins after a gap: 0x100000002 is missing' : 'snapshot 0x100000000 valid, logs continue to 0x100000005', snapshotZxid: 0x100000000n, lastZxid: 0x100000005n, freeKb: [], lowSpace: [] };
+      return {
+        ok: !bad,
+        detail: bad ? 'log.100000003 begins after a gap: 0x100000002 is missing' : 'snapshot 0x100000000 valid, logs continue to 0x100000005',
+        snapshotZxid: 0x100000000n,
+        lastZxid: 0x100000005n,
+        freeKb: [],
+        lowSpace: [],
+      };
     },
     connect: () => Promise.reject(new Error('no ZooKeeper client in the fake')),
   };

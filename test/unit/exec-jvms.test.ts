@@ -26,25 +26,33 @@ function fakeEnv(pollMs: number): { env: RunEnv; plan: Plan; hosts: Map<string, 
   plan.health.pollInterval = pollMs;
   const hosts = new Map<string, FakeHost>();
   const get = async (label: string) => {
-      let h = hosts.get(label);
-      if (h === undefined) hosts.set(label, (h = { listings: 0, commands: [], jvms: '' }));
-      const fh = h;
-      return {
-        exec: async (argv: string[]) => {
-          await new Promise((r) => setImmediate(r));
-          if (argv[2] === LIST_ZK_JVMS) {
-            fh.listings++;
-            const code = fh.listCode ?? 0;
-            delete fh.listCode;
-            return { code, stdout: code === 0 ? fh.jvms : '', stderr: code === 0 ? '' : 'output lost', durationMs: 1, command: 'list' };
-          }
-          fh.commands.push(argv);
-          return { code: 0, stdout: '', stderr: '', durationMs: 1, command: argv.join(' ') };
-        },
-      } as unknown as SshHost;
+    let h = hosts.get(label);
+    if (h === undefined) hosts.set(label, (h = { listings: 0, commands: [], jvms: '' }));
+    const fh = h;
+    return {
+      exec: async (argv: string[]) => {
+        await new Promise((r) => setImmediate(r));
+        if (argv[2] === LIST_ZK_JVMS) {
+          fh.listings++;
+          const code = fh.listCode ?? 0;
+          delete fh.listCode;
+          return { code, stdout: code === 0 ? fh.jvms : '', stderr: code === 0 ? '' : 'output lost', durationMs: 1, command: 'list' };
+        }
+        fh.commands.push(argv);
+        return { code: 0, stdout: '', stderr: '', durationMs: 1, command: argv.join(' ') };
+      },
+    } as unknown as SshHost;
   };
   const settings = compile(plan).settings;
-  const env: RunEnv = { settings, planFile: 'plans/test.yaml', runId: 'r1', hosts: get, probes: liveProbes(get, 1000), stopRequested: () => false, progress: () => undefined };
+  const env: RunEnv = {
+    settings,
+    planFile: 'plans/test.yaml',
+    runId: 'r1',
+    hosts: get,
+    probes: liveProbes(get, 1000),
+    stopRequested: () => false,
+    progress: () => undefined,
+  };
   return { env, plan, hosts };
 }
 

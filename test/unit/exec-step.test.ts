@@ -55,7 +55,10 @@ describe('executor: the rolling round (fake ensemble)', () => {
       assert.deepEqual(resolved, [...followers, leader]);
       assert.deepEqual(verbs(f, 'stop'), [...followers, leader]);
       assert.deepEqual(verbs(f, 'start'), [...followers, leader]);
-      assert.ok([...f.servers.values()].every((s) => s.running && s.version.startsWith('3.4.13')), 'every server runs the target');
+      assert.ok(
+        [...f.servers.values()].every((s) => s.running && s.version.startsWith('3.4.13')),
+        'every server runs the target',
+      );
     });
   }
 
@@ -71,7 +74,7 @@ describe('executor: the rolling round (fake ensemble)', () => {
     assert.deepEqual(verbs(f, 'stop'), [2]);
   });
 
-  it('measures the election the leader\'s stop causes', async () => {
+  it("measures the election the leader's stop causes", async () => {
     const c = rolling();
     const f = cluster(c, 2);
     f.electionMs = 60;
@@ -100,7 +103,10 @@ describe('executor: the rolling round (fake ensemble)', () => {
     const c = rolling();
     const f = cluster(c, 3);
     f.badData.add('zk1.example.com');
-    await assert.rejects(executeStep(restarts(c)[0]!, f.env(c.settings), memo()), (e: unknown) => e instanceof StepError && /refusing to start server 1 .*begins after a gap/.test(e.message));
+    await assert.rejects(
+      executeStep(restarts(c)[0]!, f.env(c.settings), memo()),
+      (e: unknown) => e instanceof StepError && /refusing to start server 1 .*begins after a gap/.test(e.message),
+    );
     assert.deepEqual(f.commands, []);
   });
 
@@ -110,7 +116,10 @@ describe('executor: the rolling round (fake ensemble)', () => {
     const step = restarts(c)[0]!;
     await executeStep(step, f.env(c.settings), memo());
     const compiled = step.byMember!.find((m) => m.myid === 1)!.commands.map((x) => x.argv);
-    assert.deepEqual(f.commands.map(([, a]) => a), compiled);
+    assert.deepEqual(
+      f.commands.map(([, a]) => a),
+      compiled,
+    );
   });
 });
 
@@ -138,7 +147,10 @@ describe('executor: node steps (fake ensemble)', () => {
     if (s.target.kind !== 'node') throw new Error('node step');
     const f = fakeCluster([s.target.node], 99);
     await executeStep(s, f.env(c.settings), memo());
-    assert.deepEqual(f.commands.map(([, a]) => a), s.commands.map((x) => x.argv));
+    assert.deepEqual(
+      f.commands.map(([, a]) => a),
+      s.commands.map((x) => x.argv),
+    );
     assert.equal(f.servers.get(s.target.node.host)!.running, false);
   });
 
@@ -149,7 +161,10 @@ describe('executor: node steps (fake ensemble)', () => {
     const f = fakeCluster([s.target.node], 99);
     f.servers.get(s.target.node.host)!.running = false;
     f.badData.add(s.target.node.host);
-    await assert.rejects(executeStep(s, f.env(c.settings), memo()), /refusing to start temporary server 1 \(127\.0\.10\.1\): log\.100000003 begins after a gap.*Nothing was done to it/);
+    await assert.rejects(
+      executeStep(s, f.env(c.settings), memo()),
+      /refusing to start temporary server 1 \(127\.0\.10\.1\): log\.100000003 begins after a gap.*Nothing was done to it/,
+    );
     assert.deepEqual(f.commands, []);
   });
 
@@ -163,14 +178,29 @@ describe('executor: node steps (fake ensemble)', () => {
 
   it('runs with the compiled settings: an executor never reads the plan', () => {
     const { c } = rebuild();
-    assert.deepEqual(Object.keys(c.settings).sort(), ['adminPort', 'canaryPath', 'clientPort', 'gateDeadlineMs', 'pollIntervalMs', 'preserveEphemerals', 'startDeadlineMs']);
+    assert.deepEqual(Object.keys(c.settings).sort(), [
+      'adminPort',
+      'canaryPath',
+      'clientPort',
+      'gateDeadlineMs',
+      'pollIntervalMs',
+      'preserveEphemerals',
+      'startDeadlineMs',
+    ]);
     assert.deepEqual(c.settings.preserveEphemerals, ['/jodis']);
   });
 });
 
 describe('gates: each failure names what did not hold (injected srvr, monitor and process list)', () => {
   const node = (myid: number) => ({ host: `zk${myid}`, myid, home: '/opt/zk', config: '/opt/zk/conf/zoo.cfg', dataDir: '/data', dataLogDir: '/data' });
-  const answer = (mode: 'leader' | 'follower', zxid = 0x100000005n, version = '3.4.13-2d71af4, built on x') => ({ version, mode, zxid, nodeCount: 1, connections: 0, outstanding: 0 });
+  const answer = (mode: 'leader' | 'follower', zxid = 0x100000005n, version = '3.4.13-2d71af4, built on x') => ({
+    version,
+    mode,
+    zxid,
+    nodeCount: 1,
+    connections: 0,
+    outstanding: 0,
+  });
   function env(o: { srvr?: Record<string, ReturnType<typeof answer> | null>; running?: boolean; snapshot?: boolean; synced?: number }) {
     return {
       clientPort: 2181,
@@ -190,9 +220,18 @@ describe('gates: each failure names what did not hold (injected srvr, monitor an
   const three = [node(1), node(2), node(3)];
 
   it('stopped, running, serving, snapshot', async () => {
-    assert.equal(await why({ kind: 'stopped', node: node(1), deadlineMs: 1 }, env({ srvr: { zk1: answer('follower') } })), 'server 1 still answers srvr (follower)');
-    assert.equal(await why({ kind: 'stopped', node: node(1), deadlineMs: 1 }, env({ running: true })), 'a ZooKeeper process with /opt/zk/conf/zoo.cfg still runs on zk1');
-    assert.equal(await why({ kind: 'running', node: node(1), deadlineMs: 1, home: '/opt/zk' }, env({})), 'no ZooKeeper process with /opt/zk/conf/zoo.cfg from /opt/zk on zk1');
+    assert.equal(
+      await why({ kind: 'stopped', node: node(1), deadlineMs: 1 }, env({ srvr: { zk1: answer('follower') } })),
+      'server 1 still answers srvr (follower)',
+    );
+    assert.equal(
+      await why({ kind: 'stopped', node: node(1), deadlineMs: 1 }, env({ running: true })),
+      'a ZooKeeper process with /opt/zk/conf/zoo.cfg still runs on zk1',
+    );
+    assert.equal(
+      await why({ kind: 'running', node: node(1), deadlineMs: 1, home: '/opt/zk' }, env({})),
+      'no ZooKeeper process with /opt/zk/conf/zoo.cfg from /opt/zk on zk1',
+    );
     assert.equal(await why({ kind: 'serving', node: node(2), deadlineMs: 1 }, env({})), 'server 2 on zk2 does not serve');
     assert.equal(await why({ kind: 'snapshot', node: node(3), deadlineMs: 1 }, env({})), 'server 3 has not written a snapshot to /data/version-2 yet');
     assert.equal(await why({ kind: 'snapshot', node: node(3), deadlineMs: 1 }, env({ snapshot: true })), 'held');
@@ -201,14 +240,29 @@ describe('gates: each failure names what did not hold (injected srvr, monitor an
   it('ensemble: who is down, how many lead, who does not follow, synced count, zxids behind', async () => {
     const g: Gate = { kind: 'ensemble', members: three, deadlineMs: 1 };
     assert.equal(await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('follower') } })), 'not serving: 3');
-    assert.equal(await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('leader'), zk3: answer('follower') } })), 'expected one leader among 1, 2, 3, found 2');
-    assert.equal(await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('follower'), zk3: answer('follower') }, synced: 1 })), 'leader 1 has 1 synced followers, expected 2');
-    assert.equal(await why(g, env({ srvr: { zk1: answer('leader', 0x100000009n), zk2: answer('follower', 0x100000009n), zk3: answer('follower', 0x100000004n) }, synced: 2 })), "zxid behind the leader's 0x100000009: 3");
+    assert.equal(
+      await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('leader'), zk3: answer('follower') } })),
+      'expected one leader among 1, 2, 3, found 2',
+    );
+    assert.equal(
+      await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('follower'), zk3: answer('follower') }, synced: 1 })),
+      'leader 1 has 1 synced followers, expected 2',
+    );
+    assert.equal(
+      await why(
+        g,
+        env({ srvr: { zk1: answer('leader', 0x100000009n), zk2: answer('follower', 0x100000009n), zk3: answer('follower', 0x100000004n) }, synced: 2 }),
+      ),
+      "zxid behind the leader's 0x100000009: 3",
+    );
     assert.equal(await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('follower'), zk3: answer('follower') }, synced: 2 })), 'held');
   });
 
   it('version: who runs another release, or does not serve', async () => {
     const g: Gate = { kind: 'version', members: three, version: '3.4.13', deadlineMs: 1 };
-    assert.equal(await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('follower', 1n, '3.4.6-1569965, built on 02/20/2014') } })), 'not on 3.4.13: 2 (3.4.6-1569965, built on 02/20/2014), 3 (not serving)');
+    assert.equal(
+      await why(g, env({ srvr: { zk1: answer('leader'), zk2: answer('follower', 1n, '3.4.6-1569965, built on 02/20/2014') } })),
+      'not on 3.4.13: 2 (3.4.6-1569965, built on 02/20/2014), 3 (not serving)',
+    );
   });
 });

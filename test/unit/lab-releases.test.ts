@@ -29,7 +29,12 @@ describe('lab releases', () => {
   const cache = path.join(work, 'cache');
 
   it('unpacks a 3.4-layout tarball once, and installs it with the jars hard-linked', () => {
-    const t = tarball('zookeeper-3.4.6.tar.gz', 'zookeeper-3.4.6', { 'bin/zkServer.sh': '#!/bin/sh\n', 'zookeeper-3.4.6.jar': 'jar', 'lib/log4j-1.2.17.jar': 'jar', 'conf/log4j.properties': 'x=1\n' });
+    const t = tarball('zookeeper-3.4.6.tar.gz', 'zookeeper-3.4.6', {
+      'bin/zkServer.sh': '#!/bin/sh\n',
+      'zookeeper-3.4.6.jar': 'jar',
+      'lib/log4j-1.2.17.jar': 'jar',
+      'conf/log4j.properties': 'x=1\n',
+    });
     const dir = unpackedRelease(t, '3.4.6', cache);
     assert.equal(fs.readFileSync(path.join(dir, 'conf', 'log4j.properties'), 'utf8'), 'x=1\n');
     const ino = fs.statSync(path.join(dir, 'bin', 'zkServer.sh')).ino;
@@ -43,13 +48,20 @@ describe('lab releases', () => {
   });
 
   it('accepts the 3.5+ layout (the server jar in lib/)', () => {
-    const t = tarball('apache-zookeeper-3.9.3-bin.tar.gz', 'apache-zookeeper-3.9.3-bin', { 'bin/zkServer.sh': '#!/bin/sh\n', 'lib/zookeeper-3.9.3.jar': 'jar', 'lib/zookeeper-jute-3.9.3.jar': 'jar' });
+    const t = tarball('apache-zookeeper-3.9.3-bin.tar.gz', 'apache-zookeeper-3.9.3-bin', {
+      'bin/zkServer.sh': '#!/bin/sh\n',
+      'lib/zookeeper-3.9.3.jar': 'jar',
+      'lib/zookeeper-jute-3.9.3.jar': 'jar',
+    });
     assert.ok(fs.existsSync(path.join(unpackedRelease(t, '3.9.3', cache), 'lib', 'zookeeper-3.9.3.jar')));
   });
 
   it('refuses a tarball of another version, naming what it holds', () => {
     const t = tarball('wrong.tar.gz', 'zookeeper-3.4.13', { 'bin/zkServer.sh': '#!/bin/sh\n', 'zookeeper-3.4.13.jar': 'jar' });
-    assert.throws(() => unpackedRelease(t, '3.4.6', cache), (e: unknown) => e instanceof LabError && /is not ZooKeeper 3\.4\.6: it holds zookeeper-3\.4\.13\.jar/.test(e.message));
+    assert.throws(
+      () => unpackedRelease(t, '3.4.6', cache),
+      (e: unknown) => e instanceof LabError && /is not ZooKeeper 3\.4\.6: it holds zookeeper-3\.4\.13\.jar/.test(e.message),
+    );
   });
 
   it('refuses a tarball that is not a binary release, and one that is not a tarball', () => {
@@ -58,6 +70,10 @@ describe('lab releases', () => {
     const junk = path.join(work, 'junk.tar.gz');
     fs.writeFileSync(junk, 'not a tarball');
     assert.throws(() => unpackedRelease(junk, '3.8.0', cache), /could not unpack .*junk\.tar\.gz/);
-    assert.deepEqual(fs.readdirSync(cache).filter((d) => d.startsWith('.unpack-')), [], 'no half-unpacked directory left');
+    assert.deepEqual(
+      fs.readdirSync(cache).filter((d) => d.startsWith('.unpack-')),
+      [],
+      'no half-unpacked directory left',
+    );
   });
 });

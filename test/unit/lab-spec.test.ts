@@ -27,30 +27,53 @@ describe('lab spec', () => {
   });
 
   it('mounts the first two path components, folding nested ones', () => {
-    assert.deepEqual(mountRoots(['/opt/zk-3.4.6/conf/zoo.cfg', '/opt/zk-3.4.6', '/data/zookeeper/data', '/data/zookeeper/datalog', '/zk']), ['/data/zookeeper', '/opt/zk-3.4.6', '/zk']);
+    assert.deepEqual(mountRoots(['/opt/zk-3.4.6/conf/zoo.cfg', '/opt/zk-3.4.6', '/data/zookeeper/data', '/data/zookeeper/datalog', '/zk']), [
+      '/data/zookeeper',
+      '/opt/zk-3.4.6',
+      '/zk',
+    ]);
   });
 
   it('refuses paths that would hide system directories', () => {
-    assert.throws(() => mountRoots(['/usr/local/zookeeper']), (e: unknown) => e instanceof LabError && /\/usr\/local/.test(e.message));
+    assert.throws(
+      () => mountRoots(['/usr/local/zookeeper']),
+      (e: unknown) => e instanceof LabError && /\/usr\/local/.test(e.message),
+    );
     assert.throws(() => mountRoots(['/etc/zookeeper/zoo.cfg']), LabError);
     assert.throws(() => mountRoots(['/']), LabError);
   });
 
   it('maps a host path into the host directory', () => {
-    assert.equal(backingPath('/lab/hosts/127.0.0.2', ['/data/zookeeper', '/opt/zk'], '/data/zookeeper/data/myid'), '/lab/hosts/127.0.0.2/fs/data__zookeeper/data/myid');
+    assert.equal(
+      backingPath('/lab/hosts/127.0.0.2', ['/data/zookeeper', '/opt/zk'], '/data/zookeeper/data/myid'),
+      '/lab/hosts/127.0.0.2/fs/data__zookeeper/data/myid',
+    );
     assert.throws(() => backingPath('/lab/h', ['/opt/zk'], '/srv/x'), LabError);
   });
 
   it('builds six hosts for the incident plan, each with both installs, 6 and 8 down', () => {
     const s = spec('codis-incident.yaml');
-    assert.deepEqual(s.hosts[0]?.installs, [{ home: '/opt/zookeeper-3.4.6', version: '3.4.6' }, { home: '/opt/zookeeper-3.4.13', version: '3.4.13' }]);
+    assert.deepEqual(s.hosts[0]?.installs, [
+      { home: '/opt/zookeeper-3.4.6', version: '3.4.6' },
+      { home: '/opt/zookeeper-3.4.13', version: '3.4.13' },
+    ]);
     assert.equal(s.currentVersion, '3.4.6');
     assert.equal(s.deadListeners, 'port-scan');
     assert.equal(s.whitelist, null, 'a 3.4 config has no whitelist line');
-    assert.deepEqual(s.hosts.map((h) => h.ip), ['127.0.10.6', '127.0.10.7', '127.0.10.8', '127.0.10.9', '127.0.10.10', '127.0.10.1']);
+    assert.deepEqual(
+      s.hosts.map((h) => h.ip),
+      ['127.0.10.6', '127.0.10.7', '127.0.10.8', '127.0.10.9', '127.0.10.10', '127.0.10.1'],
+    );
     assert.deepEqual(s.down, [6, 8]);
-    assert.deepEqual(s.hosts[0]?.installs.map((i) => i.home), ['/opt/zookeeper-3.4.6', '/opt/zookeeper-3.4.13']);
-    assert.deepEqual(s.hosts[5]?.installs.map((i) => i.home), ['/opt/zookeeper-3.4.13'], 'the spare host gets only the target install');
+    assert.deepEqual(
+      s.hosts[0]?.installs.map((i) => i.home),
+      ['/opt/zookeeper-3.4.6', '/opt/zookeeper-3.4.13'],
+    );
+    assert.deepEqual(
+      s.hosts[5]?.installs.map((i) => i.home),
+      ['/opt/zookeeper-3.4.13'],
+      'the spare host gets only the target install',
+    );
     assert.deepEqual(s.proxies, { product: 'codis-demo', count: 3 });
     assert.match(s.knownHostsFile, /^\/tmp\/zkroll-lab\/codis-incident\/known_hosts$/);
   });
@@ -66,27 +89,41 @@ describe('lab spec', () => {
     assert.throws(() => labSpecFromPlan(r.plan, file, { down: [42] }), /no server has myid 42/);
   });
 
-  it('finds each version\'s tarball: $ZKROLL_RELEASES first, then lab.releases (relative to the plan); lab.installs wins', () => {
+  it("finds each version's tarball: $ZKROLL_RELEASES first, then lab.releases (relative to the plan); lab.installs wins", () => {
     const file = path.join(plans, 'codis-incident.yaml');
     const r = loadPlanFile(file);
     assert.ok(r.ok);
     const s = labSpecFromPlan(r.plan, file, {}, { ZKROLL_RELEASES: '/srv/tarballs' });
     assert.deepEqual(s.releases.dirs, ['/srv/tarballs', path.resolve(plans, '../../shared/zookeeper/dist')]);
-    const have = new Set(['/srv/tarballs/zookeeper-3.4.6.tar.gz', path.resolve(plans, '../../shared/zookeeper/dist/zookeeper-3.4.6.tar.gz'), path.resolve(plans, '../../shared/zookeeper/dist/zookeeper-3.4.13.tar.gz')]);
+    const have = new Set([
+      '/srv/tarballs/zookeeper-3.4.6.tar.gz',
+      path.resolve(plans, '../../shared/zookeeper/dist/zookeeper-3.4.6.tar.gz'),
+      path.resolve(plans, '../../shared/zookeeper/dist/zookeeper-3.4.13.tar.gz'),
+    ]);
     const exists = (p: string) => have.has(p);
     assert.equal(findTarball('3.4.6', s.releases, exists), '/srv/tarballs/zookeeper-3.4.6.tar.gz');
     assert.equal(findTarball('3.4.13', s.releases, exists), path.resolve(plans, '../../shared/zookeeper/dist/zookeeper-3.4.13.tar.gz'));
-    assert.equal(findTarball('3.4.6', { dirs: s.releases.dirs, installs: { '3.4.6': '/mine/zk.tgz' } }, () => true), '/mine/zk.tgz');
+    assert.equal(
+      findTarball('3.4.6', { dirs: s.releases.dirs, installs: { '3.4.6': '/mine/zk.tgz' } }, () => true),
+      '/mine/zk.tgz',
+    );
   });
 
   it('refuses a version with no tarball, naming every file it looked for', () => {
     assert.deepEqual(tarballNames('3.8.0'), ['apache-zookeeper-3.8.0-bin.tar.gz', 'zookeeper-3.8.0.tar.gz', 'zookeeper-3.8.0-bin.tar.gz']);
     assert.throws(
       () => findTarball('3.5.9', { dirs: ['/a', '/b'], installs: {} }, () => false),
-      (e: unknown) => e instanceof LabError && e.message.includes('no tarball for ZooKeeper 3.5.9: looked for /a/apache-zookeeper-3.5.9-bin.tar.gz, /a/zookeeper-3.5.9.tar.gz, /a/zookeeper-3.5.9-bin.tar.gz, /b/apache-zookeeper-3.5.9-bin.tar.gz'),
+      (e: unknown) =>
+        e instanceof LabError &&
+        e.message.includes(
+          'no tarball for ZooKeeper 3.5.9: looked for /a/apache-zookeeper-3.5.9-bin.tar.gz, /a/zookeeper-3.5.9.tar.gz, /a/zookeeper-3.5.9-bin.tar.gz, /b/apache-zookeeper-3.5.9-bin.tar.gz',
+        ),
     );
     assert.throws(() => findTarball('3.5.9', { dirs: [], installs: {} }, () => false), /names no releases directory. Set lab\.releases/);
-    assert.throws(() => findTarball('3.4.6', { dirs: [], installs: { '3.4.6': '/x/zk.tgz' } }, () => false), /\/x\/zk\.tgz \(lab\.installs\["3\.4\.6"\] in the plan\) does not exist/);
+    assert.throws(
+      () => findTarball('3.4.6', { dirs: [], installs: { '3.4.6': '/x/zk.tgz' } }, () => false),
+      /\/x\/zk\.tgz \(lab\.installs\["3\.4\.6"\] in the plan\) does not exist/,
+    );
   });
 
   it('needs the plan to say which version runs today', () => {
@@ -101,7 +138,10 @@ describe('lab spec', () => {
     const file = path.join(plans, 'rolling-upgrade.yaml');
     const r = loadPlanFile(file);
     assert.ok(r.ok);
-    assert.throws(() => labSpecFromPlan(r.plan, file, { deadListeners: 'port-scan' }), /port-scan kills election listeners only on releases before 3\.4\.7 \(ZOOKEEPER-2186\); 3\.8\.0 has the fix. Use deadListeners: agent/);
+    assert.throws(
+      () => labSpecFromPlan(r.plan, file, { deadListeners: 'port-scan' }),
+      /port-scan kills election listeners only on releases before 3\.4\.7 \(ZOOKEEPER-2186\); 3\.8\.0 has the fix. Use deadListeners: agent/,
+    );
     assert.equal(labSpecFromPlan(r.plan, file, { deadListeners: 'agent' }).deadListeners, 'agent');
   });
 

@@ -1,9 +1,9 @@
 // Shared plan fixtures for the plan-*.test.ts files.
 // The line numbers in the comments are relied upon by tests that replace one line (see withLine)
 // and assert exact line:col positions: keep every line where it is.
-import assert from "node:assert/strict";
-import { formatPlanError, loadPlanText, type LoadResult } from "../../src/plan/load.js";
-import type { Plan } from "../../src/plan/schema.js";
+import assert from 'node:assert/strict';
+import { formatPlanError, loadPlanText, type LoadResult } from '../../src/plan/load.js';
+import type { Plan } from '../../src/plan/schema.js';
 
 // prettier-ignore
 export const REBUILD = [
@@ -80,21 +80,21 @@ health:
 
 /** `text` with its 1-based line `n` replaced by `line` (all other lines keep their numbers). */
 export function withLine(text: string, n: number, line: string): string {
-  const lines = text.split("\n");
+  const lines = text.split('\n');
   assert.ok(n >= 1 && n <= lines.length, `line ${n} out of range`);
   lines[n - 1] = line;
-  return lines.join("\n");
+  return lines.join('\n');
 }
 
 export function loadOk(text: string): Plan {
-  const r = loadPlanText(text, "plans/test.yaml");
-  if (!r.ok) assert.fail(`expected the plan to load, got:\n${r.errors.map(formatPlanError).join("\n")}`);
+  const r = loadPlanText(text, 'plans/test.yaml');
+  if (!r.ok) assert.fail(`expected the plan to load, got:\n${r.errors.map(formatPlanError).join('\n')}`);
   return r.plan;
 }
 
 /** The formatted errors of a plan that must fail to load. */
-export function loadErrors(text: string, file = "plans/test.yaml"): string[] {
+export function loadErrors(text: string, file = 'plans/test.yaml'): string[] {
   const r: LoadResult = loadPlanText(text, file);
-  if (r.ok) assert.fail("expected the plan to be rejected, but it loaded");
+  if (r.ok) assert.fail('expected the plan to be rejected, but it loaded');
   return r.errors.map(formatPlanError);
 }

@@ -2,15 +2,7 @@
 // (each fires for an affected pair and not for an unaffected one).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  VERSION_HAZARDS,
-  compareVersions,
-  parseVersion,
-  versionFromSrvr,
-  versionHazards,
-  type Hazard,
-  type HazardStrategy,
-} from '../../src/plan/versions.js';
+import { VERSION_HAZARDS, compareVersions, parseVersion, versionFromSrvr, versionHazards, type Hazard, type HazardStrategy } from '../../src/plan/versions.js';
 
 const ids = (hs: Hazard[]) => hs.map((h) => h.id);
 const run = (current: string | null, target: string, strategy: HazardStrategy = 'rolling') => versionHazards({ current, target, strategy });
@@ -80,7 +72,14 @@ describe('versionFromSrvr', () => {
     assert.equal(versionFromSrvr(answer), '3.4.13');
   });
   it('gives null when there is no version', () => {
-    for (const s of ['', 'Zookeeper version: ', 'Zookeeper version: unknown', 'This ZooKeeper instance is not currently serving requests', 'Mode: leader', 'Zookeeper version: 3.4.6.1']) {
+    for (const s of [
+      '',
+      'Zookeeper version: ',
+      'Zookeeper version: unknown',
+      'This ZooKeeper instance is not currently serving requests',
+      'Mode: leader',
+      'Zookeeper version: 3.4.6.1',
+    ]) {
       assert.equal(versionFromSrvr(s), null, s);
     }
   });
@@ -205,7 +204,11 @@ describe('versionHazards: downgrades', () => {
   it('warns on any other downgrade, and says nothing of an upgrade', () => {
     assert.equal(find(run('3.9.3', '3.8.0'), 'downgrade').level, 'warn');
     assert.equal(find(run('3.4.13', '3.4.6', 'rebuild'), 'downgrade').level, 'warn');
-    for (const [c, t] of [['3.8.0', '3.9.3'], ['3.4.6', '3.4.13'], ['3.9.3', '3.9.3']] as const) {
+    for (const [c, t] of [
+      ['3.8.0', '3.9.3'],
+      ['3.4.6', '3.4.13'],
+      ['3.9.3', '3.9.3'],
+    ] as const) {
       assert.ok(!ids(run(c, t)).some((id) => id.startsWith('downgrade')), `${c} → ${t}`);
     }
   });
@@ -213,12 +216,25 @@ describe('versionHazards: downgrades', () => {
 
 describe('versionHazards: upgrade paths and end of life', () => {
   it('warns when a release line is skipped', () => {
-    for (const [c, t] of [['3.4.14', '3.6.4'], ['3.5.9', '3.7.2'], ['3.6.4', '3.9.3'], ['3.4.6', '3.9.4']] as const) {
+    for (const [c, t] of [
+      ['3.4.14', '3.6.4'],
+      ['3.5.9', '3.7.2'],
+      ['3.6.4', '3.9.3'],
+      ['3.4.6', '3.9.4'],
+    ] as const) {
       assert.equal(find(run(c, t), 'upgrade-path').level, 'warn', `${c} → ${t}`);
     }
   });
   it('is quiet on the documented paths', () => {
-    for (const [c, t] of [['3.4.14', '3.5.10'], ['3.5.9', '3.6.4'], ['3.6.4', '3.7.2'], ['3.6.4', '3.8.0'], ['3.7.2', '3.9.3'], ['3.8.0', '3.9.3'], ['3.4.6', '3.4.13']] as const) {
+    for (const [c, t] of [
+      ['3.4.14', '3.5.10'],
+      ['3.5.9', '3.6.4'],
+      ['3.6.4', '3.7.2'],
+      ['3.6.4', '3.8.0'],
+      ['3.7.2', '3.9.3'],
+      ['3.8.0', '3.9.3'],
+      ['3.4.6', '3.4.13'],
+    ] as const) {
       assert.ok(!ids(run(c, t)).includes('upgrade-path'), `${c} → ${t}`);
     }
   });
@@ -247,7 +263,11 @@ describe('versionHazards, over every pair', () => {
         for (const strategy of ['rolling', 'rebuild'] as const) {
           const hs = run(c, t, strategy);
           const where = `${c} → ${t} ${strategy}`;
-          assert.deepEqual(hs.map((h) => rank[h.level]), hs.map((h) => rank[h.level]).sort((a, b) => a - b), where);
+          assert.deepEqual(
+            hs.map((h) => rank[h.level]),
+            hs.map((h) => rank[h.level]).sort((a, b) => a - b),
+            where,
+          );
           assert.equal(new Set(ids(hs)).size, hs.length, where);
           for (const h of hs) assert.ok(h.message.length > 40 && !h.message.includes('undefined') && !h.message.includes('p.'), `${where}: ${h.id}`);
         }
@@ -271,4 +291,3 @@ describe('sameVersion', () => {
     assert.equal(sameVersion('3.4.6', ''), false);
   });
 });
-

@@ -30,7 +30,11 @@ before(() => {
     blobs.push(Buffer.from(readFileSync(join(dir, `${n}.pub`), 'utf8').split(' ')[1] ?? '', 'base64'));
   }
   id = join(dir, 'h1');
-  const line = (i: number): string => readFileSync(join(dir, `h${i}.pub`), 'utf8').split(' ').slice(0, 2).join(' ');
+  const line = (i: number): string =>
+    readFileSync(join(dir, `h${i}.pub`), 'utf8')
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
   kh = join(dir, 'known_hosts');
   writeFileSync(kh, [`[127.0.0.1]:2222 ${line(1)}`, `@revoked * ${line(3)}`, ''].join('\n'));
 });

@@ -33,7 +33,7 @@ const NASTY = [
   '--flag=x y',
   'FOO=bar',
   'unicode ✓ é 日本語 🦓',
-  "mixed 'single' \"double\" $var `cmd` \\ \n end",
+  'mixed \'single\' "double" $var `cmd` \\ \n end',
   '!bang',
   'a|b>c<d&e',
   '{a,b}',

@@ -113,7 +113,10 @@ test('without extensions: no fsync, rename goes to the fallback (never remove-th
 test('failures remove the temp file and leave the target untouched', async () => {
   const w = fakeSftp({ fsync: true, rename: true, failWrite: true });
   w.files.set('/f', { data: Buffer.from('old'), mode: 0o644 });
-  await assert.rejects(sftpWriteAtomic(w.sftp, '/f', Buffer.from('new'), 0o644, async () => undefined), /disk full/);
+  await assert.rejects(
+    sftpWriteAtomic(w.sftp, '/f', Buffer.from('new'), 0o644, async () => undefined),
+    /disk full/,
+  );
   assert.deepEqual([...w.files.keys()], ['/f']);
   assert.equal(w.files.get('/f')?.data.toString(), 'old');
   assert.deepEqual(w.calls.slice(-2), ['close', 'unlink']);

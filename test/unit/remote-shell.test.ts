@@ -50,9 +50,19 @@ async function start(opts: { before?: string; graceMs?: number; env?: Record<str
   const tmp = mkdtempSync(join(tmpdir(), 'zkroll-shell-test-'));
   dirs.push(tmp);
   const nonce = shellNonce();
-  const cp = spawn('sh', ['-c', `${opts.before ?? ''}\n${shellScript(nonce)}`], { env: { ...process.env, TMPDIR: tmp, ...opts.env }, stdio: 'pipe', detached: true });
+  const cp = spawn('sh', ['-c', `${opts.before ?? ''}\n${shellScript(nonce)}`], {
+    env: { ...process.env, TMPDIR: tmp, ...opts.env },
+    stdio: 'pipe',
+    detached: true,
+  });
   children.push(cp);
-  const shell = await RemoteShell.start(childTransport(cp), nonce, { label: 'local', who: 'local (sh)', graceMs: opts.graceMs ?? 2000, startTimeoutMs: 10000, closedErr: () => null });
+  const shell = await RemoteShell.start(childTransport(cp), nonce, {
+    label: 'local',
+    who: 'local (sh)',
+    graceMs: opts.graceMs ?? 2000,
+    startTimeoutMs: 10000,
+    closedErr: () => null,
+  });
   return { shell, cp, tmp };
 }
 
@@ -137,7 +147,10 @@ test('a dispatcher that stops answering fails its commands at the local deadline
   const { shell, cp } = await start({ graceMs: 300 });
   process.kill(cp.pid!, 'SIGSTOP');
   const t0 = Date.now();
-  await assert.rejects(shell.run({ script: 'echo hi', timeoutMs: 1000 }), (e: unknown) => e instanceof RemoteError && e.kind === 'timeout' && /presumed hung/.test(e.message));
+  await assert.rejects(
+    shell.run({ script: 'echo hi', timeoutMs: 1000 }),
+    (e: unknown) => e instanceof RemoteError && e.kind === 'timeout' && /presumed hung/.test(e.message),
+  );
   assert.ok(Date.now() - t0 >= 6000, 'waited for the remote deadline and the kill grace first');
   assert.equal(shell.alive, false);
   await assert.rejects(shell.run({ script: 'echo hi', timeoutMs: 1000 }), RemoteError);
@@ -149,12 +162,18 @@ test('a dispatcher killed mid-command (with what it started): the command fails 
   const p = shell.run({ script: 'sleep 5', timeoutMs: 10000 });
   await shell.run({ script: 'true', timeoutMs: 5000 });
   killGroup(cp);
-  await assert.rejects(p, (e: unknown) => e instanceof RemoteError && e.kind === 'closed' && /outcome of the commands it was running is unknown/.test(e.message));
+  await assert.rejects(
+    p,
+    (e: unknown) => e instanceof RemoteError && e.kind === 'closed' && /outcome of the commands it was running is unknown/.test(e.message),
+  );
   assert.equal(shell.alive, false);
 });
 
 test('no temp dir: the start fails with the reason, not a hang', async () => {
-  await assert.rejects(start({ env: { TMPDIR: '/nonexistent/zkroll' } }), (e: unknown) => e instanceof RemoteError && e.kind === 'io' && /temp dir or fifo/.test(e.message));
+  await assert.rejects(
+    start({ env: { TMPDIR: '/nonexistent/zkroll' } }),
+    (e: unknown) => e instanceof RemoteError && e.kind === 'io' && /temp dir or fifo/.test(e.message),
+  );
 });
 
 test('closing lets running commands finish, then removes the temp dir', async () => {
@@ -200,7 +219,7 @@ test('a daemon that keeps writing to the output it inherited does not break the 
   shell.close();
 });
 
-test('commands inherit the login\'s umask, not a private one', async () => {
+test("commands inherit the login's umask, not a private one", async () => {
   const { shell } = await start({ before: 'umask 022' });
   assert.equal((await shell.run({ script: 'umask', timeoutMs: 5000 })).stdout.toString().trim(), '0022');
   shell.close();
@@ -242,7 +261,7 @@ test('a request cut off by the end of input, or malformed, is not run', () => {
 });
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  for (const deadline = Date.now() + ms; !cond(); ) {
+  for (const deadline = Date.now() + ms; !cond();) {
     assert.ok(Date.now() < deadline, 'condition not met in time');
     await new Promise((res) => setTimeout(res, 10));
   }

@@ -7,14 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  formatJumpHop,
-  hostPatternsMatch,
-  parseJumpList,
-  parseSshConfig,
-  resolveHost,
-  SshConfigError,
-} from '../../src/remote/sshconfig.js';
+import { formatJumpHop, hostPatternsMatch, parseJumpList, parseSshConfig, resolveHost, SshConfigError } from '../../src/remote/sshconfig.js';
 import { prepareConnect, resolveRoute, type HostTarget } from '../../src/remote/connect.js';
 import { RemoteError } from '../../src/remote/ssh.js';
 import { sshConfigFile, sshTargets } from '../../src/plan/helpers.js';
@@ -62,7 +55,10 @@ describe('parseSshConfig / resolveHost', () => {
       '/home/me/.ssh/id_ed25519',
     ]);
     assert.deepEqual(res(text, 'zk2').identityFiles, ['/home/me/.ssh/id_ed25519']);
-    assert.throws(() => res('IdentityFile /k/%C', 'x'), (e: unknown) => e instanceof SshConfigError && /line 1: IdentityFile: unsupported token %C/.test(e.message));
+    assert.throws(
+      () => res('IdentityFile /k/%C', 'x'),
+      (e: unknown) => e instanceof SshConfigError && /line 1: IdentityFile: unsupported token %C/.test(e.message),
+    );
     assert.throws(() => res('IdentityFile ~bob/k', 'x'), /~user paths are not supported/);
   });
 
@@ -89,7 +85,16 @@ describe('parseSshConfig / resolveHost', () => {
   });
 
   test('ProxyJump: none wins over later values; chains in order; ProxyCommand shares the slot', () => {
-    const text = ['Host direct', '  ProxyJump none', 'Host chain', '  ProxyJump ops@b1:2201,ssh://b2,[fd00::1]:22', 'Host cmd', '  ProxyCommand nc %h %p', 'Host *', '  ProxyJump bastion'].join('\n');
+    const text = [
+      'Host direct',
+      '  ProxyJump none',
+      'Host chain',
+      '  ProxyJump ops@b1:2201,ssh://b2,[fd00::1]:22',
+      'Host cmd',
+      '  ProxyCommand nc %h %p',
+      'Host *',
+      '  ProxyJump bastion',
+    ].join('\n');
     assert.deepEqual(res(text, 'direct').proxyJump, []);
     assert.deepEqual(res(text, 'chain').proxyJump, [{ user: 'ops', host: 'b1', port: 2201 }, { host: 'b2' }, { host: 'fd00::1', port: 22 }]);
     const cmd = res(text, 'cmd');
@@ -105,13 +110,27 @@ describe('parseSshConfig / resolveHost', () => {
   });
 
   test('Match blocks are skipped up to the next Host; Include is skipped; both noted', () => {
-    const text = ['Match host zk1 exec "true"', '  User matched', '  HostName nope', 'Include ~/.ssh/conf.d/*', 'Host zk1', '  User ops', 'Include other', 'Match all', '  Port 1'].join('\n');
+    const text = [
+      'Match host zk1 exec "true"',
+      '  User matched',
+      '  HostName nope',
+      'Include ~/.ssh/conf.d/*',
+      'Host zk1',
+      '  User ops',
+      'Include other',
+      'Match all',
+      '  Port 1',
+    ].join('\n');
     const cfg = parseSshConfig(text);
     const r = resolveHost(cfg, 'zk1', CTX);
     assert.equal(r.user, 'ops');
     assert.equal(r.hostName, undefined);
     assert.equal(r.port, undefined);
-    assert.deepEqual(cfg.notes, ['line 1: Match block skipped (not supported by zkroll)', 'line 7: Include skipped (not supported by zkroll)', 'line 8: Match block skipped (not supported by zkroll)']);
+    assert.deepEqual(cfg.notes, [
+      'line 1: Match block skipped (not supported by zkroll)',
+      'line 7: Include skipped (not supported by zkroll)',
+      'line 8: Match block skipped (not supported by zkroll)',
+    ]);
   });
 
   test('syntax errors fail parsing; bad values fail only for hosts they apply to', () => {
@@ -136,7 +155,16 @@ describe('routing with an ssh config (connect.ts)', () => {
     writeFileSync(f, text);
     return f;
   };
-  const target = (over: Partial<HostTarget> = {}): HostTarget => ({ label: 'server 1 (zk1)', host: 'zk1', port: 2200, user: 'zk', identityFile: key, knownHostsFile: join(dir, 'kh'), connectTimeoutMs: 1500, ...over });
+  const target = (over: Partial<HostTarget> = {}): HostTarget => ({
+    label: 'server 1 (zk1)',
+    host: 'zk1',
+    port: 2200,
+    user: 'zk',
+    identityFile: key,
+    knownHostsFile: join(dir, 'kh'),
+    connectTimeoutMs: 1500,
+    ...over,
+  });
   const route = async (t: HostTarget) => (await resolveRoute(t)).map((h) => `${h.target.user}@${h.dialHost}:${h.target.port}${h.via ? ` via ${h.via}` : ''}`);
   const savedAgent = process.env['SSH_AUTH_SOCK'];
 
@@ -155,7 +183,10 @@ describe('routing with an ssh config (connect.ts)', () => {
   });
 
   test('the plan wins: only HostName, extra IdentityFile and ProxyJump (without plan jumpHost) apply', async () => {
-    const f = cfgFile('c1', `Host zk1\n  HostName 10.0.0.1\n  User root\n  Port 22\n  IdentityFile ${key2}\n  IdentityFile ${join(dir, 'missing')}\n  ProxyJump ops@bastion:2222\n`);
+    const f = cfgFile(
+      'c1',
+      `Host zk1\n  HostName 10.0.0.1\n  User root\n  Port 22\n  IdentityFile ${key2}\n  IdentityFile ${join(dir, 'missing')}\n  ProxyJump ops@bastion:2222\n`,
+    );
     assert.deepEqual(await route(target({ sshConfigFile: f })), ['ops@bastion:2222', 'zk@10.0.0.1:2200 via ops@bastion:2222']);
     assert.deepEqual(await route(target({ sshConfigFile: f, jumpHost: 'jump@other' })), ['jump@other:22', 'zk@10.0.0.1:2200 via jump@other:22']);
     assert.deepEqual(await route(target()), ['zk@zk1:2200'], 'no ssh config: direct to the plan host');
@@ -166,7 +197,10 @@ describe('routing with an ssh config (connect.ts)', () => {
     assert.equal(prep.config.host, '10.0.0.1');
     assert.equal(prep.config.username, 'zk');
     assert.deepEqual(prep.authMethods, [`publickey ${key}`, `publickey ${key2} (ssh config)`]);
-    assert.deepEqual((prep.config.authHandler as { type: string }[]).map((a) => a.type), ['none', 'publickey', 'publickey']);
+    assert.deepEqual(
+      (prep.config.authHandler as { type: string }[]).map((a) => a.type),
+      ['none', 'publickey', 'publickey'],
+    );
   });
 
   test('jump hosts: user/port from the spec, else ssh config, else plan user and 22; chains in order', async () => {
@@ -185,12 +219,18 @@ describe('routing with an ssh config (connect.ts)', () => {
     const star = cfgFile('c3', 'Host *\n  ProxyJump bastion\n');
     assert.deepEqual(await route(target({ sshConfigFile: star })), ['zk@bastion:22', 'zk@zk1:2200 via zk@bastion:22']);
     const loop = cfgFile('c4', 'Host a\n  ProxyJump b\nHost b\n  ProxyJump a\n');
-    await assert.rejects(resolveRoute(target({ sshConfigFile: loop, jumpHost: 'a' })), (e: unknown) => e instanceof RemoteError && e.kind === 'io' && /jump host loop: zk@zk1:2200 via zk@a:22 via zk@b:22 via zk@a:22/.test(e.message));
+    await assert.rejects(
+      resolveRoute(target({ sshConfigFile: loop, jumpHost: 'a' })),
+      (e: unknown) => e instanceof RemoteError && e.kind === 'io' && /jump host loop: zk@zk1:2200 via zk@a:22 via zk@b:22 via zk@a:22/.test(e.message),
+    );
     const cmd = cfgFile('c5', 'Host zk1\n  ProxyCommand nc %h %p\n');
     await assert.rejects(resolveRoute(target({ sshConfigFile: cmd })), /sets ProxyCommand for zk1; zkroll supports only ProxyJump/);
     assert.equal((await resolveRoute(target({ sshConfigFile: cmd, jumpHost: 'b' }))).length, 2, 'plan jumpHost wins over ProxyCommand');
     const bad = cfgFile('c6', 'Host zk1\n  Port x\n');
-    await assert.rejects(resolveRoute(target({ sshConfigFile: bad })), (e: unknown) => e instanceof RemoteError && e.message.includes(`ssh config ${bad} (for zk1): line 2: Port`));
+    await assert.rejects(
+      resolveRoute(target({ sshConfigFile: bad })),
+      (e: unknown) => e instanceof RemoteError && e.message.includes(`ssh config ${bad} (for zk1): line 2: Port`),
+    );
     await assert.rejects(resolveRoute(target({ sshConfigFile: join(dir, 'nope') })), /cannot use ssh config .*nope: ENOENT/);
     await assert.rejects(resolveRoute(target({ jumpHost: 'bad host' })), /jumpHost: bad jump host/);
   });
@@ -204,7 +244,10 @@ describe('routing with an ssh config (connect.ts)', () => {
     const none = cfgFile('c8', `IdentityFile ${join(dir, 'id_enc')}\n`);
     const [hop2] = await resolveRoute(target({ sshConfigFile: none, identityFile: undefined }));
     assert.ok(hop2);
-    await assert.rejects(prepareConnect(hop2.target, hop2), (e: unknown) => e instanceof RemoteError && e.kind === 'auth' && /no usable IdentityFile in the ssh config/.test(e.message));
+    await assert.rejects(
+      prepareConnect(hop2.target, hop2),
+      (e: unknown) => e instanceof RemoteError && e.kind === 'auth' && /no usable IdentityFile in the ssh config/.test(e.message),
+    );
   });
 
   test('sshTargets: ZKROLL_SSH_CONFIG picks the ssh config file; empty disables it', () => {

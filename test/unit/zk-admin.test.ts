@@ -16,7 +16,7 @@ const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const fx = (name: string) => fs.readFileSync(path.join(fixtures, name), 'utf8');
 
 describe('parseAdminMonitor', () => {
-  it('reads a 3.8.0 leader\'s /commands/monitor in mntr\'s shape', () => {
+  it("reads a 3.8.0 leader's /commands/monitor in mntr's shape", () => {
     const m = parseAdminMonitor(fx('3.8.0-admin-monitor.json'));
     assert.equal(m.get('zk_server_state'), 'leader');
     assert.equal(m.get('zk_synced_followers'), '2');
@@ -55,7 +55,10 @@ describe('readMonitor', () => {
   before(async () => {
     await listen('mntr', fourlw(fx('3.8.0-mntr.txt')));
     await listen('refuses', fourlw(fx('3.8.0-mntr-not-whitelisted.txt')));
-    await listen('admin', http.createServer((req, res) => res.end(req.url === '/commands/monitor' ? fx('3.8.0-admin-monitor.json') : fx('3.8.0-admin-unknown.json'))));
+    await listen(
+      'admin',
+      http.createServer((req, res) => res.end(req.url === '/commands/monitor' ? fx('3.8.0-admin-monitor.json') : fx('3.8.0-admin-unknown.json'))),
+    );
     await listen('closed', net.createServer());
   });
   after(() => servers.forEach((s) => s.close()));

@@ -59,7 +59,10 @@ describe('retryTransient', () => {
   });
   it('stops when asked (Ctrl-C)', async () => {
     const work = alwaysLost();
-    await assert.rejects(retryTransient(work, { deadlineMs: Date.now() + 5000, pollMs: 1, onRetry: () => undefined, stopped: () => work.calls >= 3 }), /connection loss/);
+    await assert.rejects(
+      retryTransient(work, { deadlineMs: Date.now() + 5000, pollMs: 1, onRetry: () => undefined, stopped: () => work.calls >= 3 }),
+      /connection loss/,
+    );
     assert.equal(work.calls, 3);
   });
 });
