@@ -10,21 +10,34 @@ import { hexZxid } from '../zk/zxid.js';
 export const ZKSN = 0x5a4b534e;
 export const ZKLG = 0x5a4b4c47;
 
+/** Adler-32 as java.util.zip.Adler32 computes it, fed in pieces (a snapshot is never held whole). */
+export class Adler32 {
+  private a = 1;
+  private b = 0;
+  update(buf: Uint8Array, start = 0, end = buf.length): this {
+    let a = this.a;
+    let b = this.b;
+    for (let i = start; i < end;) {
+      const n = Math.min(3800, end - i);
+      for (let k = 0; k < n; k++, i++) {
+        a += buf[i]!;
+        b += a;
+      }
+      a %= 65521;
+      b %= 65521;
+    }
+    this.a = a;
+    this.b = b;
+    return this;
+  }
+  digest(): number {
+    return ((this.b << 16) | this.a) >>> 0;
+  }
+}
+
 /** Adler-32 as java.util.zip.Adler32 computes it. */
 export function adler32(buf: Buffer, end = buf.length): number {
-  let a = 1;
-  let b = 0;
-  const MOD = 65521;
-  for (let i = 0; i < end;) {
-    const n = Math.min(3800, end - i);
-    for (let k = 0; k < n; k++, i++) {
-      a += buf[i]!;
-      b += a;
-    }
-    a %= MOD;
-    b %= MOD;
-  }
-  return ((b << 16) | a) >>> 0;
+  return new Adler32().update(buf, 0, end).digest();
 }
 
 export function zxidOfName(name: string, prefix: 'snapshot' | 'log'): bigint | null {
@@ -34,16 +47,37 @@ export function zxidOfName(name: string, prefix: 'snapshot' | 'log'): bigint | n
 
 export type SnapshotVerdict = { ok: true } | { ok: false; why: string };
 
+/** The snapshot check fed in pieces: only the first 4 and the last 13 bytes are kept. */
+export class SnapshotChecker {
+  private readonly sum = new Adler32();
+  private head = Buffer.alloc(0);
+  private tail = Buffer.alloc(0);
+  private total = 0;
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (this.head.length < 4) this.head = Buffer.concat([this.head, chunk.subarray(0, 4 - this.head.length)]);
+    // everything but the last 13 bytes seen so far is checksummed now
+    const joined = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+    const cut = Math.max(0, joined.length - 13);
+    this.sum.update(joined, 0, cut);
+    this.tail = Buffer.from(joined.subarray(cut));
+  }
+  finish(): SnapshotVerdict {
+    if (this.total < 16 + 13) return { ok: false, why: `only ${this.total} bytes` };
+    if (this.head.readUInt32BE(0) !== ZKSN) return { ok: false, why: 'no ZKSN header' };
+    if (this.tail.readInt32BE(8) !== 1 || this.tail[12] !== 0x2f) return { ok: false, why: 'truncated: the end-of-snapshot seal is missing' };
+    const stored = this.tail.readBigUInt64BE(0);
+    const actual = BigInt(this.sum.digest());
+    if (stored !== actual) return { ok: false, why: `checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)})` };
+    return { ok: true };
+  }
+}
+
 /** Check a snapshot file: ZKSN header, the trailing checksum + "/" seal, Adler32 over the rest. */
 export function checkSnapshot(buf: Buffer): SnapshotVerdict {
-  if (buf.length < 16 + 13) return { ok: false, why: `only ${buf.length} bytes` };
-  if (buf.readUInt32BE(0) !== ZKSN) return { ok: false, why: 'no ZKSN header' };
-  const tail = buf.length - 13;
-  if (buf.readInt32BE(tail + 8) !== 1 || buf[tail + 12] !== 0x2f) return { ok: false, why: 'truncated: the end-of-snapshot seal is missing' };
-  const stored = buf.readBigUInt64BE(tail);
-  const actual = BigInt(adler32(buf, tail));
-  if (stored !== actual) return { ok: false, why: `checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)})` };
-  return { ok: true };
+  const c = new SnapshotChecker();
+  c.push(buf);
+  return c.finish();
 }
 
 export interface LogScan {
@@ -54,27 +88,97 @@ export interface LogScan {
   txns: number;
 }
 
+/**
+ * A transaction log fed in pieces: header, then [crc][len][txn][0x42] entries until zeros or
+ * EOF. Only the entry being read is kept; `done` turns true at the preallocated zeros (or a
+ * damaged or torn entry), so the caller can stop decompressing the rest (a preallocated log is
+ * 64 MiB, mostly zeros).
+ */
+/** The longest log entry a scan waits for (a 64 MiB log cannot hold a longer one whole). */
+export const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
+
+export class LogScanner {
+  done = false;
+  private bad: string | undefined;
+  private headerSeen = false;
+  private parts: Buffer[] = [];
+  private have = 0;
+  private first: bigint | null = null;
+  private last: bigint | null = null;
+  private txns = 0;
+
+  /** The first `n` buffered bytes as one Buffer (null while fewer are buffered); consumes nothing. */
+  private peek(n: number): Buffer | null {
+    if (this.have < n) return null;
+    if (this.parts[0]!.length < n) this.parts = [Buffer.concat(this.parts, this.have)];
+    return this.parts[0]!.subarray(0, n);
+  }
+
+  private consume(n: number): void {
+    this.have -= n;
+    while (n > 0) {
+      const p = this.parts[0]!;
+      if (p.length <= n) {
+        n -= p.length;
+        this.parts.shift();
+      } else {
+        this.parts[0] = p.subarray(n);
+        n = 0;
+      }
+    }
+  }
+
+  push(chunk: Buffer): void {
+    if (this.done || chunk.length === 0) return;
+    this.parts.push(chunk);
+    this.have += chunk.length;
+    if (!this.headerSeen) {
+      const h = this.peek(16);
+      if (h === null) return;
+      if (h.readUInt32BE(0) !== ZKLG) {
+        this.bad = 'no ZKLG header';
+        this.stop();
+        return;
+      }
+      this.headerSeen = true;
+      this.consume(16);
+    }
+    for (;;) {
+      const hdr = this.peek(12);
+      if (hdr === null) return;
+      const crc = hdr.readBigUInt64BE(0);
+      const len = hdr.readInt32BE(8);
+      if ((len === 0 && crc === 0n) || len < 20) return this.stop(); // preallocated space: the end
+      if (len > MAX_ENTRY_BYTES) return this.stop(); // a damaged length: read no further (and buffer nothing more)
+      const entry = this.peek(12 + len + 1);
+      if (entry === null) return; // the rest of the entry comes later (or never: a torn last entry is ignored, as ZooKeeper does)
+      const body = entry.subarray(12, 12 + len);
+      if (BigInt(adler32(body)) !== crc || entry[12 + len] !== 0x42) return this.stop();
+      const zxid = body.readBigUInt64BE(12);
+      this.first ??= zxid;
+      this.last = zxid;
+      this.txns++;
+      this.consume(12 + len + 1);
+    }
+  }
+
+  private stop(): void {
+    this.done = true;
+    this.parts = [];
+    this.have = 0;
+  }
+
+  finish(): LogScan {
+    if (!this.headerSeen) return { ok: false, why: this.bad ?? 'no ZKLG header', first: null, last: null, txns: 0 };
+    return { ok: true, first: this.first, last: this.last, txns: this.txns };
+  }
+}
+
 /** Read a transaction log: header, then [crc][len][txn][0x42] entries until zeros or EOF. */
 export function scanLog(buf: Buffer): LogScan {
-  if (buf.length < 16 || buf.readUInt32BE(0) !== ZKLG) return { ok: false, why: 'no ZKLG header', first: null, last: null, txns: 0 };
-  let off = 16;
-  let first: bigint | null = null;
-  let last: bigint | null = null;
-  let txns = 0;
-  while (off + 12 <= buf.length) {
-    const crc = buf.readBigUInt64BE(off);
-    const len = buf.readInt32BE(off + 8);
-    if (len === 0 && crc === 0n) break; // preallocated space: the end
-    if (len < 20 || off + 12 + len + 1 > buf.length) break; // a torn last entry is ignored, as ZooKeeper does
-    const body = buf.subarray(off + 12, off + 12 + len);
-    if (BigInt(adler32(body)) !== crc || buf[off + 12 + len] !== 0x42) break;
-    const zxid = body.readBigUInt64BE(12);
-    first ??= zxid;
-    last = zxid;
-    txns++;
-    off += 12 + len + 1;
-  }
-  return { ok: true, first, last, txns };
+  const s = new LogScanner();
+  s.push(buf);
+  return s.finish();
 }
 
 export interface DataFiles {

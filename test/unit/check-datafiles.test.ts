@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { adler32, checkSnapshot, continuity, scanLog, zxidOfName, type DataFiles } from '../../src/check/datafiles.js';
+import { adler32, checkSnapshot, continuity, LogScanner, scanLog, SnapshotChecker, zxidOfName, type DataFiles } from '../../src/check/datafiles.js';
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/data');
 const files = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
@@ -151,5 +151,50 @@ describe('continuity without any snapshot (a real 3.4.6 leader)', () => {
       logs: [{ name: 'log.100000001', start: 0x100000001n, scan }],
     });
     assert.equal(c.ok, false);
+  });
+});
+
+describe('the data check fed in pieces (a 64 MiB log is never held whole)', () => {
+  const pieces = (buf: Buffer, size: number) => Array.from({ length: Math.ceil(buf.length / size) }, (_, i) => buf.subarray(i * size, (i + 1) * size));
+  const leader = fs.readFileSync(path.join(dir, '../data-3.4.6-leader/log.100000001'));
+  const damaged = Buffer.from(snap);
+  damaged[40] = damaged[40]! ^ 0xff;
+  const preallocated = Buffer.concat([log, Buffer.alloc(1 << 20)]);
+
+  for (const size of [1, 7, 13, 4096, 65536]) {
+    it(`gives the whole-buffer verdicts in pieces of ${size} bytes`, () => {
+      for (const s of [snap, damaged, snap.subarray(0, snap.length - 5), snap.subarray(0, 20)]) {
+        const c = new SnapshotChecker();
+        for (const p of pieces(s, size)) c.push(p);
+        assert.deepEqual(c.finish(), checkSnapshot(s));
+      }
+      for (const l of [log, leader, preallocated, log.subarray(0, log.length - 3), Buffer.from('not a log at all')]) {
+        const c = new LogScanner();
+        for (const p of pieces(l, size)) c.push(p);
+        assert.deepEqual(c.finish(), scanLog(l));
+      }
+    });
+  }
+
+  it('is done at the preallocated zeros: the caller stops decompressing there', () => {
+    const c = new LogScanner();
+    let fed = 0;
+    for (const p of pieces(preallocated, 4096)) {
+      if (c.done) break;
+      c.push(p);
+      fed += p.length;
+    }
+    assert.ok(c.done);
+    assert.ok(fed < log.length + 8192, `fed ${fed} of ${preallocated.length} bytes`);
+    assert.equal(c.finish().txns, scanLog(log).txns);
+  });
+
+  it('stops at a damaged entry length instead of waiting for it', () => {
+    const bad = Buffer.from(log);
+    bad.writeInt32BE(0x7fffffff, 16 + 8);
+    const c = new LogScanner();
+    c.push(bad);
+    assert.ok(c.done);
+    assert.deepEqual(c.finish(), { ok: true, first: null, last: null, txns: 0 });
   });
 });
