@@ -5,8 +5,9 @@
 // Invariants: the output lists exactly the given servers, in myid order; a key zkroll does not
 // own is never added, removed or reordered.
 import type { NodeRef, ServerLine } from './types.js';
+import { appendLines, newLine, parseProperties, propertyValue, renderProperties, withValue, type PropertiesDoc, type PropLine } from './properties.js';
+import { normalizeHost, parseServerKey, parseServerValue, renderServerValue } from './serverline.js';
 
-const SERVER_LINE = /^\s*server\.(\d+)\s*=\s*(.*)$/;
 /** Keys whose value is the server's own address: they follow the host, not the file. */
 const HOST_BOUND = ['clientPortAddress', 'secureClientPortAddress', 'admin.serverAddress'];
 
@@ -16,22 +17,14 @@ export interface RenderedConfig {
   dynamic?: { path: string; content: string };
 }
 
-function keyOf(line: string): string | null {
-  const m = /^\s*([A-Za-z0-9_.-]+)\s*=/.exec(line);
-  return m?.[1] ?? null;
-}
-
-function valueOf(lines: string[], key: string): string | undefined {
-  for (const l of lines) if (keyOf(l) === key) return l.slice(l.indexOf('=') + 1).trim();
-  return undefined;
-}
+const isServerKey = (k: string | null): boolean => k !== null && parseServerKey(k) !== null;
 
 /**
  * The `dynamicConfigFile` of a zoo.cfg's text (3.5+: the server lines live there), or undefined.
  * The one reader of that key: the compiler, the executor and `plan --live` all use it.
  */
 export function dynamicConfigPath(zooCfg: string): string | undefined {
-  return valueOf(zooCfg.split('\n'), 'dynamicConfigFile') || undefined;
+  return propertyValue(parseProperties(zooCfg), 'dynamicConfigFile') || undefined;
 }
 
 /** The style of the base's server lines: "host:q:e", "host:q:e:participant", "…;port". */
@@ -39,13 +32,50 @@ function lineFormat(example: string | undefined): { role: boolean; client: boole
   return { role: example !== undefined && /:participant|:observer/.test(example), client: example !== undefined && example.includes(';') };
 }
 
+/** The value of a server.N line zkroll writes (IPv6 hosts in brackets: QuorumPeer.QuorumServer). */
 export function serverLine(s: ServerLine, fmt: { role: boolean; client: boolean }): string {
-  return `server.${s.myid}=${s.host}:${s.quorumPort}:${s.electionPort}${fmt.role ? ':participant' : ''}${fmt.client ? `;${s.clientPort}` : ''}`;
+  const value = renderServerValue({
+    id: s.myid,
+    addresses: [{ host: s.host, quorumPort: s.quorumPort, electionPort: s.electionPort }],
+    role: fmt.role ? 'participant' : null,
+    client: fmt.client ? { address: null, port: s.clientPort } : null,
+  });
+  return `server.${s.myid}=${value}`;
+}
+
+/** Does the existing line `value` of server `s.myid` name the same host and ports as `s`? */
+function sameMember(value: string, s: ServerLine): boolean {
+  try {
+    const p = parseServerValue(s.myid, value);
+    const a = p.addresses[0]!;
+    return p.addresses.length === 1 && normalizeHost(a.host) === normalizeHost(s.host) && a.quorumPort === s.quorumPort && a.electionPort === s.electionPort;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The ensemble's server lines in myid order: a member whose line in `from` already names its
+ * host and ports keeps that line verbatim (its role, client part and spelling); others are
+ * written in the style of the existing lines.
+ */
+function serverLines(from: PropertiesDoc, servers: ServerLine[], eol: string): PropLine[] {
+  const existing = from.lines.filter((l) => isServerKey(l.key));
+  const fmt = lineFormat(existing[0]?.value ?? undefined);
+  return [...servers]
+    .sort((a, b) => a.myid - b.myid)
+    .map((s) => {
+      const kept = existing.find((l) => parseServerKey(l.key!) === s.myid && sameMember(l.value!, s));
+      if (kept) return kept.eol === '' ? { ...kept, raw: kept.raw + eol, eol } : kept;
+      const line = serverLine(s, fmt);
+      return newLine(line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1), eol);
+    });
 }
 
 /**
  * Render the config for `node` from `base` (the config the server ran with, possibly from
- * another host `baseHost`) and the ensemble `servers`.
+ * another host `baseHost`) and the ensemble `servers`. Every line of `base` that zkroll does
+ * not own comes back byte for byte (comments, order, blanks, separators, line endings).
  */
 export function renderZooCfg(
   base: string,
@@ -55,48 +85,46 @@ export function renderZooCfg(
   dynamicBase?: string,
   keys: { set?: { key: string; value: string }[]; unset?: string[] } = {},
 ): RenderedConfig {
-  const lines = setKeys(base.replace(/\n$/, '').split('\n'), keys.set ?? [], keys.unset ?? []);
-  const sorted = [...servers].sort((a, b) => a.myid - b.myid);
-  const dynPath = valueOf(lines, 'dynamicConfigFile');
-  const out: string[] = [];
+  const doc = parseProperties(base);
+  const lines = setKeys(doc, keys.set ?? [], keys.unset ?? []);
+  const dynPath = propertyValue({ ...doc, lines }, 'dynamicConfigFile') || undefined;
+  const dynDoc = dynPath !== undefined ? parseProperties(dynamicBase ?? '') : undefined;
+  const rendered = serverLines(dynDoc && dynDoc.lines.some((l) => isServerKey(l.key)) ? dynDoc : doc, servers, (dynDoc ?? doc).eol);
+  let out: PropLine[] = [];
   let inserted = false;
-  const example = (dynamicBase ?? base).split('\n').find((l) => SERVER_LINE.test(l));
-  const fmt = lineFormat(example?.replace(SERVER_LINE, '$2'));
-  const rendered = sorted.map((s) => serverLine(s, fmt));
   for (const line of lines) {
-    if (SERVER_LINE.test(line)) {
+    const key = line.key;
+    if (isServerKey(key)) {
       if (!inserted && dynPath === undefined) out.push(...rendered);
       inserted = true;
-      continue;
-    }
-    const key = keyOf(line);
-    if (key !== null && HOST_BOUND.includes(key) && valueOf([line], key) === baseHost) {
-      out.push(line.replace(/=.*$/, `=${node.host}`));
-    } else if (key === 'dataDir' && valueOf([line], key) !== node.dataDir) {
-      out.push(`dataDir=${node.dataDir}`);
-    } else if (key === 'dataLogDir' && valueOf([line], key) !== node.dataLogDir) {
-      out.push(`dataLogDir=${node.dataLogDir}`);
+    } else if (key !== null && HOST_BOUND.includes(key) && line.value === baseHost) {
+      out.push(withValue(line, node.host));
+    } else if (key === 'dataDir') {
+      out.push(withValue(line, node.dataDir));
+    } else if (key === 'dataLogDir') {
+      out.push(withValue(line, node.dataLogDir));
     } else {
       out.push(line);
     }
   }
-  if (!inserted && dynPath === undefined) out.push(...rendered);
-  if (valueOf(lines, 'dataLogDir') === undefined && node.dataLogDir !== node.dataDir) out.push(`dataLogDir=${node.dataLogDir}`);
-  const result: RenderedConfig = { main: out.join('\n') + '\n' };
-  if (dynPath !== undefined) {
-    const keep = (dynamicBase ?? '').split('\n').filter((l) => l.trim() !== '' && !SERVER_LINE.test(l));
-    result.dynamic = { path: dynPath, content: [...rendered, ...keep].join('\n') + '\n' };
+  if (!inserted && dynPath === undefined) out = appendLines(doc, out, rendered);
+  if (propertyValue(doc, 'dataLogDir') === undefined && node.dataLogDir !== node.dataDir)
+    out = appendLines(doc, out, [newLine('dataLogDir', node.dataLogDir, doc.eol)]);
+  const result: RenderedConfig = { main: renderProperties({ ...doc, lines: out }) };
+  if (dynPath !== undefined && dynDoc) {
+    const keep = dynDoc.lines.filter((l) => l.key !== null && !isServerKey(l.key));
+    result.dynamic = { path: dynPath, content: renderProperties({ ...dynDoc, lines: appendLines(dynDoc, rendered, keep) }) };
   }
   return result;
 }
 
-/** `lines` with each `set` key given its value (in place, else appended) and every `unset` key's lines dropped. */
-function setKeys(lines: string[], set: { key: string; value: string }[], unset: string[]): string[] {
-  let out = lines.filter((l) => !unset.includes(keyOf(l) ?? ''));
+/** The lines with each `set` key given its value (in place, else appended) and every `unset` key's lines dropped. */
+function setKeys(doc: PropertiesDoc, set: { key: string; value: string }[], unset: string[]): PropLine[] {
+  let out = doc.lines.filter((l) => l.key === null || !unset.includes(l.key));
   for (const { key, value } of set) {
-    const at = out.findIndex((l) => keyOf(l) === key);
-    if (at >= 0) out = out.map((l, i) => (i === at ? `${key}=${value}` : l)).filter((l, i) => i <= at || keyOf(l) !== key);
-    else out = [...out, `${key}=${value}`];
+    const at = out.findIndex((l) => l.key === key);
+    if (at >= 0) out = out.map((l, i) => (i === at ? withValue(l, value) : l)).filter((l, i) => i <= at || l.key !== key);
+    else out = appendLines(doc, out, [newLine(key, value, doc.eol)]);
   }
   return out;
 }
@@ -118,12 +146,10 @@ export function synthesizeZooCfg(node: NodeRef, servers: ServerLine[], clientPor
   );
 }
 
-/** The server.N ids a config text lists (main file or dynamic file). */
+/** The server.N ids a config text lists (main file or dynamic file), in order. */
 export function configuredIds(text: string): number[] {
-  return text
-    .split('\n')
-    .map((l) => SERVER_LINE.exec(l)?.[1])
-    .filter((x): x is string => x !== undefined)
-    .map(Number)
+  return parseProperties(text)
+    .lines.map((l) => (l.key === null ? null : parseServerKey(l.key)))
+    .filter((x): x is number => x !== null)
     .sort((a, b) => a - b);
 }
