@@ -5,10 +5,26 @@
 // Invariants: read-only on the server; zkroll leaves no copy of a data file on it: the
 // compressed stream exists only as the output of the command that made it (in the remote
 // shell's private temp dir), removed as that command's answer is sent.
+// Compressed snapshots (snapshot.<zxid>.gz / .snappy, ZooKeeper 3.6+ SnapStream): the file's
+// own bytes arrive after the transport gunzip, so a .gz snapshot is gunzipped a second time
+// (streamed, never held whole) before the checker sees the plain snapshot format; a .snappy one
+// is only recognised (see datafiles.ts). dataFilesOf is the one code path from file bytes to
+// DataFiles, used by readDataDirs (bytes over SSH) and verdictOfFiles (bytes in memory).
 import { hexZxid } from '../zk/zxid.js';
+import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { SshHost } from '../remote/ssh.js';
-import { LogScanner, SnapshotChecker, continuity, zxidOfName, type Continuity, type DataFiles } from './datafiles.js';
+import {
+  LogScanner,
+  SnapshotChecker,
+  SnappySnapshotChecker,
+  continuity,
+  snapshotName,
+  zxidOfName,
+  type Continuity,
+  type DataFiles,
+  type SnapshotVerdict,
+} from './datafiles.js';
 
 export interface DataRemote {
   exec(argv: string[]): Promise<{ code: number | null; stdout: string }>;
@@ -34,25 +50,118 @@ export const MAX_GZ_BYTES = 1024 * 1024 * 1024;
 /** A txn log file is preallocated in 64 MiB steps: a server needs room for the next one. */
 export const MIN_FREE_KB = 64 * 1024 + 16 * 1024;
 
-/**
- * Fetch one data file gzip-compressed and feed it, decompressed in 64 KiB pieces, to `sink`;
- * stops decompressing as soon as the sink is done (a log's preallocated zeros). The file is
- * never held decompressed: a 64 MiB preallocated log decompressed whole (gunzipSync) cost
- * about 130 MiB of resident memory.
- */
-async function feedGz(r: DataRemote, file: string, sink: { push(b: Buffer): void; done?: boolean }): Promise<void> {
-  const z = await r.bytes(['gzip', '-c', file], MAX_GZ_BYTES);
-  if (z.code !== 0) throw new Error(`could not read ${file}`);
-  const gunzip = zlib.createGunzip({ chunkSize: 64 * 1024 });
-  gunzip.end(z.stdout);
+const CHUNK = 64 * 1024;
+
+interface Sink {
+  push(b: Buffer): void;
+  readonly done?: boolean;
+}
+
+/** Feed `src` to `sink` until either ends; stops reading as soon as the sink is done (a log's preallocated zeros). */
+async function feed(src: Readable, sink: Sink): Promise<void> {
   try {
-    for await (const chunk of gunzip) {
+    for await (const chunk of src) {
       sink.push(chunk as Buffer);
       if (sink.done === true) break;
     }
   } finally {
-    gunzip.destroy();
+    src.destroy();
   }
+}
+
+/**
+ * The file's bytes gunzipped once more (a `.gz` snapshot), streamed. A damaged gzip layer is
+ * the snapshot's fault (its verdict); an error of `src` itself is the transport's (thrown).
+ */
+async function feedGunzipped(src: Readable, sink: Sink): Promise<string | null> {
+  const inner = zlib.createGunzip({ chunkSize: CHUNK });
+  let srcError: unknown;
+  src.on('error', (e) => {
+    srcError = e;
+    inner.destroy(e);
+  });
+  src.pipe(inner);
+  try {
+    await feed(inner, sink);
+    return null;
+  } catch (e) {
+    if (srcError !== undefined && e === srcError) throw e;
+    return `not a readable gzip stream (${(e as Error).message}); ZooKeeper cannot load it`;
+  } finally {
+    src.destroy();
+  }
+}
+
+/** The verdict on one snapshot file, by its name's compression. */
+async function checkSnapshotFile(compression: 'none' | 'gzip' | 'snappy', src: Readable): Promise<SnapshotVerdict> {
+  if (compression === 'snappy') {
+    const c = new SnappySnapshotChecker();
+    await feed(src, c);
+    return c.finish();
+  }
+  const c = new SnapshotChecker();
+  if (compression === 'none') {
+    await feed(src, c);
+    return c.finish();
+  }
+  const broken = await feedGunzipped(src, c);
+  return broken === null ? c.finish() : { ok: false, why: broken };
+}
+
+/** Opens one data file: its bytes as they are on disk, in pieces. */
+export type OpenDataFile = (kind: 'snapshot' | 'log', name: string) => Promise<Readable>;
+
+/**
+ * The one path from data file names and bytes to DataFiles: recognises snapshot (plain, .gz,
+ * .snappy) and log names, ignores every other name, and runs each file through its checker.
+ */
+export async function dataFilesOf(names: { snapshots: string[]; logs: string[] }, open: OpenDataFile): Promise<DataFiles> {
+  const files: DataFiles = { snapshots: [], logs: [] };
+  for (const name of names.snapshots) {
+    const s = snapshotName(name);
+    if (s === null) continue;
+    files.snapshots.push({ name, zxid: s.zxid, verdict: await checkSnapshotFile(s.compression, await open('snapshot', name)) });
+  }
+  for (const name of names.logs) {
+    const start = zxidOfName(name, 'log');
+    if (start === null) continue;
+    const scanner = new LogScanner();
+    await feed(await open('log', name), scanner);
+    files.logs.push({ name, start, scan: scanner.finish() });
+  }
+  return files;
+}
+
+/**
+ * The continuity verdict on one version-2 directory held in memory ({file name: its bytes}),
+ * fed in 64 KiB pieces through the same code as readDataDirs (its dataDir and dataLogDir in one).
+ */
+export async function verdictOfFiles(files: Record<string, Buffer>): Promise<Continuity> {
+  const names = Object.keys(files).sort();
+  const open: OpenDataFile = async (_kind, name) => {
+    const buf = files[name] ?? Buffer.alloc(0);
+    return Readable.from(Array.from({ length: Math.ceil(buf.length / CHUNK) }, (_, i) => buf.subarray(i * CHUNK, (i + 1) * CHUNK)));
+  };
+  return continuity(await dataFilesOf({ snapshots: names, logs: names }, open));
+}
+
+/** The transport: a file's `gzip -c` output decompressed again, in 64 KiB pieces. */
+export function gunzipTransport(gz: Buffer): Readable {
+  const gunzip = zlib.createGunzip({ chunkSize: CHUNK });
+  gunzip.end(gz);
+  return gunzip;
+}
+
+/**
+ * Fetch one data file gzip-compressed and return it decompressed, as a stream read in 64 KiB
+ * pieces: the file is never held decompressed (a 64 MiB preallocated log decompressed whole
+ * with gunzipSync cost about 130 MiB of resident memory), and reading stops at a log's
+ * preallocated zeros.
+ */
+async function fetchGz(r: DataRemote, file: string): Promise<Readable> {
+  const z = await r.bytes(['gzip', '-c', file], MAX_GZ_BYTES);
+  if (z.code !== 0) throw new Error(`could not read ${file}`);
+  return gunzipTransport(z.stdout);
 }
 
 export interface DataReport extends Continuity {
@@ -69,22 +178,9 @@ export async function readDataDirs(r: DataRemote, dataDir: string, dataLogDir: s
     const res = await r.exec(['sh', '-c', 'ls -1 "$1" 2>/dev/null || true', 'sh', `${d}/version-2`]);
     return res.stdout.split('\n').filter(Boolean);
   };
-  const files: DataFiles = { snapshots: [], logs: [] };
-  for (const name of await ls(dataDir)) {
-    const zxid = zxidOfName(name, 'snapshot');
-    if (zxid === null) continue;
-    const c = new SnapshotChecker();
-    await feedGz(r, `${dataDir}/version-2/${name}`, c);
-    files.snapshots.push({ name, zxid, verdict: c.finish() });
-  }
-  const logs = (await ls(dataLogDir))
-    .map((n) => ({ name: n, start: zxidOfName(n, 'log') }))
-    .filter((l): l is { name: string; start: bigint } => l.start !== null);
-  for (const l of logs) {
-    const s = new LogScanner();
-    await feedGz(r, `${dataLogDir}/version-2/${l.name}`, s);
-    files.logs.push({ name: l.name, start: l.start, scan: s.finish() });
-  }
+  const files = await dataFilesOf({ snapshots: await ls(dataDir), logs: await ls(dataLogDir) }, (kind, name) =>
+    fetchGz(r, `${kind === 'snapshot' ? dataDir : dataLogDir}/version-2/${name}`),
+  );
   const df = await r.exec(['df', '-Pk', dataDir, dataLogDir]);
   const freeKb = df.stdout
     .split('\n')

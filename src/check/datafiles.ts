@@ -5,6 +5,30 @@
 // formats and the verdict; the bytes are read elsewhere.
 // Invariants: never throws on damaged input (it reports it); zxids are BigInt; a snapshot is
 // valid only when its ZKSN header, its "/" seal and its Adler32 checksum all hold.
+//
+// ZooKeeper facts used (apache/zookeeper, master 53a78e36 and the release-3.4.6/3.4.14 tags):
+// - persistence/SnapStream.java: getStreamMode(fileName) takes the text after the last "." and
+//   StreamMode.fromString compares it case-insensitively with "gz" / "snappy" (anything else is
+//   the plain CHECKED stream); getInputStream wraps GZIPInputStream or org.xerial.snappy
+//   SnappyInputStream in a CheckedInputStream(Adler32), so the checksum and the "/" seal
+//   (sealStream / checkSealIntegrity) are over the DEcompressed bytes: a .gz snapshot is the
+//   plain snapshot format inside gzip. isValidSnapshot only checks the gzip magic (GZIP_MAGIC)
+//   or the snappy magic (SnappyCodec.getMagicHeader(), MAGIC_LEN bytes) for compressed files.
+//   SnappyOutputStream's framing (snappy-java SnappyCodec): the 8-byte magic
+//   {0x82,'S','N','A','P','P','Y',0}, two int32 versions, then blocks [int32 length][raw
+//   snappy block]. No snappy decoder is installed here, so a .snappy snapshot is reported as
+//   unreadable (never passed, never mis-read).
+// - persistence/Util.getZxidFromName: the zxid is the second "."-separated part, in hex.
+// - persistence/FileTxnLog.FileTxnIterator: inStreamCreated reads the 16-byte FileHeader
+//   (magic ZKLG, version, dbid) of every log it opens and throws on a wrong magic; a log
+//   shorter than the header is an EOFException that stops the server. goToNextLog deletes an
+//   empty newest log itself only from 3.9.3 (ZOOKEEPER-2332); earlier releases do not start.
+// - persistence/FileTxnSnapLog.restore: no snapshot but logs is refused from 3.5 unless
+//   zookeeper.snapshot.trust.empty (ZOOKEEPER-3056).
+// - quorum/Learner.syncWithLeader: 3.4.6 always takes a snapshot at NEWLEADER; from 3.4.10
+//   (ZOOKEEPER-2678) a follower synced by DIFF does not (snapshotNeeded = false) and logs the
+//   diff instead; a 3.4 leader (Leader.lead -> ZooKeeperServer.loadData) takes none, a 3.5+
+//   one does ("Make a clean snapshot").
 import { hexZxid } from '../zk/zxid.js';
 
 export const ZKSN = 0x5a4b534e;
@@ -40,12 +64,29 @@ export function adler32(buf: Buffer, end = buf.length): number {
   return new Adler32().update(buf, 0, end).digest();
 }
 
+export type SnapshotCompression = 'none' | 'gzip' | 'snappy';
+
+/**
+ * A snapshot file name as ZooKeeper 3.6+ writes it: `snapshot.<zxid>`, or with `.gz` / `.snappy`
+ * when zookeeper.snapshot.compression.method is set (SnapStream.StreamMode, matched
+ * case-insensitively). Other names (a `.tmp` left by AtomicFileOutputStream, a `.bak` copy) are
+ * not ours to judge and stay ignored, as before.
+ */
+export function snapshotName(name: string): { zxid: bigint; compression: SnapshotCompression } | null {
+  const m = /^snapshot\.([0-9a-f]+)(?:\.(gz|snappy))?$/i.exec(name);
+  if (!m) return null;
+  const ext = m[2]?.toLowerCase();
+  return { zxid: BigInt(`0x${m[1]}`), compression: ext === 'gz' ? 'gzip' : ext === 'snappy' ? 'snappy' : 'none' };
+}
+
 export function zxidOfName(name: string, prefix: 'snapshot' | 'log'): bigint | null {
-  const m = new RegExp(`^${prefix}\\.([0-9a-f]+)$`, 'i').exec(name);
+  if (prefix === 'snapshot') return snapshotName(name)?.zxid ?? null;
+  const m = /^log\.([0-9a-f]+)$/i.exec(name);
   return m ? BigInt(`0x${m[1]}`) : null;
 }
 
-export type SnapshotVerdict = { ok: true } | { ok: false; why: string };
+/** `unreadable`: zkroll cannot check it (a snappy snapshot), which is not the same as damaged. */
+export type SnapshotVerdict = { ok: true } | { ok: false; why: string; unreadable?: true };
 
 /** The snapshot check fed in pieces: only the first 4 and the last 13 bytes are kept. */
 export class SnapshotChecker {
@@ -73,6 +114,31 @@ export class SnapshotChecker {
   }
 }
 
+/** SnappyCodec.MAGIC_HEADER of snappy-java: what SnapStream.isValidSnappyStream compares. */
+export const SNAPPY_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+
+/**
+ * A `.snappy` snapshot: only its magic is looked at. With the magic it is a snapshot ZooKeeper
+ * would try to load, but zkroll cannot verify it; without, ZooKeeper skips it (damaged).
+ */
+export class SnappySnapshotChecker {
+  private head = Buffer.alloc(0);
+  push(chunk: Buffer): void {
+    if (this.head.length < SNAPPY_MAGIC.length) this.head = Buffer.concat([this.head, chunk.subarray(0, SNAPPY_MAGIC.length - this.head.length)]);
+  }
+  get done(): boolean {
+    return this.head.length >= SNAPPY_MAGIC.length;
+  }
+  finish(): SnapshotVerdict {
+    if (!this.head.equals(SNAPPY_MAGIC)) return { ok: false, why: 'no snappy header (ZooKeeper skips it as invalid)' };
+    return {
+      ok: false,
+      unreadable: true,
+      why: 'cannot read snappy snapshots; zkroll has no snappy decoder to verify its Adler32 checksum and "/" seal',
+    };
+  }
+}
+
 /** Check a snapshot file: ZKSN header, the trailing checksum + "/" seal, Adler32 over the rest. */
 export function checkSnapshot(buf: Buffer): SnapshotVerdict {
   const c = new SnapshotChecker();
@@ -83,6 +149,8 @@ export function checkSnapshot(buf: Buffer): SnapshotVerdict {
 export interface LogScan {
   ok: boolean;
   why?: string;
+  /** On a missing header: how many bytes the file had (at least 16 when the magic was wrong). */
+  bytes?: number;
   first: bigint | null;
   last: bigint | null;
   txns: number;
@@ -106,6 +174,7 @@ export class LogScanner {
   private first: bigint | null = null;
   private last: bigint | null = null;
   private txns = 0;
+  private seen = 0;
 
   /** The first `n` buffered bytes as one Buffer (null while fewer are buffered); consumes nothing. */
   private peek(n: number): Buffer | null {
@@ -132,11 +201,12 @@ export class LogScanner {
     if (this.done || chunk.length === 0) return;
     this.parts.push(chunk);
     this.have += chunk.length;
+    this.seen += chunk.length;
     if (!this.headerSeen) {
       const h = this.peek(16);
       if (h === null) return;
       if (h.readUInt32BE(0) !== ZKLG) {
-        this.bad = 'no ZKLG header';
+        this.bad = `no ZKLG header (its magic is 0x${h.readUInt32BE(0).toString(16).padStart(8, '0')}): not a transaction log`;
         this.stop();
         return;
       }
@@ -169,7 +239,14 @@ export class LogScanner {
   }
 
   finish(): LogScan {
-    if (!this.headerSeen) return { ok: false, why: this.bad ?? 'no ZKLG header', first: null, last: null, txns: 0 };
+    if (!this.headerSeen) {
+      const why =
+        this.bad ??
+        (this.seen === 0
+          ? 'empty (0 bytes): no ZKLG header; the disk filled or the server died while the log was created'
+          : `no ZKLG header: only ${this.seen} bytes, shorter than the 16-byte file header`);
+      return { ok: false, why, bytes: this.seen, first: null, last: null, txns: 0 };
+    }
     return { ok: true, first: this.first, last: this.last, txns: this.txns };
   }
 }
@@ -217,24 +294,44 @@ function logGap(scanned: DataFiles['logs']): Omit<Continuity, 'snapshotZxid'> | 
 export const FIRST_ZXID = 0x100000001n;
 
 /**
+ * Logs ZooKeeper cannot open: FileTxnLog's iterator reads the 16-byte FileHeader of each log
+ * and stops the server on a wrong magic or an EOFException (a 0-byte newest log is deleted
+ * by the server itself only from 3.9.3, ZOOKEEPER-2332). A log without a whole header holds
+ * no transaction, so moving it aside loses nothing; zkroll never deletes or moves it itself.
+ */
+function unreadableLogs(logs: DataFiles['logs'], hasSnapshot: boolean): Continuity | null {
+  const bad = logs.filter((l) => !l.scan.ok);
+  if (bad.length === 0) return null;
+  const advice = (l: DataFiles['logs'][number]) =>
+    (l.scan.bytes ?? 16) < 16
+      ? `it holds no transaction: move ${l.name} out of version-2 into a backup directory (a name such as ${l.name}.bak inside version-2 is still read as a log) and run the check again${l === logs.at(-1) && l.scan.bytes === 0 ? ' (ZooKeeper 3.9.3+ deletes an empty newest log itself, ZOOKEEPER-2332; earlier releases stop with an EOFException reading its header)' : ''}`
+      : `${l.name} is not a transaction log ZooKeeper can read: restore it from a backup, or, if the peers hold the data, move the dataDir's version-2 aside so the server takes the full data from the leader`;
+  return {
+    ok: false,
+    detail: `${hasSnapshot ? '' : 'no snapshot, and '}${bad.map((l) => `${l.name}: ${l.scan.why}`).join('; ')}: ZooKeeper cannot open ${bad.length === 1 ? 'it' : 'them'} (FileTxnLog reads every log's 16-byte header) and the server would not start; ${bad.map(advice).join('; ')}`,
+    snapshotZxid: null,
+    lastZxid: null,
+  };
+}
+
+/**
  * No snapshot file at all, only logs: complete only when they begin with the ensemble's first
- * transaction (0x100000001: nothing came before it) and continue without a gap. This is a 3.4
- * server that never wrote a snapshot: a leader since the ensemble's first write, or a follower
- * that synced by diff (3.4 writes a snapshot only after a SNAP sync or snapCount transactions).
- * Logs that begin at the first transaction of a later epoch are refused: every restart or
- * election opens a new log there, so what came before may have been deleted (a cleanup job).
- * A damaged log header is refused (ZooKeeper would not start on it). 3.5+ refuse to start on
- * such a dataDir without snapshot.trust.empty (ZOOKEEPER-3056).
+ * transaction (0x100000001: the first leader takes epoch 1, and nothing comes before its first
+ * transaction) and continue without a gap. Which servers have logs and no snapshot (sources in
+ * the module header): a 3.4 leader since the ensemble's first write (3.4's Leader.lead takes no
+ * snapshot), or, from 3.4.10 (ZOOKEEPER-2678), a follower that synced by DIFF; both write one
+ * only after snapCount transactions. 3.5+ servers take a snapshot when they lead, and refuse
+ * to start on logs without one unless snapshot.trust.empty (ZOOKEEPER-3056).
+ * Logs that begin at the first transaction of a LATER epoch (log.200000001) are refused: such
+ * a dataDir is complete only if the ensemble wrote nothing in the epochs before, which this
+ * server's files cannot show, while every restart or election opens a log exactly there, so a
+ * cleanup job that deleted the snapshots and older logs leaves the same picture. Only the
+ * peers can tell; a wrong "complete" would serve a tree without those transactions.
+ * A damaged log header is refused (ZooKeeper would not start on it).
  */
 function logsFromTheStart(logs: DataFiles['logs']): Continuity {
-  const damaged = logs.filter((l) => !l.scan.ok);
-  if (damaged.length > 0)
-    return {
-      ok: false,
-      detail: `no snapshot, and ${damaged.map((l) => `${l.name}: ${l.scan.why}`).join('; ')}: ZooKeeper cannot replay it`,
-      snapshotZxid: null,
-      lastZxid: null,
-    };
+  const unreadable = unreadableLogs(logs, false);
+  if (unreadable !== null) return unreadable;
   const scanned = logs.filter((l) => l.scan.txns > 0);
   const first = scanned[0]?.scan.first ?? null;
   if (first === null)
@@ -247,7 +344,7 @@ function logsFromTheStart(logs: DataFiles['logs']): Continuity {
   if (first !== FIRST_ZXID) {
     return {
       ok: false,
-      detail: `no snapshot, and the first transaction log ${scanned[0]!.name} begins at ${hex(first)}, not at the ensemble's first transaction ${hex(FIRST_ZXID)}: the transactions before it may have been deleted; a restart would serve a tree without them. Compare with its peers; if this ensemble really logged nothing before ${hex(first)}, move the dataDir's version-2 aside so the server takes the full data from the leader`,
+      detail: `no snapshot, and the first transaction log ${scanned[0]!.name} begins at ${hex(first)}, not at the ensemble's first transaction ${hex(FIRST_ZXID)}: the transactions before it may have been deleted${(first & 0xffffffffn) === 1n ? ` (it is the first transaction of epoch ${epoch(first)}, complete only if the ensemble wrote nothing in earlier epochs, which this server's files cannot show)` : ''}; a restart would serve a tree without them. Compare with its peers; if this ensemble really logged nothing before ${hex(first)}, move the dataDir's version-2 aside so the server takes the full data from the leader`,
       snapshotZxid: null,
       lastZxid: null,
     };
@@ -275,6 +372,19 @@ export function continuity(f: DataFiles): Continuity {
     return { ok: true, detail: 'no data yet: the server will take the full data from the leader', snapshotZxid: null, lastZxid: null };
   const valid = snaps.find((s) => s.verdict.ok);
   if (snaps.length === 0) return logsFromTheStart(logs);
+  // a snapshot zkroll cannot check (snappy) but ZooKeeper would load before the valid one
+  const unchecked = snaps.filter((s) => !s.verdict.ok && s.verdict.unreadable === true && (valid === undefined || s.zxid > valid.zxid));
+  if (unchecked.length > 0) {
+    const names = unchecked.map((s) => s.name).join(', ');
+    return {
+      ok: false,
+      detail: `cannot read snappy snapshots; ${names} (zookeeper.snapshot.compression.method=snappy) ${unchecked.length === 1 ? 'is' : 'are'} newer than any snapshot zkroll can verify, and ZooKeeper would load ${unchecked.length === 1 ? 'it' : 'the newest'} first: its checksum and seal are unverified. Check it with the server's bin/zkSnapShotToolkit.sh, or switch zookeeper.snapshot.compression.method to gz (or unset it) and let the server write a new snapshot before the upgrade`,
+      snapshotZxid: null,
+      lastZxid: null,
+    };
+  }
+  const unreadable = unreadableLogs(logs, true);
+  if (unreadable !== null) return { ...unreadable, snapshotZxid: valid?.zxid ?? null };
   const damaged = snaps.filter((s) => s !== valid && snaps.indexOf(s) < (valid ? snaps.indexOf(valid) : snaps.length));
   if (!valid) {
     const why = snaps.map((s) => `${s.name}: ${(s.verdict as { why: string }).why}`).join('; ');

@@ -2,6 +2,7 @@
 // (<name>.zkroll-persisted) are shadowed by their re-registered owners; --clean removes those
 // (only those), after writing their paths and data to a dated file in the run's state
 // directory: nothing is lost. Copies whose owner did not come back are kept.
+import { formatHostPort } from '../plan/host.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runIdNow, stateDir } from '../machine/store.js';
@@ -20,7 +21,7 @@ export async function cmdCopies(file: string, clean: boolean, out: (s: string) =
     return EXIT.ok;
   }
   const port = plan.cluster.ports.client;
-  const serving = (await Promise.all(allHosts(plan).map(async (h) => ((await probeSrvr(h.host, port, 1500)) ? `${h.host}:${port}` : null)))).filter(
+  const serving = (await Promise.all(allHosts(plan).map(async (h) => ((await probeSrvr(h.host, port, 1500)) ? formatHostPort(h.host, port) : null)))).filter(
     (x) => x !== null,
   );
   if (serving.length === 0) throw new CliError('no server of the plan serves', EXIT.failed);

@@ -42,7 +42,7 @@
 // leading part; 3.4 trims the value; 3.5+ hands the right-untrimmed value to QuorumServer,
 // where trailing blanks after a port fail Integer.parseInt). Rendering never writes them.
 
-import { isIPv6 as netIsIPv6 } from 'node:net';
+import { delimitHost, formatHostPort, normalizeHost } from '../plan/host.js';
 
 export type ServerRole = 'participant' | 'observer';
 
@@ -111,30 +111,7 @@ export function parseServerKey(key: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-/** True for an IPv6 literal without brackets ("2001:db8::1", "fe80::1%eth0"). */
-export function isIPv6(host: string): boolean {
-  return netIsIPv6(host);
-}
-
-/**
- * A host as the module stores it: "[2001:db8::1]" → "2001:db8::1" (plans may spell IPv6
- * hosts either way); anything else unchanged.
- */
-export function normalizeHost(host: string): string {
-  const h = javaTrim(host);
-  return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
-}
-
-/** Brackets a host that contains ':' (ZooKeeper's QuorumServer.delimitedHostString). */
-function delimitHost(host: string): string {
-  const h = normalizeHost(host);
-  return h.includes(':') ? `[${h}]` : h;
-}
-
-/** "host:port" for connect strings and probes: "[::1]:2181" for IPv6, "zk1:2181" otherwise. */
-export function formatHostPort(host: string, port: number): string {
-  return `${delimitHost(host)}:${port}`;
-}
+export { formatHostPort, isIPv6, normalizeHost } from '../plan/host.js';
 
 /** Why a host cannot be written into a server line, or null when it can. */
 function hostProblem(host: string, what: string): string | null {

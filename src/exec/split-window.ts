@@ -10,6 +10,7 @@
 // Invariants: the old servers' own files are never touched (only copies are opened); the
 // temporary copies and readers are zkroll's own and are removed; safe to run twice (creates are
 // create-if-missing, changes set-if-different).
+import { formatHostPort } from '../plan/host.js';
 import { hexZxid } from '../zk/zxid.js';
 import type { MemberAction, NodeRef, Step } from '../compile/types.js';
 import { readerDir, readerPort } from '../compile/split.js';
@@ -88,7 +89,7 @@ export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kin
     env.progress(`the old ensemble ended at ${hex}, after the copy at ${seedZxid ?? 'unknown'}: comparing with the new ensemble`);
     const canary = env.settings.canaryPath;
     const skip = (p: string) => p === '/zookeeper' || p.startsWith('/zookeeper/') || p === canary || p.endsWith(COPY_SUFFIX);
-    const oldAt = `${best.r.node.host}:${best.r.port}`;
+    const oldAt = formatHostPort(best.r.node.host, best.r.port);
     const from = best.r.node.myid;
     // old reader and new ensemble on connections of their own; a lost connection starts the
     // comparison over on fresh ones (creates are create-if-missing, changes set-if-different;

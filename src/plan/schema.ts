@@ -10,12 +10,15 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
+import { normalizeHost } from './host.js';
 
 export { durationSchema, parseDuration } from './duration.js';
 
 // ---------- scalar building blocks ----------
 
-const MYID = 'expected an integer 1..255 (a ZooKeeper myid)';
+// ZooKeeper reads myid with Long.parseLong (QuorumPeerConfig.parseProperties): 0 is a valid id
+// (docker images number from 0); the documented 1..255 is advice, not a check.
+const MYID = 'expected a non-negative integer (a ZooKeeper myid; 0 is allowed)';
 const PORT = 'expected a port number 1..65535';
 
 /** An integer in [min, max]; every failure reports `msg`. */
@@ -23,7 +26,7 @@ function intIn(min: number, max: number, msg: string) {
   return z.int({ error: msg }).min(min, { error: msg }).max(max, { error: msg });
 }
 
-export const MyidSchema = intIn(1, 255, MYID);
+export const MyidSchema = intIn(0, Number.MAX_SAFE_INTEGER, MYID);
 export const PortSchema = intIn(1, 65535, PORT);
 
 /** Absolute, no NUL, no ".." segment (a regex so that the JSON schema carries it too). */
@@ -44,11 +47,13 @@ export const AbsPathSchema = z.string({ error: ABS }).regex(ABS_RE, { error: ABS
 const ZNODE = 'expected a znode path like "/jodis/codis-demo" (no trailing "/", no "//")';
 export const ZnodePathSchema = z.string({ error: ZNODE }).regex(ZNODE_RE, { error: ZNODE });
 
-const HOST = 'expected a host name or IP address (no spaces)';
+const HOST = 'expected a host name or IP address (no spaces; an IPv6 address bare or in brackets)';
+/** A host; an IPv6 address may be written in brackets and is kept bare (brackets are added where ZooKeeper needs them). */
 export const HostSchema = z
   .string({ error: HOST })
-  .regex(/^[^\s@/]+$/, { error: HOST })
-  .max(253, { error: HOST });
+  .regex(/^(?:[^\s@/[\]]+|\[[0-9A-Fa-f:.%\w-]+\])$/, { error: HOST })
+  .max(253, { error: HOST })
+  .transform(normalizeHost);
 
 /** A local file path; "~/" and relative paths are resolved later (see resolveLocalPath). */
 const LOCAL = 'expected a file path';
@@ -154,14 +159,14 @@ const RENUMBER = 'expected a mapping of old myid to new myid, e.g. { 6: 2, 8: 3 
 const RENUMBER_KEY = "expected a current server's myid (an integer) as key";
 
 /** YAML map {old: new} -> [{from: old, to: new}] sorted by `from`. */
-export const RenumberSchema = z.record(z.string().regex(/^\d{1,3}$/, { error: RENUMBER_KEY }), MyidSchema, { error: RENUMBER }).transform((r) =>
+export const RenumberSchema = z.record(z.string().regex(/^\d{1,15}$/, { error: RENUMBER_KEY }), MyidSchema, { error: RENUMBER }).transform((r) =>
   Object.entries(r)
     .map(([from, to]) => ({ from: Number(from), to }))
     .sort((a, b) => a.from - b.from),
 );
 
 const SEED = 'expected "leader" or the myid of a current server';
-const SeedFromSchema = z.union([z.literal('leader', { error: SEED }), intIn(1, 255, SEED)], { error: SEED });
+const SeedFromSchema = z.union([z.literal('leader', { error: SEED }), intIn(0, Number.MAX_SAFE_INTEGER, SEED)], { error: SEED });
 
 const RollingSchema = z.strictObject({ kind: z.literal('rolling') });
 const RebuildInputSchema = z.strictObject({

@@ -4,6 +4,7 @@
 // code (rc) parsed from the library's "<rc> <text>" messages.
 // Invariants: connect() settles before its deadline (and closes the handle on failure);
 // close() is idempotent; no process-wide state.
+import { formatHostPort } from '../plan/host.js';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -19,7 +20,7 @@ function lib(): NativeLike {
 
 /** The client connect string of some servers: "host:port,host:port". */
 export function hostsConnectString(nodes: readonly { host: string }[], port: number): string {
-  return nodes.map((n) => `${n.host}:${port}`).join(',');
+  return nodes.map((n) => formatHostPort(n.host, port)).join(',');
 }
 
 export const ZNONODE = -101;

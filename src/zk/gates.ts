@@ -4,6 +4,7 @@
 // checks go through an injected `hasProcess` (SSH on real hosts).
 // Invariants: no fixed sleeps — every wait is a poll against a deadline; a gate that times out
 // reports the last reason it did not hold; zxids compare as BigInt.
+import { formatHostPort } from '../plan/host.js';
 import { hexZxid } from './zxid.js';
 import type { Gate, NodeRef } from '../compile/types.js';
 import { hostsConnectString, ZkClient } from './client.js';
@@ -102,7 +103,7 @@ async function checkCanary(members: NodeRef[], path: string, env: GateEnv): Prom
     zk.close();
   }
   for (const m of members) {
-    const one = await ZkClient.connect(`${m.host}:${env.clientPort}`, 3000).catch(() => null);
+    const one = await ZkClient.connect(formatHostPort(m.host, env.clientPort), 3000).catch(() => null);
     if (!one) return no(`could not connect to ${m.host} alone`);
     try {
       await one.sync(path);

@@ -4,6 +4,7 @@
 // after a fresh sync before they are reported, so a write racing the walk is not a finding.
 // Invariants: read-only; compares only servers that serve; a digest is sha256 of the data plus
 // an ephemeral flag.
+import { formatHostPort } from '../plan/host.js';
 import crypto from 'node:crypto';
 import { ZkClient } from './client.js';
 import { readMonitor } from './monitor.js';
@@ -65,7 +66,7 @@ export async function verifyConsistency(
   const unreachable: string[] = [];
   await Promise.all(
     servers.map(async (s) => {
-      const c = await ZkClient.connect(`${s.host}:${s.port}`, 5000).catch(() => null);
+      const c = await ZkClient.connect(formatHostPort(s.host, s.port), 5000).catch(() => null);
       if (c) clients.set(s.label, c);
       else unreachable.push(s.label);
     }),

@@ -198,3 +198,33 @@ describe('the data check fed in pieces (a 64 MiB log is never held whole)', () =
     assert.deepEqual(c.finish(), { ok: true, first: null, last: null, txns: 0 });
   });
 });
+
+describe('a log without a whole header (FileTxnLog reads the 16-byte FileHeader of every log)', () => {
+  it('says empty, short or wrong magic, with the byte count', () => {
+    assert.deepEqual(new LogScanner().finish(), {
+      ok: false,
+      why: 'empty (0 bytes): no ZKLG header; the disk filled or the server died while the log was created',
+      bytes: 0,
+      first: null,
+      last: null,
+      txns: 0,
+    });
+    const short = scanLog(log.subarray(0, 15));
+    assert.equal(short.ok, false);
+    assert.equal(short.bytes, 15);
+    assert.match(short.why!, /only 15 bytes, shorter than the 16-byte file header/);
+    assert.match(scanLog(Buffer.from('not a log at all')).why!, /^no ZKLG header \(its magic is 0x6e6f7420\)/);
+  });
+  it('is refused even after a valid snapshot (it used to pass)', () => {
+    const first = zxidOfName(logName, 'log')!;
+    const c = continuity({
+      snapshots: [{ name: 'snapshot.0', zxid: first - 1n, verdict: { ok: true } }],
+      logs: [
+        { name: logName, start: first, scan: scanLog(log) },
+        { name: 'log.ffffffff', start: 0xffffffffn, scan: scanLog(Buffer.alloc(0)) },
+      ],
+    });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /log\.ffffffff: empty \(0 bytes\).*move log\.ffffffff out of version-2/);
+  });
+});

@@ -135,7 +135,7 @@ describe('YAML errors', () => {
 describe('schema errors', () => {
   it('points at a wrong value and says what was expected and what was found', () => {
     assert.deepEqual(loadErrors(withLine(REBUILD, 11, '  - { myid: seven, host: 127.0.10.8, home: /opt/zookeeper-3.4.6, dataDir: /var/lib/zookeeper/data }')), [
-      'plans/test.yaml:11:13: servers[2].myid: expected an integer 1..255 (a ZooKeeper myid), got "seven"',
+      'plans/test.yaml:11:13: servers[2].myid: expected a non-negative integer (a ZooKeeper myid; 0 is allowed), got "seven"',
     ]);
   });
 
@@ -176,7 +176,7 @@ describe('schema errors', () => {
       'strategy:', //               5
       '  kind: rolling', //         6
       'servers:', //                7
-      '  - myid: 300', //           8
+      '  - myid: -3', //            8
       '    host: zk1', //           9
       '    home: /opt/zk', //      10
       '    dataDir: data', //      11
@@ -189,7 +189,7 @@ describe('schema errors', () => {
     ].join('\n');
     assert.deepEqual(loadErrors(text, 'plans/x.yaml'), [
       'plans/x.yaml:2:12: target.version: expected a ZooKeeper version string like "3.4.13" (quote it in YAML), got 3.4',
-      'plans/x.yaml:8:11: servers[0].myid: expected an integer 1..255 (a ZooKeeper myid), got 300',
+      'plans/x.yaml:8:11: servers[0].myid: expected a non-negative integer (a ZooKeeper myid; 0 is allowed), got -3',
       'plans/x.yaml:11:14: servers[0].dataDir: expected an absolute path (starting with "/", without ".."), got "data"',
       "plans/x.yaml:14:3: ssh.conectTimeout: unknown key 'conectTimeout' (did you mean 'connectTimeout'?)",
     ]);

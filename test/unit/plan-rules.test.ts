@@ -35,9 +35,10 @@ describe('rebuild', () => {
     ]);
   });
 
-  it('the temporary myid is 1..255', () => {
-    assert.deepEqual(loadErrors(withLine(REBUILD, 19, '  temporary: { myid: 0, host: 127.0.10.1, dataDir: /var/lib/zookeeper/data }')), [
-      'plans/test.yaml:19:22: strategy.temporary.myid: expected an integer 1..255 (a ZooKeeper myid), got 0',
+  it('the temporary myid is any id ZooKeeper accepts, 0 included (QuorumPeerConfig reads it with Long.parseLong)', () => {
+    assert.equal(loadOk(withLine(REBUILD, 19, '  temporary: { myid: 0, host: 127.0.10.1, dataDir: /var/lib/zookeeper/data }')).strategy.kind, 'rebuild');
+    assert.deepEqual(loadErrors(withLine(REBUILD, 19, '  temporary: { myid: -1, host: 127.0.10.1, dataDir: /var/lib/zookeeper/data }')), [
+      'plans/test.yaml:19:22: strategy.temporary.myid: expected a non-negative integer (a ZooKeeper myid; 0 is allowed), got -1',
     ]);
   });
 
@@ -86,9 +87,9 @@ describe('rebuild', () => {
     ]);
   });
 
-  it('renumber values are myids 1..255 and keys are numbers', () => {
-    assert.deepEqual(loadErrors(withLine(REBUILD, 21, '  renumber: { 6: 2, 8: 3, 7: 4, 9: 5, 10: 256 }')), [
-      'plans/test.yaml:21:43: strategy.renumber.10: expected an integer 1..255 (a ZooKeeper myid), got 256',
+  it('renumber values are myids (non-negative integers) and keys are numbers', () => {
+    assert.deepEqual(loadErrors(withLine(REBUILD, 21, '  renumber: { 6: 2, 8: 3, 7: 4, 9: 5, 10: -6 }')), [
+      'plans/test.yaml:21:43: strategy.renumber.10: expected a non-negative integer (a ZooKeeper myid; 0 is allowed), got -6',
     ]);
     assert.deepEqual(loadErrors(withLine(REBUILD, 21, '  renumber: { 6: 2, 8: 3, 7: 4, 9: 5, ten: 6 }')), [
       `plans/test.yaml:21:39: strategy.renumber.ten: expected a current server's myid (an integer) as key, got "ten"`,

@@ -1,0 +1,206 @@
+// Real-world data directories (test/fixtures/realworld/datadir-*, see its README): each folder
+// is read from disk and run through the code path readDataDirs uses (dataFilesOf, fed in
+// 64 KiB pieces, and once more through the gzip transport), with variants of the same kind.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import { dataFilesOf, gunzipTransport, verdictOfFiles } from '../../src/check/datadir.js';
+import { adler32, continuity, SNAPPY_MAGIC, snapshotName, zxidOfName } from '../../src/check/datafiles.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/realworld');
+
+/** A fixture's version-2 directory: {file name: bytes}. */
+function version2(folder: string): Record<string, Buffer> {
+  const dir = path.join(root, folder, 'data/version-2');
+  return Object.fromEntries(fs.readdirSync(dir).map((n) => [n, fs.readFileSync(path.join(dir, n))]));
+}
+
+/** The verdict as readDataDirs reaches it: each file `gzip -c`'d on the host, gunzipped here, then checked. */
+async function verdictOverTransport(files: Record<string, Buffer>) {
+  const names = Object.keys(files).sort();
+  return continuity(await dataFilesOf({ snapshots: names, logs: names }, async (_kind, name) => gunzipTransport(zlib.gzipSync(files[name]!))));
+}
+
+/** Both paths must agree; returns the verdict. */
+async function verdict(files: Record<string, Buffer>) {
+  const a = await verdictOfFiles(files);
+  const b = await verdictOverTransport(files);
+  assert.deepEqual(b, a);
+  return a;
+}
+
+/** A copy of a log with every zxid moved by `delta` (each entry's Adler32 recomputed). */
+function renumber(log: Buffer, delta: bigint): Buffer {
+  const out = Buffer.from(log);
+  let off = 16;
+  while (off + 12 <= out.length) {
+    const len = out.readInt32BE(off + 8);
+    if (len < 20 || off + 12 + len + 1 > out.length) break;
+    const body = out.subarray(off + 12, off + 12 + len);
+    body.writeBigUInt64BE(body.readBigUInt64BE(12) + delta, 12);
+    out.writeBigUInt64BE(BigInt(adler32(body)), off);
+    off += 12 + len + 1;
+  }
+  return out;
+}
+
+describe('compressed snapshot names (SnapStream.getStreamMode)', () => {
+  it('recognises snapshot.<zxid>, .gz and .snappy, in any case of the extension', () => {
+    assert.deepEqual(snapshotName('snapshot.1a'), { zxid: 0x1an, compression: 'none' });
+    assert.deepEqual(snapshotName('snapshot.100000000.gz'), { zxid: 0x100000000n, compression: 'gzip' });
+    assert.deepEqual(snapshotName('snapshot.100000000.GZ'), { zxid: 0x100000000n, compression: 'gzip' });
+    assert.deepEqual(snapshotName('snapshot.2f.snappy'), { zxid: 0x2fn, compression: 'snappy' });
+    assert.equal(zxidOfName('snapshot.0.gz', 'snapshot'), 0n);
+    assert.equal(zxidOfName('snapshot.2f.snappy', 'snapshot'), 0x2fn);
+  });
+  it('ignores other names as before', () => {
+    for (const n of ['snapshot.1a.tmp', 'snapshot.gz', 'snapshot.1a.gz.1', 'log.1.gz', 'acceptedEpoch']) assert.equal(snapshotName(n), null, n);
+    assert.equal(zxidOfName('log.100000001.gz', 'log'), null);
+    assert.equal(zxidOfName('log.100000001', 'log'), 0x100000001n);
+  });
+});
+
+describe('realworld datadir-compressed-snapshot (snapshot.0.gz, 3.6+ compression.method=gz)', () => {
+  const files = version2('datadir-compressed-snapshot');
+  const inner = zlib.gunzipSync(files['snapshot.0.gz']!);
+
+  it('is healthy: the .gz snapshot is read (double-gzipped over the transport) and checked', async () => {
+    const c = await verdict(files);
+    assert.equal(c.ok, true, c.detail);
+    assert.equal(c.snapshotZxid, 0n);
+    assert.match(c.detail, /^snapshot snapshot\.0\.gz valid, logs continue to 0x/);
+  });
+  it('the same snapshot uncompressed gives the same verdict', async () => {
+    const plain = await verdict({ 'snapshot.0': inner, 'log.100000001': files['log.100000001']! });
+    const gz = await verdict(files);
+    assert.equal(plain.lastZxid, gz.lastZxid);
+    assert.equal(plain.ok, true);
+  });
+  it('a truncated .gz snapshot is damaged, not passed', async () => {
+    const gz = files['snapshot.0.gz']!;
+    const c = await verdict({ ...files, 'snapshot.0.gz': gz.subarray(0, gz.length - 20) });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /snapshot\.0\.gz: not a readable gzip stream/);
+  });
+  it('a .gz name over an uncompressed snapshot is damaged (ZooKeeper checks the gzip magic)', async () => {
+    const c = await verdict({ ...files, 'snapshot.0.gz': inner });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /snapshot\.0\.gz: not a readable gzip stream/);
+  });
+  it('a flipped byte inside the compressed snapshot fails its Adler32 checksum', async () => {
+    const bad = Buffer.from(inner);
+    bad[Math.floor(bad.length / 2)]! ^= 0xff;
+    const c = await verdict({ ...files, 'snapshot.0.gz': zlib.gzipSync(bad) });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /snapshot\.0\.gz: checksum mismatch/);
+  });
+  it('a damaged newer .gz snapshot is ignored for an older valid one, as ZooKeeper does', async () => {
+    const c = await verdict({ ...files, 'snapshot.100000005.gz': Buffer.from('garbage') });
+    assert.equal(c.ok, true, c.detail);
+    assert.match(c.detail, /newer damaged snapshot ignored: snapshot\.100000005\.gz/);
+  });
+});
+
+describe('snappy snapshots (compression.method=snappy): refused, never passed or mis-read', () => {
+  const files = version2('datadir-compressed-snapshot');
+  const snappy = Buffer.concat([SNAPPY_MAGIC, Buffer.from([0, 0, 0, 1, 0, 0, 0, 1]), Buffer.alloc(64, 7)]);
+  const plainSnap = zlib.gunzipSync(files['snapshot.0.gz']!);
+  const log = files['log.100000001']!;
+
+  it('a snappy snapshot alone is refused with a clear reason', async () => {
+    const c = await verdict({ 'snapshot.0.snappy': snappy, 'log.100000001': log });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /^cannot read snappy snapshots; snapshot\.0\.snappy .*zkSnapShotToolkit\.sh/);
+  });
+  it('a snappy snapshot newer than the valid plain one is refused (ZooKeeper would load it first)', async () => {
+    const c = await verdict({ 'snapshot.0': plainSnap, 'snapshot.100000010.snappy': snappy, 'log.100000001': log });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /^cannot read snappy snapshots; snapshot\.100000010\.snappy/);
+  });
+  it('an older snappy snapshot does not matter when a newer one is valid', async () => {
+    const c = await verdict({ 'snapshot.0.snappy': snappy, 'snapshot.100000000': plainSnap, 'log.100000001': log });
+    assert.equal(c.ok, true, c.detail);
+  });
+  it('a .snappy file without the snappy magic is damaged (isValidSnappyStream fails)', async () => {
+    const c = await verdict({ 'snapshot.0.snappy': plainSnap, 'log.100000001': log });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /snapshot\.0\.snappy: no snappy header/);
+  });
+});
+
+describe('realworld datadir-empty-tail-log (a 0-byte newest log)', () => {
+  const files = version2('datadir-empty-tail-log');
+  const log = files['log.100000001']!;
+
+  it('is refused, naming the file and what to do', async () => {
+    assert.equal(files['log.100000023']!.length, 0);
+    const c = await verdict(files);
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /log\.100000023: empty \(0 bytes\): no ZKLG header/);
+    assert.match(c.detail, /move log\.100000023 out of version-2 into a backup directory/);
+    assert.match(c.detail, /ZOOKEEPER-2332/);
+    assert.equal(c.snapshotZxid, 0n);
+  });
+  it('a log shorter than its 16-byte header is refused', async () => {
+    const c = await verdict({ ...files, 'log.100000023': log.subarray(0, 10) });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /log\.100000023: no ZKLG header: only 10 bytes, shorter than the 16-byte file header/);
+    assert.match(c.detail, /move log\.100000023 out of version-2/);
+  });
+  it('a log with a wrong magic is refused, without advice to drop it', async () => {
+    const c = await verdict({ ...files, 'log.100000023': Buffer.concat([Buffer.from('XXXX'), log.subarray(4)]) });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /log\.100000023: no ZKLG header \(its magic is 0x58585858\)/);
+    assert.match(c.detail, /restore it from a backup/);
+  });
+  it('an empty log in the middle is refused too', async () => {
+    const c = await verdict({ ...files, 'log.100000000': Buffer.alloc(0), 'log.100000023': renumber(log, 0x22n) });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /log\.100000000: empty \(0 bytes\)/);
+  });
+  it('without the empty log the same directory is healthy', async () => {
+    const rest = { ...files };
+    delete rest['log.100000023'];
+    const c = await verdict(rest);
+    assert.equal(c.ok, true, c.detail);
+  });
+  it('an empty log with no snapshot is refused as well', async () => {
+    const c = await verdict({ 'log.100000001': log, 'log.100000023': Buffer.alloc(0) });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /^no snapshot, and log\.100000023: empty/);
+  });
+});
+
+describe('realworld datadir-logs-without-snapshot (a 3.4 dataDir: log.100000001, no snapshot)', () => {
+  const files = version2('datadir-logs-without-snapshot');
+  const log = files['log.100000001']!;
+
+  it('is healthy: nothing precedes the first transaction of the first epoch', async () => {
+    const c = await verdict(files);
+    assert.equal(c.ok, true, c.detail);
+    assert.equal(c.snapshotZxid, null);
+    assert.ok(c.lastZxid !== null && c.lastZxid > 0x100000001n);
+    assert.match(c.detail, /^no snapshot; logs complete from the ensemble's first transaction 0x100000001 .*snapshot\.trust\.empty=true.*ZOOKEEPER-3056/);
+  });
+  it('later logs of later epochs continuing it are healthy too', async () => {
+    const c = await verdict({ ...files, 'log.200000001': renumber(log, 0x100000000n) });
+    assert.equal(c.ok, true, c.detail);
+    assert.equal(c.lastZxid! >> 32n, 2n);
+  });
+  it('a log from the first transaction of a later epoch alone is refused: earlier epochs may have been deleted', async () => {
+    const c = await verdict({ 'log.200000001': renumber(log, 0x100000000n) });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /begins at 0x200000001, not at the ensemble's first transaction 0x100000001/);
+    assert.match(c.detail, /first transaction of epoch 2, complete only if the ensemble wrote nothing in earlier epochs/);
+  });
+  it('a log that begins after the first transaction is refused', async () => {
+    let off = 16;
+    for (let i = 0; i < 3; i++) off += 12 + log.readInt32BE(off + 8) + 1;
+    const c = await verdict({ 'log.100000004': Buffer.concat([log.subarray(0, 16), log.subarray(off)]) });
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /begins at 0x100000004/);
+  });
+});

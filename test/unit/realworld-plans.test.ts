@@ -1,0 +1,69 @@
+// Plans from public reports (test/fixtures/realworld): IPv6 hosts written bare or in brackets,
+// and an ensemble numbered from 0, load, compile and render the way ZooKeeper reads them.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { compile } from '../../src/compile/index.js';
+import { plannedFiles, simulateWrites } from '../../src/compile/files.js';
+import { oldNode, serverLines } from '../../src/compile/nodes.js';
+import type { Plan } from '../../src/plan/schema.js';
+import { loadPlanFile } from '../../src/plan/load.js';
+import { hostsConnectString } from '../../src/zk/client.js';
+import { loadOk, ROLLING } from './plan-fixtures.js';
+
+/** The first zoo.cfg the plan writes, from the plan's picture of the current files (zkroll plan without --live). */
+function firstZooCfg(plan: Plan): string {
+  const all = serverLines(plan, plan.servers.map(oldNode));
+  const initial = plannedFiles(
+    plan.servers.map((s) => ({ node: oldNode(s), all })),
+    plan.cluster.ports.client,
+  );
+  const writes = [...simulateWrites(compile(plan), initial).values()].flat();
+  return writes.find((f) => f.path.endsWith('zoo.cfg'))!.content;
+}
+
+const realworld = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/realworld');
+
+describe('ipv6: hosts bare or in brackets', () => {
+  const load = (name: string) => {
+    const r = loadPlanFile(path.join(realworld, 'ipv6', name));
+    assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+    return r.plan;
+  };
+  it('both spellings load to the same bare hosts', () => {
+    const bare = load('plan-bare.yaml');
+    const bracket = load('plan-bracket.yaml');
+    assert.deepEqual(
+      bare.servers.map((s) => s.host),
+      ['2001:db8::11', '2001:db8::12', '2001:db8::13'],
+    );
+    assert.deepEqual(
+      bracket.servers.map((s) => s.host),
+      bare.servers.map((s) => s.host),
+    );
+  });
+  it('server lines and connect strings put IPv6 hosts in brackets', () => {
+    for (const name of ['plan-bare.yaml', 'plan-bracket.yaml']) {
+      const plan = load(name);
+      const cfg = firstZooCfg(plan);
+      assert.match(cfg, /^server\.1=\[2001:db8::11\]:2888:3888$/m, cfg);
+      assert.match(cfg, /^server\.3=\[2001:db8::13\]:2888:3888$/m);
+      assert.equal(hostsConnectString(plan.servers, 2181), '[2001:db8::11]:2181,[2001:db8::12]:2181,[2001:db8::13]:2181');
+    }
+  });
+});
+
+describe('ids-from-zero', () => {
+  it('a rolling plan of servers 0, 1, 2 compiles and writes server.0', () => {
+    const plan = loadOk(ROLLING.replace('  - myid: 1\n', '  - myid: 0\n'));
+    assert.deepEqual(
+      plan.servers.map((s) => s.myid),
+      [0, 2, 3],
+    );
+    const cfg = firstZooCfg(plan);
+    assert.match(cfg, /^server\.0=zk1\.example\.com:2888:3888$/m, cfg);
+    const round = compile(plan).steps.filter((s) => s.action === 'restart');
+    assert.equal(round.length, 3);
+  });
+});
