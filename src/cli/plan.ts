@@ -3,7 +3,7 @@
 // them); with --live it reads the hosts' real zoo.cfg and myid over SSH and every server's
 // srvr, and refuses a plan that does not match the cluster.
 // Invariants: renders the very steps apply will run; refusals exit 2 with the reason.
-import { plannedFiles, simulateWrites, MissingBase } from '../compile/files.js';
+import { plannedFiles, simulateWrites, FileRefused } from '../compile/files.js';
 import { oldNode, serverLines } from '../compile/nodes.js';
 import { readLive } from '../inspect/live.js';
 import { hazardLine, planHazards } from '../plan/versions.js';
@@ -46,7 +46,7 @@ export async function cmdPlan(file: string, o: { format: string; live?: boolean 
   try {
     files = simulateWrites(compiled, initial);
   } catch (e) {
-    if (e instanceof MissingBase) throw new CliError(`${file}: ${e.message}`, EXIT.badInput);
+    if (e instanceof FileRefused) throw new CliError(`${file}: ${e.message}`, EXIT.badInput);
     throw e;
   }
   const hazards = planHazards(plan);

@@ -3,7 +3,8 @@
 // the plan (or from the live hosts with --live). Pure.
 // Invariants: the same FileWrite and the same base text always give the same content; a
 // dynamic config file (3.5+ `dynamicConfigFile`) is written beside zoo.cfg, never inlined.
-import { dynamicConfigPath, renderZooCfg, synthesizeZooCfg } from './zoocfg.js';
+import path from 'node:path';
+import { dynamicConfigPath, membershipChange, reconfigEnabled, renderZooCfg, synthesizeZooCfg } from './zoocfg.js';
 import type { Compiled, FileWrite, NodeRef, ServerLine, Step } from './types.js';
 
 export type ReadFile = (host: string, path: string) => string | undefined;
@@ -15,7 +16,10 @@ export interface ResolvedFile {
   mode: number;
 }
 
-export class MissingBase extends Error {}
+/** A file write that cannot be resolved from the files on the host (nothing is written). */
+export class FileRefused extends Error {}
+
+export class MissingBase extends FileRefused {}
 
 export const BLOCK_BEGIN = '# >>> zkroll (managed block: zkroll replaces it on every run)';
 export const BLOCK_END = '# <<< zkroll';
@@ -39,7 +43,20 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile): Resolv
   if (base === undefined) throw new MissingBase(`${baseHost}:${fw.base} (the zoo.cfg this step starts from) does not exist`);
   const dynPath = dynamicConfigPath(base);
   const dynBase = dynPath !== undefined ? read(baseHost, dynPath) : undefined;
-  const r = renderZooCfg(base, fw.servers, fw.node, baseHost, dynBase, { ...(fw.set ? { set: fw.set } : {}), ...(fw.unset ? { unset: fw.unset } : {}) });
+  if (reconfigEnabled(base)) {
+    const change = membershipChange(base, dynBase, fw.servers);
+    if (change !== null) {
+      throw new FileRefused(
+        `${baseHost}:${fw.base} has reconfigEnabled=true: the membership belongs to ZooKeeper's reconfig (it rewrites ${dynPath ?? 'the dynamic file'} itself), so zkroll does not edit it by hand; this step would change the members ${change}. Set reconfigEnabled=false first, or change the membership with reconfig (not a zkroll strategy yet).`,
+      );
+    }
+  }
+  const set = [...(fw.set ?? [])];
+  // a config carried to another install takes its dynamic file along: the new zoo.cfg never
+  // points back into the old install (whose file stays as it was)
+  if (dynPath !== undefined && fw.path !== fw.base)
+    set.push({ key: 'dynamicConfigFile', value: path.posix.join(path.posix.dirname(fw.path), path.posix.basename(dynPath)) });
+  const r = renderZooCfg(base, fw.servers, fw.node, baseHost, dynBase, { ...(set.length > 0 ? { set } : {}), ...(fw.unset ? { unset: fw.unset } : {}) });
   const out: ResolvedFile[] = [{ host, path: fw.path, content: r.main, mode: fw.mode }];
   if (r.dynamic) out.push({ host, path: r.dynamic.path, content: r.dynamic.content, mode: fw.mode });
   return out;

@@ -146,6 +146,25 @@ export function synthesizeZooCfg(node: NodeRef, servers: ServerLine[], clientPor
   );
 }
 
+/**
+ * How the members `servers` differ from those `base` (or its dynamic file `dynamicBase`)
+ * lists, e.g. "[1, 2, 3] → [1, 2, 3, 4]", or null when every member keeps its id, host and ports.
+ */
+export function membershipChange(base: string, dynamicBase: string | undefined, servers: ServerLine[]): string | null {
+  const doc = parseProperties(base);
+  const from = dynamicBase !== undefined && configuredIds(dynamicBase).length > 0 ? parseProperties(dynamicBase) : doc;
+  const lines = from.lines.filter((l) => isServerKey(l.key));
+  const before = lines.map((l) => parseServerKey(l.key!)!).sort((a, b) => a - b);
+  const after = servers.map((s) => s.myid).sort((a, b) => a - b);
+  const same = before.length === after.length && servers.every((s) => lines.some((l) => parseServerKey(l.key!) === s.myid && sameMember(l.value!, s)));
+  return same ? null : `[${before.join(', ')}] → [${after.join(', ')}]`;
+}
+
+/** reconfigEnabled as ZooKeeper reads it (Boolean.parseBoolean: "true" in any case). */
+export function reconfigEnabled(base: string): boolean {
+  return (propertyValue(parseProperties(base), 'reconfigEnabled') ?? '').trim().toLowerCase() === 'true';
+}
+
 /** The server.N ids a config text lists (main file or dynamic file), in order. */
 export function configuredIds(text: string): number[] {
   return parseProperties(text)

@@ -1,11 +1,12 @@
 // Plans from public reports (test/fixtures/realworld): IPv6 hosts written bare or in brackets,
 // and an ensemble numbered from 0, load, compile and render the way ZooKeeper reads them.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../../src/compile/index.js';
-import { plannedFiles, simulateWrites } from '../../src/compile/files.js';
+import { FileRefused, plannedFiles, resolveFile, simulateWrites } from '../../src/compile/files.js';
 import { oldNode, serverLines } from '../../src/compile/nodes.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { loadPlanFile } from '../../src/plan/load.js';
@@ -65,5 +66,42 @@ describe('ids-from-zero', () => {
     assert.match(cfg, /^server\.0=zk1\.example\.com:2888:3888$/m, cfg);
     const round = compile(plan).steps.filter((s) => s.action === 'restart');
     assert.equal(round.length, 3);
+  });
+});
+
+describe('reconfig-enabled: the dynamic file moves with the config; membership belongs to reconfig', () => {
+  const dir = path.join(realworld, 'reconfig-enabled');
+  const files = new Map([
+    ['zk1\u0000/opt/zookeeper-3.5.5/conf/zoo.cfg', fs.readFileSync(path.join(dir, 'zoo.cfg'), 'utf8')],
+    ['zk1\u0000/opt/zookeeper-3.5.5/conf/zoo.cfg.dynamic.100000000', fs.readFileSync(path.join(dir, 'zoo.cfg.dynamic.100000000'), 'utf8')],
+  ]);
+  const read = (h: string, p: string) => files.get(`${h}\u0000${p}`);
+  const node = {
+    host: 'zk1',
+    myid: 1,
+    home: '/opt/zookeeper-3.5.9',
+    config: '/opt/zookeeper-3.5.9/conf/zoo.cfg',
+    dataDir: '/var/lib/zookeeper',
+    dataLogDir: '/var/lib/zookeeper',
+  };
+  const member = (myid: number) => ({ myid, host: `zk${myid}.example.net`, quorumPort: 2888, electionPort: 3888, clientPort: 2181 });
+  const write = (servers: ReturnType<typeof member>[]) =>
+    resolveFile({ kind: 'zoo.cfg', path: node.config, base: '/opt/zookeeper-3.5.5/conf/zoo.cfg', servers, node, mode: 0o644 }, 'zk1', read);
+
+  it('same members: the new zoo.cfg points at its own copy of the dynamic file; the old install is not written', () => {
+    const out = write([member(1), member(2), member(3)]);
+    assert.deepEqual(
+      out.map((f) => f.path),
+      ['/opt/zookeeper-3.5.9/conf/zoo.cfg', '/opt/zookeeper-3.5.9/conf/zoo.cfg.dynamic.100000000'],
+    );
+    assert.match(out[0]!.content, /^dynamicConfigFile=\/opt\/zookeeper-3\.5\.9\/conf\/zoo\.cfg\.dynamic\.100000000$/m);
+    assert.equal(out[1]!.content, files.get('zk1\u0000/opt/zookeeper-3.5.5/conf/zoo.cfg.dynamic.100000000'), 'the members keep their lines verbatim');
+  });
+
+  it('a membership change is refused, with the reason', () => {
+    assert.throws(
+      () => write([member(1), member(2), member(3), member(4)]),
+      (e: unknown) => e instanceof FileRefused && /reconfigEnabled=true.*\[1, 2, 3\] → \[1, 2, 3, 4\]/.test(e.message),
+    );
   });
 });
