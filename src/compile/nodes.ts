@@ -10,13 +10,16 @@ import type { Gate, NodeRef, RemoteCommand, ServerLine } from './types.js';
 export const RUN_TOKEN = '@RUN@';
 
 export function oldNode(s: ServerSpec): NodeRef {
-  return { host: s.host, myid: s.myid, home: s.home, config: s.config, dataDir: s.dataDir, dataLogDir: s.dataLogDir };
+  const n: NodeRef = { host: s.host, myid: s.myid, home: s.home, config: s.config, dataDir: s.dataDir, dataLogDir: s.dataLogDir };
+  if (s.role === 'observer') n.observer = true;
+  return n;
 }
 
 /** The server on the target install under its (possibly new) myid. */
 export function targetNode(plan: Plan, s: ServerSpec, newId: number): NodeRef {
   const n: NodeRef = { host: s.host, myid: newId, home: plan.target.home, config: plan.target.config, dataDir: s.dataDir, dataLogDir: s.dataLogDir };
   if (newId !== s.myid) n.oldMyid = s.myid;
+  if (s.role === 'observer') n.observer = true;
   return n;
 }
 
@@ -26,8 +29,14 @@ export function temporaryNode(plan: Plan): NodeRef | null {
   return { host: t.host, myid: t.myid, temporary: true, home: t.home, config: t.config, dataDir: t.dataDir, dataLogDir: t.dataLogDir };
 }
 
+/** The voters among `nodes` (observers do not vote). */
+export function votersOf(nodes: NodeRef[]): NodeRef[] {
+  return nodes.filter((n) => !n.observer);
+}
+
 export function describeNode(n: NodeRef): string {
   if (n.temporary) return `temporary server ${n.myid} (${n.host})`;
+  if (n.observer) return `observer ${n.myid} (${n.host})`;
   if (n.oldMyid !== undefined) return `server ${n.myid} (old ${n.oldMyid}, ${n.host})`;
   return `server ${n.myid} (${n.host})`;
 }
@@ -35,7 +44,14 @@ export function describeNode(n: NodeRef): string {
 export function serverLines(plan: Plan, nodes: NodeRef[]): ServerLine[] {
   const p = plan.cluster.ports;
   return nodes
-    .map((n) => ({ myid: n.myid, host: n.host, quorumPort: p.quorum, electionPort: p.election, clientPort: p.client }))
+    .map((n): ServerLine => ({
+      myid: n.myid,
+      host: n.host,
+      quorumPort: p.quorum,
+      electionPort: p.election,
+      clientPort: p.client,
+      ...(n.observer ? { observer: true } : {}),
+    }))
     .sort((a, b) => a.myid - b.myid);
 }
 

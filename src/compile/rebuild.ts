@@ -31,6 +31,12 @@ import { Refusal } from './types.js';
 export function compileRebuild(plan: Plan): Step[] {
   const s = plan.strategy as RebuildStrategy;
   const h = plan.health;
+  const observers = plan.servers.filter((x) => x.role === 'observer').map((x) => x.myid);
+  if (observers.length > 0) {
+    throw new Refusal(
+      `a rebuild of an ensemble with observers (${observers.join(', ')}) is not supported yet: the mini-ensemble and every growth round are proved with voters only. Remove the observers from the plan (and from every zoo.cfg) first, or upgrade with the rolling strategy.`,
+    );
+  }
   const temp = temporaryNode(plan)!;
   const newId = new Map(s.renumber.map((r) => [r.from, r.to]));
   const broken = plan.servers.filter((x) => s.broken.includes(x.myid));

@@ -20,21 +20,25 @@ import {
   startCommand,
   stopAndWait,
   targetNode,
+  votersOf,
 } from './nodes.js';
 import type { Gate, MemberAction, NodeRef, Step } from './types.js';
 import { Refusal } from './types.js';
 
 export function compileRolling(plan: Plan): Step[] {
   const n = plan.servers.length;
-  if (n < 3) {
+  const voters = plan.servers.filter((s) => s.role !== 'observer').length;
+  if (voters < 3) {
+    const obs = n - voters;
+    const what = `${voters} voting server${voters === 1 ? '' : 's'}${obs > 0 ? ` (and ${obs} observer${obs === 1 ? '' : 's'}, which do not vote)` : ''}`;
     throw new Refusal(
-      `a rolling restart of ${n} server${n === 1 ? '' : 's'} cannot keep a quorum: with one server down, ${n - 1} of ${n} is below the quorum of ${quorumOf(n)}. An ensemble needs at least 3 servers to be upgraded without an outage.`,
+      `a rolling restart of ${what} cannot keep a quorum: with one voter down, ${voters - 1} of ${voters} is below the quorum of ${quorumOf(voters)}. An ensemble needs at least 3 voters to be upgraded without an outage.`,
     );
   }
   const b = new StepList(plan);
   const h = plan.health;
   const ids = plan.servers.map((s) => s.myid);
-  b.model.formNew(ids);
+  b.model.formNew(plan.servers.filter((s) => s.role !== 'observer').map((s) => s.myid));
   for (const id of ids) b.model.startNew(id);
   const targets = plan.servers.map((s) => targetNode(plan, s, s.myid));
   const lines = serverLines(plan, targets);
@@ -80,8 +84,8 @@ export function compileRolling(plan: Plan): Step[] {
         elections: leaderSlot ? 1 : 0,
       },
       () => {},
-      // the member of this slot is down while it restarts; any of them is a voter
-      members[0]!.myid,
+      // the member of this slot is down while it restarts: at worst a voter
+      votersOf(members)[0]!.myid,
     );
   }
   dropTrustEmpty(b, members);

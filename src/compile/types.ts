@@ -13,6 +13,8 @@ export interface NodeRef {
   /** Its myid in the old ensemble, when it had one. */
   oldMyid?: number;
   temporary?: boolean;
+  /** An observer: syncs and serves, never votes (absent: a participant). */
+  observer?: boolean;
   home: string;
   config: string;
   dataDir: string;
@@ -85,6 +87,8 @@ export type FileWrite =
 
 export interface ServerLine {
   myid: number;
+  /** Written `:observer` (absent: a participant). */
+  observer?: boolean;
   host: string;
   quorumPort: number;
   electionPort: number;

@@ -37,7 +37,7 @@ export function serverLine(s: ServerLine, fmt: { role: boolean; client: boolean 
   const value = renderServerValue({
     id: s.myid,
     addresses: [{ host: s.host, quorumPort: s.quorumPort, electionPort: s.electionPort }],
-    role: fmt.role ? 'participant' : null,
+    role: s.observer ? 'observer' : fmt.role ? 'participant' : null,
     client: fmt.client ? { address: null, port: s.clientPort } : null,
   });
   return `server.${s.myid}=${value}`;
@@ -48,7 +48,14 @@ function sameMember(value: string, s: ServerLine): boolean {
   try {
     const p = parseServerValue(s.myid, value);
     const a = p.addresses[0]!;
-    return p.addresses.length === 1 && normalizeHost(a.host) === normalizeHost(s.host) && a.quorumPort === s.quorumPort && a.electionPort === s.electionPort;
+    const sameRole = (p.role === 'observer') === (s.observer === true);
+    return (
+      p.addresses.length === 1 &&
+      sameRole &&
+      normalizeHost(a.host) === normalizeHost(s.host) &&
+      a.quorumPort === s.quorumPort &&
+      a.electionPort === s.electionPort
+    );
   } catch {
     return false;
   }
@@ -86,7 +93,7 @@ export function renderZooCfg(
   keys: { set?: { key: string; value: string }[]; unset?: string[] } = {},
 ): RenderedConfig {
   const doc = parseProperties(base);
-  const lines = setKeys(doc, keys.set ?? [], keys.unset ?? []);
+  const lines = setKeys(doc, [...peerType(doc, node), ...(keys.set ?? [])], keys.unset ?? []);
   const dynPath = propertyValue({ ...doc, lines }, 'dynamicConfigFile') || undefined;
   const dynDoc = dynPath !== undefined ? parseProperties(dynamicBase ?? '') : undefined;
   const rendered = serverLines(dynDoc && dynDoc.lines.some((l) => isServerKey(l.key)) ? dynDoc : doc, servers, (dynDoc ?? doc).eol);
@@ -118,6 +125,16 @@ export function renderZooCfg(
   return result;
 }
 
+/**
+ * The node's own role as its host's zoo.cfg must say it: 3.4 needs `peerType=observer` on an
+ * observer (QuorumPeerConfig.parseProperties), and a participant must not carry it.
+ */
+function peerType(doc: PropertiesDoc, node: NodeRef): { key: string; value: string }[] {
+  const cur = propertyValue(doc, 'peerType')?.trim().toLowerCase();
+  if (node.observer) return cur === 'observer' ? [] : [{ key: 'peerType', value: 'observer' }];
+  return cur === 'observer' ? [{ key: 'peerType', value: 'participant' }] : [];
+}
+
 /** The lines with each `set` key given its value (in place, else appended) and every `unset` key's lines dropped. */
 function setKeys(doc: PropertiesDoc, set: { key: string; value: string }[], unset: string[]): PropLine[] {
   let out = doc.lines.filter((l) => l.key === null || !unset.includes(l.key));
@@ -138,6 +155,7 @@ export function synthesizeZooCfg(node: NodeRef, servers: ServerLine[], clientPor
   return (
     [
       '# (your zoo.cfg: every line zkroll does not own is kept as it is)',
+      ...(node.observer ? ['peerType=observer'] : []),
       `dataDir=${node.dataDir}`,
       ...(node.dataLogDir !== node.dataDir ? [`dataLogDir=${node.dataLogDir}`] : []),
       `clientPort=${clientPort}`,
@@ -163,6 +181,23 @@ export function membershipChange(base: string, dynamicBase: string | undefined, 
 /** reconfigEnabled as ZooKeeper reads it (Boolean.parseBoolean: "true" in any case). */
 export function reconfigEnabled(base: string): boolean {
   return (propertyValue(parseProperties(base), 'reconfigEnabled') ?? '').trim().toLowerCase() === 'true';
+}
+
+/** The role each server.N line of a config text gives its server (`:observer`, else participant). */
+export function configuredRoles(text: string): Map<number, 'participant' | 'observer'> {
+  const roles = new Map<number, 'participant' | 'observer'>();
+  for (const l of parseProperties(text).lines) {
+    const id = l.key === null ? null : parseServerKey(l.key);
+    if (id === null) continue;
+    let role: 'participant' | 'observer' = 'participant';
+    try {
+      role = parseServerValue(id, l.value!).role === 'observer' ? 'observer' : 'participant';
+    } catch {
+      /* an unreadable line: its id is still listed; ZooKeeper itself would refuse the file */
+    }
+    roles.set(id, role);
+  }
+  return roles;
 }
 
 /** The server.N ids a config text lists (main file or dynamic file), in order. */

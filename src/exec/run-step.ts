@@ -149,15 +149,21 @@ async function resolveSlot(env: RunEnv, memo: StepMemo, step: Step & { target: {
   if (!order) {
     const v = await view(env, t.members);
     if (v.leader === null) throw new StepError(`cannot order round ${t.round}: no single leader among ${t.members.map((m) => m.myid).join(', ')}`);
-    order = [
-      ...t.members
-        .map((m) => m.myid)
-        .filter((id) => id !== v.leader)
-        .sort((a, b) => a - b),
-      v.leader,
-    ];
+    // observers first (they do not vote), then the followers, each in myid order; the leader last
+    const byId = (a: number, b: number) => a - b;
+    const observers = t.members
+      .filter((m) => m.observer)
+      .map((m) => m.myid)
+      .sort(byId);
+    const followers = t.members
+      .filter((m) => !m.observer && m.myid !== v.leader)
+      .map((m) => m.myid)
+      .sort(byId);
+    order = [...observers, ...followers, v.leader];
     memo.slotOrders[t.round] = order;
-    env.progress(`round ${t.round}: followers ${order.slice(0, -1).join(', ') || 'none'}, then leader ${v.leader}`);
+    env.progress(
+      `round ${t.round}: ${observers.length > 0 ? `observers ${observers.join(', ')}, ` : ''}followers ${followers.join(', ') || 'none'}, then leader ${v.leader}`,
+    );
   }
   const id = order[t.slot - 1];
   if (id === undefined) throw new StepError(`round ${t.round} has no slot ${t.slot}`);

@@ -6,7 +6,7 @@ import { sameVersion } from '../plan/versions.js';
 import type { Plan } from '../plan/schema.js';
 import { sshTargets } from '../plan/helpers.js';
 import { SshPool } from '../remote/ssh.js';
-import { configuredIds, dynamicConfigPath } from '../compile/zoocfg.js';
+import { configuredIds, configuredRoles, dynamicConfigPath } from '../compile/zoocfg.js';
 import { probeSrvr, type Srvr } from '../zk/fourlw.js';
 
 export interface LiveServer {
@@ -50,21 +50,33 @@ export async function readLive(plan: Plan, planFile: string, pool: SshPool): Pro
     }),
   );
   const mismatches: string[] = [];
+  /** The config texts read on a host (zoo.cfg and its dynamic file), joined. */
+  const ownFiles = (host: string) =>
+    [...files.entries()]
+      .filter(([k]) => k.startsWith(`${host}\u0000`))
+      .map(([, v]) => v)
+      .join('\n');
   const planIds = plan.servers.map((s) => s.myid).sort((a, b) => a - b);
   for (const s of servers) {
     const label = `server ${s.myid} (${s.host})`;
     if (s.config === null) mismatches.push(`${label}: ${plan.servers.find((x) => x.myid === s.myid)!.config} does not exist`);
     else {
-      const dynIds = configuredIds(
-        [...files.entries()]
-          .filter(([k]) => k.startsWith(`${s.host}\u0000`))
-          .map(([, v]) => v)
-          .join('\n'),
-      );
+      const dynIds = configuredIds(ownFiles(s.host));
       if (dynIds.join(',') !== planIds.join(','))
         mismatches.push(`${label}: its zoo.cfg lists servers ${dynIds.join(', ') || 'none'}, the plan lists ${planIds.join(', ')}`);
+      const roles = configuredRoles(ownFiles(s.host));
+      for (const p of plan.servers) {
+        const role = roles.get(p.myid);
+        if (role !== undefined && role !== p.role)
+          mismatches.push(
+            `${label}: its zoo.cfg makes server ${p.myid} ${role === 'observer' ? 'an observer' : 'a participant'}, the plan says role: ${p.role}`,
+          );
+      }
     }
     if (s.myidOnDisk !== s.myid) mismatches.push(`${label}: myid on disk is ${s.myidOnDisk ?? 'missing'}, the plan says ${s.myid}`);
+    const planned = plan.servers.find((x) => x.myid === s.myid)!.role;
+    if (s.srvr && (s.srvr.mode === 'observer') !== (planned === 'observer'))
+      mismatches.push(`${label}: serves as ${s.srvr.mode} (srvr), the plan says role: ${planned}`);
     if (!broken.includes(s.myid) && s.srvr === null)
       mismatches.push(`${label}: not serving, but the plan counts it as serving (list it under strategy.broken, or bring it back first)`);
     const stated = plan.cluster.version;

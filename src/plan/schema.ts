@@ -133,9 +133,13 @@ const nodeFields = {
   ssh: SshOverrideSchema.optional(),
 };
 
+const ROLE = 'expected "participant" (a voter, the default) or "observer" (serves, does not vote)';
+/** ZooKeeper's learner types (QuorumPeer.LearnerType): an observer syncs and serves but never votes. */
+export const RoleSchema = z.enum(['participant', 'observer'], { error: ROLE });
+
 /** A current ensemble member; output has config and dataLogDir filled in. */
 export const ServerSchema = z
-  .strictObject(nodeFields)
+  .strictObject({ ...nodeFields, role: RoleSchema.default('participant') })
   .transform((s) => ({ ...s, config: s.config ?? defaultConfigPath(s.home), dataLogDir: s.dataLogDir ?? s.dataDir }));
 
 /** The rebuild's temporary server as written; home defaults to target.home (applied by PlanSchema). */

@@ -78,7 +78,7 @@ function stepWhere(s: Step): string {
     case 'node':
       return s.target.node.host;
     case 'slot':
-      return `slot ${s.target.slot} of ${s.target.of} among ${ids(s.target.members.map((m) => m.myid))} (${s.target.slot === s.target.of ? 'the leader' : 'the non-leaders in myid order'}, resolved at run time)`;
+      return `slot ${s.target.slot} of ${s.target.of} among ${ids(s.target.members.map((m) => m.myid))} (${s.target.slot === s.target.of ? 'the leader' : s.target.members.some((m) => m.observer) ? 'observers first, then the followers, in myid order' : 'the non-leaders in myid order'}, resolved at run time)`;
     case 'ensemble':
       return `the ${s.target.which} ensemble through the ZooKeeper client (${s.target.members.map((m) => m.host).join(', ')})`;
     case 'split':

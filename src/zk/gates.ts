@@ -69,15 +69,22 @@ async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict>
   const leaders = members.filter((m) => v.modes.get(m.myid)?.mode === 'leader');
   if (leaders.length !== 1) return no(`expected one leader among ${members.map((m) => m.myid).join(', ')}, found ${leaders.length}`);
   const leader = leaders[0]!;
-  const odd = members.filter((m) => m !== leader && !['follower', 'observer'].includes(v.modes.get(m.myid)?.mode ?? ''));
-  if (odd.length > 0) return no(`not following the leader: ${odd.map((m) => `${m.myid} (${v.modes.get(m.myid)?.mode})`).join(', ')}`);
+  // a participant follows, an observer observes (QuorumPeer.ServerState); anything else is not synced
+  const odd = members.filter((m) => m !== leader && v.modes.get(m.myid)?.mode !== (m.observer ? 'observer' : 'follower'));
+  if (odd.length > 0)
+    return no(`not following the leader: ${odd.map((m) => `${m.myid} (${v.modes.get(m.myid)?.mode}${m.observer ? ', an observer' : ''})`).join(', ')}`);
   // synced followers from mntr, or the AdminServer where mntr is not whitelisted; when neither
-  // answers, the zxid comparison below is what remains (`zkroll check` warns about that beforehand)
+  // answers, the zxid comparison below is what remains (`zkroll check` warns about that beforehand).
+  // Observers are counted apart (zk_synced_observers, 3.6+); 3.4 does not count them at all.
   const read = await (env.monitor ?? readMonitor)(leader.host, env.clientPort, env.adminPort, 1500);
   const mntr = read.via ? read.values : new Map<string, string>();
-  const synced =
-    Number(mntr.get('zk_synced_followers') ?? NaN) + Number(mntr.get('zk_synced_non_voting_followers') ?? 0) + Number(mntr.get('zk_synced_observers') ?? 0);
-  if (Number.isFinite(synced) && synced < members.length - 1) return no(`leader ${leader.myid} has ${synced} synced followers, expected ${members.length - 1}`);
+  const voters = members.filter((m) => !m.observer).length;
+  const observers = members.length - voters;
+  const followers = metric(mntr, 'zk_synced_followers') + (metric(mntr, 'zk_synced_non_voting_followers') || 0);
+  if (Number.isFinite(followers) && followers < voters - 1) return no(`leader ${leader.myid} has ${followers} synced followers, expected ${voters - 1}`);
+  const syncedObservers = metric(mntr, 'zk_synced_observers');
+  if (observers > 0 && Number.isFinite(syncedObservers) && syncedObservers < observers)
+    return no(`leader ${leader.myid} has ${syncedObservers} synced observers, expected ${observers}`);
   // right after an election the leader reports <epoch>00000000, a marker no follower applies;
   // the followers are caught up once they are synced (checked above)
   const lz = v.modes.get(leader.myid)?.zxid;
@@ -174,6 +181,12 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
         : no(`not on ${g.version}: ${other.map((m) => `${m.myid} (${v.modes.get(m.myid)?.version ?? 'not serving'})`).join(', ')}`);
     }
   }
+}
+
+/** A monitor value as a number, in any spelling servers print ("3", "3.0", "1.6E7"); NaN when absent. */
+function metric(values: Map<string, string>, key: string): number {
+  const v = values.get(key);
+  return v === undefined ? NaN : Number(v.trim());
 }
 
 /** Poll a gate until it holds; throws GateFailed with the last reason at its deadline. */

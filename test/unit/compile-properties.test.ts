@@ -71,13 +71,30 @@ describe('zoo.cfg for a new ensemble, from a real file', () => {
     const base = read(path.join(fixtures, 'realworld/observer/zoo-voter-host.cfg'));
     const out = renderZooCfg(
       base,
-      [line(1, 'zk1.example.net'), line(2, 'zk2.example.net'), line(3, 'zk3.example.net'), line(4, 'zk4.example.net'), line(5, 'zk5.example.net')],
+      [line(1, 'zk1.example.net'), line(2, 'zk2.example.net'), line(3, 'zk3.example.net'), { ...line(4, 'zk4.example.net'), observer: true }, line(5, 'zk5.example.net')],
       { ...node, dataDir: '/var/lib/zookeeper/data', dataLogDir: '/var/lib/zookeeper/log' },
       'zk1.example.net',
     ).main;
     assert.match(out, /^server\.4=zk4\.example\.net:2888:3888:observer$/m);
     assert.match(out, /^server\.5=zk5\.example\.net:2888:3888$/m);
     assert.equal(out.replace(/^server\.5=.*\n/m, ''), base);
+  });
+
+  it('observer: its own zoo.cfg says peerType=observer; a new observer line says :observer', () => {
+    const base = read(path.join(fixtures, 'realworld/observer/zoo-voter-host.cfg'));
+    const members = [1, 2, 3].map((id) => line(id, `zk${id}.example.net`));
+    const obs = { ...line(4, 'zk4.example.net'), observer: true };
+    const own = renderZooCfg(
+      base,
+      [...members, obs],
+      { ...node, host: 'zk4.example.net', myid: 4, observer: true, dataDir: '/var/lib/zookeeper/data', dataLogDir: '/var/lib/zookeeper/log' },
+      'zk1.example.net',
+    ).main;
+    assert.match(own, /^peerType=observer$/m);
+    assert.equal(own.replace(/^peerType=observer\n/m, ''), base, 'nothing else changes');
+    const fresh = renderZooCfg('tickTime=2000\n', [...members, obs], node, 'zk1').main;
+    assert.match(fresh, /^server\.4=zk4\.example\.net:2888:3888:observer$/m);
+    assert.doesNotMatch(fresh, /peerType/, 'a participant carries no peerType');
   });
 
   it('key: value and key value lines: a changed value keeps its key and separator', () => {

@@ -50,9 +50,9 @@ describe('compile: refusals', () => {
   it('rolling with 1 or 2 servers: every restart loses quorum', () => {
     assert.match(
       refusal(doc(2, { kind: 'rolling' })),
-      /rolling restart of 2 servers cannot keep a quorum: with one server down, 1 of 2 is below the quorum of 2/,
+      /rolling restart of 2 voting servers cannot keep a quorum: with one voter down, 1 of 2 is below the quorum of 2/,
     );
-    assert.match(refusal(doc(1, { kind: 'rolling' })), /1 server cannot keep a quorum/);
+    assert.match(refusal(doc(1, { kind: 'rolling' })), /1 voting server cannot keep a quorum/);
   });
 
   it('rebuild with one broken server: a 2-server mini-ensemble', () => {

@@ -12,7 +12,8 @@ export interface FakeServer {
   myid: number;
   host: string;
   running: boolean;
-  mode: 'leader' | 'follower' | 'looking';
+  mode: 'leader' | 'follower' | 'observer' | 'looking';
+  observer: boolean;
   zxid: bigint;
   /** The config (last argument) and home of its JVM while it runs. */
   config: string;
@@ -43,7 +44,8 @@ export function fakeCluster(nodes: NodeRef[], leader: number, targets: NodeRef[]
         myid: n.myid,
         host: n.host,
         running: true,
-        mode: n.myid === leader ? 'leader' : 'follower',
+        observer: n.observer === true,
+        mode: n.observer ? 'observer' : n.myid === leader ? 'leader' : 'follower',
         zxid: 0x100000005n,
         config: n.config,
         home: n.home,
@@ -76,9 +78,9 @@ export function fakeCluster(nodes: NodeRef[], leader: number, targets: NodeRef[]
 function elect(c: FakeCluster): void {
   setTimeout(() => {
     if (c.leader() !== null) return;
-    const next = [...c.servers.values()].filter((s) => s.running).sort((a, b) => a.myid - b.myid)[0];
+    const next = [...c.servers.values()].filter((s) => s.running && !s.observer).sort((a, b) => a.myid - b.myid)[0];
     if (next) next.mode = 'leader';
-    for (const s of c.servers.values()) if (s.running && s !== next) s.mode = 'follower';
+    for (const s of c.servers.values()) if (s.running && s !== next) s.mode = s.observer ? 'observer' : 'follower';
   }, c.electionMs);
 }
 
@@ -99,7 +101,13 @@ function fakeHost(c: FakeCluster, host: string): RemoteHost {
     }
     if (s && verb === 'start' && !s.running) {
       const to = c.startsWith.get(host)!;
-      Object.assign(s, { running: true, mode: c.leader() === null ? 'looking' : 'follower', config: to.config, home: to.home, version: to.version });
+      Object.assign(s, {
+        running: true,
+        mode: c.leader() === null ? 'looking' : s.observer ? 'observer' : 'follower',
+        config: to.config,
+        home: to.home,
+        version: to.version,
+      });
       if (c.leader() === null) elect(c);
     }
     return { code: 0, stdout: '', stderr: '', durationMs: 1, command: argv.join(' ') };
@@ -122,6 +130,7 @@ function fakeProbes(c: FakeCluster): Probes {
   return {
     srvr: async (host) => srvrOf(c.servers.get(host)),
     monitor: async (host) => {
+      // as 3.4 reports it: synced followers only, observers not counted
       const followers = [...c.servers.values()].filter((s) => s.running && s.mode === 'follower').length;
       return c.servers.get(host)?.mode === 'leader'
         ? { via: 'mntr', values: new Map([['zk_synced_followers', String(followers)]]) }

@@ -266,3 +266,54 @@ describe('gates: each failure names what did not hold (injected srvr, monitor an
     );
   });
 });
+
+describe('observers (role: observer)', () => {
+  const OBS = ROLLING.replace(
+    '  - myid: 3\n    host: zk3.example.com\n    home: /opt/zookeeper-3.4.6\n    dataDir: /data/zk\n',
+    '  - myid: 3\n    host: zk3.example.com\n    home: /opt/zookeeper-3.4.6\n    dataDir: /data/zk\n  - myid: 4\n    host: zk4.example.com\n    home: /opt/zookeeper-3.4.6\n    dataDir: /data/zk\n    role: observer\n',
+  );
+  const compiled = () => {
+    const plan = loadOk(OBS);
+    plan.health.pollInterval = 2;
+    return compile(plan);
+  };
+
+  it('are not voters: the quorum is of the 3 participants, and 3 participants are still needed', () => {
+    const c = compiled();
+    const q = restarts(c)[0]!.membership.new!;
+    assert.deepEqual(q.config, [1, 2, 3]);
+    assert.equal(q.quorum, 2);
+    const two = OBS.replace('  - myid: 3\n    host: zk3.example.com\n    home: /opt/zookeeper-3.4.6\n    dataDir: /data/zk\n', '');
+    assert.throws(() => compile(loadOk(two)), /rolling restart of 2 voting servers \(and 1 observer, which do not vote\) cannot keep a quorum/);
+  });
+
+  it('restart first, then the followers, the leader last; the gates count synced followers without them (3.4)', async () => {
+    for (const leader of [1, 3]) {
+      const c = compiled();
+      const f = cluster(c, leader);
+      const { resolved } = await runRound(c, f);
+      assert.deepEqual(resolved, [4, ...[1, 2, 3].filter((id) => id !== leader), leader]);
+      assert.equal(f.servers.get('zk4.example.com')!.mode, 'observer', 'still an observer');
+    }
+  });
+
+  it('the ensemble gate wants an observer to observe, not follow', async () => {
+    const members = [1, 2, 3].map((id) => ({ host: `zk${id}`, myid: id, home: '/h', config: '/c', dataDir: '/d', dataLogDir: '/d' }));
+    const obs = { host: 'zk4', myid: 4, home: '/h', config: '/c', dataDir: '/d', dataLogDir: '/d', observer: true };
+    const answer = (mode: 'leader' | 'follower' | 'observer') => ({ version: '3.4.13', mode, zxid: 5n, nodeCount: 1, connections: 0, outstanding: 0 });
+    const env = (mode4: 'follower' | 'observer') =>
+      ({
+        clientPort: 2181,
+        adminPort: 8080,
+        pollIntervalMs: 1,
+        hasProcess: async () => true,
+        hasSnapshot: async () => true,
+        canaryValue: () => 'x',
+        srvr: async (h: string) => answer(h === 'zk1' ? 'leader' : h === 'zk4' ? mode4 : 'follower'),
+        monitor: async () => ({ via: 'mntr', values: new Map([['zk_synced_followers', '2']]) }),
+      }) as unknown as GateEnv;
+    const g: Gate = { kind: 'ensemble', members: [...members, obs], deadlineMs: 1 };
+    assert.deepEqual(await checkGate(g, env('observer')), { ok: true });
+    assert.deepEqual(await checkGate(g, env('follower')), { ok: false, why: 'not following the leader: 4 (follower, an observer)' });
+  });
+});

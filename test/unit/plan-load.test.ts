@@ -30,6 +30,7 @@ describe('valid plans', () => {
       dataDir: '/var/lib/zookeeper/data',
       dataLogDir: '/var/lib/zookeeper/data',
       service: { kind: 'zkServer' },
+      role: 'participant',
     });
     assert.deepEqual(plan.target, { version: '3.4.13', home: '/opt/zookeeper-3.4.13', config: '/opt/zookeeper-3.4.13/conf/zoo.cfg' });
     assert.equal(plan.strategy.kind, 'rebuild');
