@@ -7,9 +7,9 @@
 import { hexZxid } from '../zk/zxid.js';
 import type { Plan } from '../plan/schema.js';
 import { allHosts } from '../plan/helpers.js';
-import { fourLetterWord, parseSrvr, probeSrvr, tcpOpen, type Srvr } from '../zk/fourlw.js';
+import { readSrvr, tcpOpen, type Srvr, type SrvrRead } from '../zk/fourlw.js';
 import net from 'node:net';
-import { findZkJvm, LIST_ZK_JVMS, parseZkJvms, type ZkJvm } from '../zk/process.js';
+import { findZkJvm, LIST_ZK_JVMS, parseZkJvms, RESOLVE_PATH, type ZkJvm } from '../zk/process.js';
 import { readMonitor } from '../zk/monitor.js';
 import { headroom, humanDuration } from './zxid.js';
 import { sameVersion } from '../plan/versions.js';
@@ -141,11 +141,18 @@ export async function zkJvmsOn(h: CheckHost): Promise<ZkJvm[]> {
   return parseZkJvms((await h.run(LIST_ZK_JVMS, []))?.stdout ?? '');
 }
 
-/** The install a server runs from: the target's once upgraded (a JVM has the target config), else its own. */
-function runningHome(jvms: ZkJvm[], node: { home: string; config: string }, target: { home: string; config: string }): string {
+/** A path's spellings on a host: as written and as the host resolves it (`readlink -f`), when it can. */
+export async function pathSpellings(h: CheckHost, path: string): Promise<string[]> {
+  const real = (await h.run(RESOLVE_PATH, [path]))?.stdout.replace(/\n$/, '') ?? '';
+  return real === '' || real === path ? [path] : [path, real];
+}
+
+/** The install a server runs from: the target's once upgraded (a JVM has the target config, as the host resolves it), else its own. */
+async function runningHome(h: CheckHost, jvms: ZkJvm[], node: { home: string; config: string }, target: { home: string; config: string }): Promise<string> {
   if (target.home === node.home) return node.home;
   // one config path shared by both installs: only the classpath tells them apart
-  return findZkJvm(jvms, target.config, target.config === node.config ? target.home : undefined) ? target.home : node.home;
+  const home = target.config === node.config ? await pathSpellings(h, target.home) : undefined;
+  return findZkJvm(jvms, await pathSpellings(h, target.config), home) ? target.home : node.home;
 }
 
 /** The -Dzookeeper.root.logger a JVM runs with (log4j picks its appenders from it; the last one counts); '' when none. */
@@ -220,23 +227,42 @@ async function monitoring(host: string, label: string, clientPort: number, admin
   return { check, server: label, status: 'ok', detail: `'mntr' is not whitelisted; the AdminServer on ${adminPort} answers instead (zkroll reads it)` };
 }
 
+/** The client-port finding: serving (and through which source), not serving, or refused by the whitelist with no other source. */
+export function clientPort(r: SrvrRead | undefined, port: number, adminPort: number, label: string): Finding {
+  const check = 'client port';
+  if (r?.state === 'serving') {
+    const via =
+      r.srvr.via === 'stat'
+        ? " ('srvr' is not in 4lw.commands.whitelist; read with 'stat')"
+        : r.srvr.via === 'admin'
+          ? ` ('srvr' and 'stat' are not in 4lw.commands.whitelist; read from the AdminServer on ${adminPort})`
+          : '';
+    return { check, server: label, status: 'ok', detail: `${port}: serving as ${r.srvr.mode}${via}` };
+  }
+  if (r?.state === 'refused')
+    return {
+      check,
+      server: label,
+      status: 'unknown',
+      detail: `${port}: srvr refused by the whitelist and no other source answered (add srvr to 4lw.commands.whitelist or enable the AdminServer on ${adminPort}): ${r.why}. zkroll apply cannot tell whether this server serves`,
+    };
+  return { check, server: label, status: 'fail', detail: `${port}: not serving — clients cannot use this server` };
+}
+
 export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<CheckHost | null>, sleep: (ms: number) => Promise<void>): Promise<Finding[]> {
   const ports = plan.cluster.ports;
   const out: Finding[] = [];
   const nodes = allHosts(plan).filter((h) => h.role === 'server');
-  const srvr = new Map<number, Srvr | null>();
-  await Promise.all(nodes.map(async (n) => srvr.set(n.myid, await probeSrvr(n.host, ports.client, 2000))));
+  const adminPort = plan.cluster.adminPort;
+  const reads = new Map<number, SrvrRead>();
+  await Promise.all(nodes.map(async (n) => reads.set(n.myid, await readSrvr(n.host, ports.client, 2000, { adminPort }))));
+  const srvr = new Map<number, Srvr | null>([...reads].map(([id, r]) => [id, r.state === 'serving' ? r.srvr : null]));
   const leader = nodes.find((n) => srvr.get(n.myid)?.mode === 'leader');
 
   for (const n of nodes) {
     const label = `${n.myid} (${n.host})`;
     const s = srvr.get(n.myid);
-    out.push({
-      check: 'client port',
-      server: label,
-      status: s ? 'ok' : 'fail',
-      detail: s ? `${ports.client}: serving as ${s.mode}` : `${ports.client}: not serving — clients cannot use this server`,
-    });
+    out.push(clientPort(reads.get(n.myid), ports.client, adminPort, label));
     if (s) out.push(versionFinding(plan, label, s));
     if (s) out.push(await monitoring(n.host, label, ports.client, plan.cluster.adminPort));
     const h = await hostFor(n.host);
@@ -258,7 +284,7 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
         detail: [d.detail, ...d.lowSpace].join('; ') + (d.ok ? '' : ' — do not start or restart this server until fixed'),
       });
     }
-    out.push(await logRotation(h, label, runningHome(jvms, n.node, plan.target), findZkJvm(jvms, '')));
+    out.push(await logRotation(h, label, await runningHome(h, jvms, n.node, plan.target), findZkJvm(jvms, '')));
   }
 
   if (leader) {
@@ -273,7 +299,8 @@ export async function runChecks(plan: Plan, hostFor: (host: string) => Promise<C
     const a = srvr.get(leader.myid)!;
     const t0 = Date.now();
     await sleep(1000);
-    const b = parseSrvr(await fourLetterWord(leader.host, ports.client, 'srvr').catch(() => '')) ?? a;
+    const again = await readSrvr(leader.host, ports.client, 2000, { adminPort });
+    const b = again.state === 'serving' ? again.srvr : a;
     const hr = headroom(b.zxid ?? 0n, a.zxid !== null ? { zxid: a.zxid, atMs: t0 } : undefined, Date.now());
     const when = hr.secondsLeft !== null ? `, about ${humanDuration(hr.secondsLeft)} at ${hr.ratePerSec?.toFixed(1)} writes/s` : ', no writes seen in 1 s';
     out.push({

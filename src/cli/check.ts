@@ -44,7 +44,9 @@ export async function cmdVerify(file: string, json: boolean, out: (s: string) =>
   const plan = loadOrFail(file);
   const port = plan.cluster.ports.client;
   const hosts = allHosts(plan);
-  const serving = (await Promise.all(hosts.map(async (h) => ((await probeSrvr(h.host, port, 2000)) ? h : null)))).filter((h) => h !== null);
+  const serving = (
+    await Promise.all(hosts.map(async (h) => ((await probeSrvr(h.host, port, 2000, { adminPort: plan.cluster.adminPort }).catch(() => null)) ? h : null)))
+  ).filter((h) => h !== null);
   const r = await verifyConsistency(
     serving.map((h) => ({ label: h.host, host: h.host, port })),
     { skip: [plan.health.canaryPath], adminPort: plan.cluster.adminPort },

@@ -21,9 +21,13 @@ export async function cmdCopies(file: string, clean: boolean, out: (s: string) =
     return EXIT.ok;
   }
   const port = plan.cluster.ports.client;
-  const serving = (await Promise.all(allHosts(plan).map(async (h) => ((await probeSrvr(h.host, port, 1500)) ? formatHostPort(h.host, port) : null)))).filter(
-    (x) => x !== null,
-  );
+  const serving = (
+    await Promise.all(
+      allHosts(plan).map(async (h) =>
+        (await probeSrvr(h.host, port, 1500, { adminPort: plan.cluster.adminPort }).catch(() => null)) ? formatHostPort(h.host, port) : null,
+      ),
+    )
+  ).filter((x) => x !== null);
   if (serving.length === 0) throw new CliError('no server of the plan serves', EXIT.failed);
   const zk = await ZkClient.connect(serving.join(','), 10000);
   try {

@@ -64,7 +64,7 @@ async function main(): Promise<number> {
     const hosts = plan.servers.map((s) => s.host);
     const rows = await Promise.all(
       hosts.map(async (h) => {
-        const srvr = await probeSrvr(h, plan.cluster.ports.client);
+        const srvr = await probeSrvr(h, plan.cluster.ports.client, 2000, { adminPort: plan.cluster.adminPort }).catch(() => null);
         const version = srvr
           ? ((await fourLetterWord(h, plan.cluster.ports.client, 'srvr').catch(() => '')).match(/^Zookeeper version: ([^,\n]+)/m)?.[1] ?? '-')
           : '-';

@@ -62,13 +62,16 @@ export class QuorumModel {
     this.need().running.delete(id);
   }
 
-  /** A round rolls `next` in; it must differ from the serving configuration by one voter. */
+  /**
+   * A round rolls `next` (its voters) in; it must differ from the serving configuration by at
+   * most one voter (none: the round adds or retires an observer, which does not vote).
+   */
   beginRound(next: number[]): void {
     const n = this.need();
     const a = new Set(n.serving);
     const b = new Set(next);
     const diff = [...a].filter((x) => !b.has(x)).length + [...b].filter((x) => !a.has(x)).length;
-    if (diff !== 1) {
+    if (diff > 1) {
       throw new Refusal(
         `configuration [${n.serving.join(', ')}] → [${sorted(next).join(', ')}] changes ${diff} voters at once; old and new majorities must overlap, so membership changes one voter at a time`,
       );

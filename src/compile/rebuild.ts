@@ -21,6 +21,7 @@ import {
   stopAndWait,
   targetNode,
   temporaryNode,
+  votersOf,
 } from './nodes.js';
 import { readerCommands } from './split.js';
 import { finalStep } from './rolling.js';
@@ -31,10 +32,10 @@ import { Refusal } from './types.js';
 export function compileRebuild(plan: Plan): Step[] {
   const s = plan.strategy as RebuildStrategy;
   const h = plan.health;
-  const observers = plan.servers.filter((x) => x.role === 'observer').map((x) => x.myid);
-  if (observers.length > 0) {
+  const brokenObservers = plan.servers.filter((x) => x.role === 'observer' && s.broken.includes(x.myid)).map((x) => x.myid);
+  if (brokenObservers.length > 0) {
     throw new Refusal(
-      `a rebuild of an ensemble with observers (${observers.join(', ')}) is not supported yet: the mini-ensemble and every growth round are proved with voters only. Remove the observers from the plan (and from every zoo.cfg) first, or upgrade with the rolling strategy.`,
+      `broken server${brokenObservers.length === 1 ? '' : 's'} ${brokenObservers.join(', ')} ${brokenObservers.length === 1 ? 'is an observer' : 'are observers'}: the mini-ensemble is formed by voters (the temporary server and the broken servers), and an observer does not vote. List only participants under strategy.broken; an observer rejoins in its own round like the other old servers.`,
     );
   }
   const temp = temporaryNode(plan)!;
@@ -51,9 +52,11 @@ export function compileRebuild(plan: Plan): Step[] {
   }
 
   const b = new StepList(plan);
+  // observers do not vote: the old ensemble's quorum is of its participants
+  const voter = (x: ServerSpec) => x.role !== 'observer';
   b.model.startOld(
-    plan.servers.map((x) => x.myid),
-    rest.map((x) => x.myid),
+    plan.servers.filter(voter).map((x) => x.myid),
+    rest.filter(voter).map((x) => x.myid),
   );
   const seedCandidates = s.seedFrom === 'leader' ? rest.map(oldNode) : plan.servers.filter((x) => x.myid === s.seedFrom).map(oldNode);
   const seedLabel = s.seedFrom === 'leader' ? "the old ensemble's leader (found at run time)" : `server ${s.seedFrom}`;
@@ -214,7 +217,7 @@ export function compileRebuild(plan: Plan): Step[] {
       files: configFiles(plan, joiner, next, x.config, x.host),
       gates: [],
     });
-    b.model.beginRound(next.map((n) => n.myid));
+    b.model.beginRound(votersOf(next).map((n) => n.myid));
     b.startStep(
       `grow-${joiner.myid}/start`,
       joiner,
@@ -229,7 +232,7 @@ export function compileRebuild(plan: Plan): Step[] {
 
   const final = members.filter((n) => !n.temporary);
   b.phase = `Retire temporary server ${temp.myid}`;
-  b.model.beginRound(final.map((n) => n.myid));
+  b.model.beginRound(votersOf(final).map((n) => n.myid));
   b.stopStep(
     `retire/stop-${temp.myid}`,
     temp,

@@ -72,10 +72,14 @@ export function compileRolling(plan: Plan): Step[] {
         id: `upgrade/restart-${slot}`,
         phase: b.phase,
         action: 'restart',
-        title: leaderSlot ? `Restart the leader on ${plan.target.version} (last)` : `Restart follower ${slot} of ${n - 1} on ${plan.target.version}`,
+        title: leaderSlot
+          ? `Restart the leader on ${plan.target.version} (last)`
+          : `Restart ${voters < n ? 'non-leader' : 'follower'} ${slot} of ${n - 1} on ${plan.target.version}`,
         reason: leaderSlot
           ? `the leader goes last so the ensemble holds one election in this round${hasDiffHole(plan.target.version) ? `; its version-2 is moved to a dated backup before it starts on ${plan.target.version}, so it takes a full snapshot from the new leader, not a DIFF from a leader that rejoined by DIFF (ZOOKEEPER-4925)` : ''}`
-          : 'followers first, in myid order, resolved from the live ensemble at this moment',
+          : voters < n
+            ? 'observers first (they do not vote), then the followers, each in myid order, resolved from the live ensemble at this moment'
+            : 'followers first, in myid order, resolved from the live ensemble at this moment',
         target: { kind: 'slot', round: 'upgrade', slot, of: n, members },
         commands: [],
         files: [],

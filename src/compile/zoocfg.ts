@@ -44,15 +44,24 @@ export function serverLine(s: ServerLine, fmt: { role: boolean; client: boolean 
 }
 
 /** Does the existing line `value` of server `s.myid` name the same host and ports as `s`? */
-function sameMember(value: string, s: ServerLine): boolean {
+/** Wildcard addresses a server's own line may bind instead of its name (0.0.0.0, ::). */
+const WILDCARDS = ['0.0.0.0', '::', '0:0:0:0:0:0:0:0'];
+
+/**
+ * Does the existing line `value` of server `s.myid` name the same member as `s` (host, ports,
+ * role)? `own`: it is the line of the server whose own file this is, which may bind a wildcard
+ * address instead of its name (ZooKeeper then listens on every interface).
+ */
+function sameMember(value: string, s: ServerLine, own = false): boolean {
   try {
     const p = parseServerValue(s.myid, value);
     const a = p.addresses[0]!;
     const sameRole = (p.role === 'observer') === (s.observer === true);
+    const host = normalizeHost(a.host);
     return (
       p.addresses.length === 1 &&
       sameRole &&
-      normalizeHost(a.host) === normalizeHost(s.host) &&
+      (host === normalizeHost(s.host) || (own && WILDCARDS.includes(host))) &&
       a.quorumPort === s.quorumPort &&
       a.electionPort === s.electionPort
     );
@@ -66,13 +75,13 @@ function sameMember(value: string, s: ServerLine): boolean {
  * host and ports keeps that line verbatim (its role, client part and spelling); others are
  * written in the style of the existing lines.
  */
-function serverLines(from: PropertiesDoc, servers: ServerLine[], eol: string): PropLine[] {
+function serverLines(from: PropertiesDoc, servers: ServerLine[], eol: string, ownId: number | null): PropLine[] {
   const existing = from.lines.filter((l) => isServerKey(l.key));
   const fmt = lineFormat(existing[0]?.value ?? undefined);
   return [...servers]
     .sort((a, b) => a.myid - b.myid)
     .map((s) => {
-      const kept = existing.find((l) => parseServerKey(l.key!) === s.myid && sameMember(l.value!, s));
+      const kept = existing.find((l) => parseServerKey(l.key!) === s.myid && sameMember(l.value!, s, s.myid === ownId));
       if (kept) return kept.eol === '' ? { ...kept, raw: kept.raw + eol, eol } : kept;
       const line = serverLine(s, fmt);
       return newLine(line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1), eol);
@@ -96,7 +105,9 @@ export function renderZooCfg(
   const lines = setKeys(doc, [...peerType(doc, node), ...(keys.set ?? [])], keys.unset ?? []);
   const dynPath = propertyValue({ ...doc, lines }, 'dynamicConfigFile') || undefined;
   const dynDoc = dynPath !== undefined ? parseProperties(dynamicBase ?? '') : undefined;
-  const rendered = serverLines(dynDoc && dynDoc.lines.some((l) => isServerKey(l.key)) ? dynDoc : doc, servers, (dynDoc ?? doc).eol);
+  // the node's own line may bind a wildcard address: kept when the file is its own (same host, same id)
+  const own = baseHost === node.host && servers.some((s) => s.myid === node.myid && s.host === node.host) ? node.myid : null;
+  const rendered = serverLines(dynDoc && dynDoc.lines.some((l) => isServerKey(l.key)) ? dynDoc : doc, servers, (dynDoc ?? doc).eol, own);
   let out: PropLine[] = [];
   let inserted = false;
   for (const line of lines) {

@@ -9,7 +9,7 @@
 // previous content kept beside it.
 import type { NodeRef, RemoteCommand, RunSettings } from '../compile/types.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
-import { findZkJvm, type ZkJvm } from '../zk/process.js';
+import { configArg, findZkJvm, unresolvedZkJvms, type ZkJvm } from '../zk/process.js';
 import { isTransient, retryTransient, type ZkClient } from '../zk/client.js';
 import type { SrvrProbe } from '../zk/gates.js';
 import type { MonitorRead } from '../zk/monitor.js';
@@ -30,6 +30,12 @@ export interface Probes {
   monitor: (host: string, clientPort: number, adminPort: number, timeoutMs: number) => Promise<MonitorRead>;
   /** The ZooKeeper JVMs on a host (zk/process.ts LIST_ZK_JVMS); throws when the host cannot be asked. */
   jvms: (host: string) => Promise<ZkJvm[]>;
+  /**
+   * A path as the host resolves it (`readlink -f`: `bin/..`, symlinks such as /etc/zookeeper/conf);
+   * null when it cannot be resolved; throws when the host cannot be asked. Absent in fakes: then
+   * paths are compared as written.
+   */
+  realpath?: (host: string, path: string) => Promise<string | null>;
   /** Does the node's dataDir hold a snapshot file (version-2/snapshot.<zxid>)? */
   hasSnapshot: (node: NodeRef) => Promise<boolean>;
   /** The data check of a node (check/datadir.ts readDataDirs); `runningZxid` is what it serves now. */
@@ -119,9 +125,56 @@ export function zkJvms(env: RunEnv, on: string): Promise<ZkJvm[]> {
   return read.list;
 }
 
-/** Is a ZooKeeper JVM running with this node's config (from `home`, when given) on its host (same mount namespace)? */
+const realpaths = new WeakMap<RunEnv, Map<string, Promise<string | null>>>();
+
+/**
+ * `path` as `on` resolves it (Probes.realpath), read once per run per host and path (a plan's
+ * config and home paths do not move during a run); a failed read is not kept. null when the
+ * host cannot resolve it or the probes cannot resolve paths.
+ */
+export function realpathOn(env: RunEnv, on: string, path: string): Promise<string | null> {
+  const probe = env.probes.realpath;
+  if (probe === undefined || path === '') return Promise.resolve(null);
+  let known = realpaths.get(env);
+  if (known === undefined) realpaths.set(env, (known = new Map()));
+  const key = `${on}\u0000${path}`;
+  const cur = known.get(key);
+  if (cur !== undefined) return cur;
+  const read = probe(on, path);
+  known.set(key, read);
+  read.catch(() => known.get(key) === read && known.delete(key));
+  return read;
+}
+
+/** A path's spellings to compare: as written and as the host resolves it. */
+async function spellings(env: RunEnv, on: string, path: string): Promise<string[]> {
+  const real = await realpathOn(env, on, path);
+  return real === null || real === path ? [path] : [path, real];
+}
+
+/**
+ * Is a ZooKeeper JVM running with this node's config (from `home`, when given) on its host (same
+ * mount namespace)? Configs and homes are compared as the host resolves them (readlink -f of
+ * the plan's paths and of each JVM's config argument, zk/process.ts LIST_ZK_JVMS), so
+ * `<home>/bin/../conf/zoo.cfg` and a symlinked conf directory match. Throws StepError when the
+ * host cannot be asked, or when no JVM matches but one (from `home`) runs with a config that
+ * could not be resolved: it may be this server, and "could not match" is never "stopped".
+ */
 export async function hasProcess(env: RunEnv, node: NodeRef, home?: string): Promise<boolean> {
-  return findZkJvm(await zkJvms(env, node.host), node.config, home) !== undefined;
+  const [jvms, configs, homes] = await Promise.all([
+    zkJvms(env, node.host),
+    spellings(env, node.host, node.config),
+    home === undefined ? undefined : spellings(env, node.host, home),
+  ]);
+  if (findZkJvm(jvms, configs, homes) !== undefined) return true;
+  const unknown = node.config === '' ? [] : unresolvedZkJvms(jvms, homes);
+  if (unknown.length > 0)
+    throw new StepError(
+      `cannot tell whether ${node.config} runs on ${node.host}: ${unknown
+        .map((j) => `ZooKeeper JVM ${j.pid} runs with config ${JSON.stringify(configArg(j))}, which could not be resolved there (readlink -f)`)
+        .join('; ')}. Check that process by hand (stop it, or fix its config path), then resume.`,
+    );
+  return false;
 }
 
 /** Read a remote text file, or undefined when it does not exist. */

@@ -3,19 +3,25 @@
 // remote command here is audited with purpose `read`.
 // Invariants: a host that cannot be asked is an error, never "not running" (a gate keeps
 // polling, a stop is not skipped); timeouts in ms.
+import { snapshotName } from '../check/datafiles.js';
 import type { NodeRef } from '../compile/types.js';
 import { readDataDirs, sshDataRemote } from '../check/datadir.js';
 import { ZkClient } from '../zk/client.js';
-import { probeSrvr } from '../zk/fourlw.js';
+import { srvrProbe } from '../zk/fourlw.js';
 import { readMonitor } from '../zk/monitor.js';
-import { LIST_ZK_JVMS, parseZkJvms } from '../zk/process.js';
+import { LIST_ZK_JVMS, parseZkJvms, RESOLVE_PATH } from '../zk/process.js';
 import type { SshHost } from '../remote/ssh.js';
 import { StepError, type Probes } from './env.js';
 
-/** Probes that read through `hosts` (one SSH connection each); `deadlineMs` bounds a data read. */
-export function liveProbes(hosts: (host: string) => Promise<SshHost>, deadlineMs: number): Probes {
+/**
+ * Probes that read through `hosts` (one SSH connection each); `deadlineMs` bounds a data read
+ * (ms). `adminPort` (RunSettings.adminPort) is where `srvr` is asked over HTTP when a server's
+ * 4lw.commands.whitelist refuses both `srvr` and `stat` (zk/fourlw.ts probeSrvr); without it such
+ * a server makes the srvr probe throw SrvrRefused.
+ */
+export function liveProbes(hosts: (host: string) => Promise<SshHost>, deadlineMs: number, adminPort?: number): Probes {
   return {
-    srvr: probeSrvr,
+    srvr: srvrProbe(adminPort),
     monitor: readMonitor,
     jvms: async (on) => {
       const h = await hosts(on);
@@ -23,10 +29,16 @@ export function liveProbes(hosts: (host: string) => Promise<SshHost>, deadlineMs
       if (r.code !== 0) throw new StepError(`could not list the ZooKeeper processes on ${on} (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
       return parseZkJvms(r.stdout);
     },
+    realpath: async (on, path) => {
+      const h = await hosts(on);
+      const r = await h.exec(['sh', '-c', RESOLVE_PATH, 'sh', path], { timeoutMs: 10000, raw: true, purpose: 'read' });
+      if (r.code !== 0) throw new StepError(`could not resolve ${path} on ${on} (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
+      return r.stdout.replace(/\n$/, '') || null;
+    },
     hasSnapshot: async (node: NodeRef) => {
       const h = await hosts(node.host);
       const r = await h.exec(['sh', '-c', 'ls -1 "$1/version-2" 2>/dev/null || true', 'sh', node.dataDir], { timeoutMs: 10000, raw: true, purpose: 'read' });
-      return r.stdout.split('\n').some((n) => /^snapshot\.[0-9a-f]+$/i.test(n));
+      return r.stdout.split('\n').some((n) => snapshotName(n) !== null);
     },
     dataCheck: async (node, runningZxid) => readDataDirs(sshDataRemote(await hosts(node.host), deadlineMs), node.dataDir, node.dataLogDir, runningZxid),
     connect: (cs, timeoutMs) => ZkClient.connect(cs, timeoutMs),

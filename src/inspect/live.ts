@@ -7,7 +7,7 @@ import type { Plan } from '../plan/schema.js';
 import { sshTargets } from '../plan/helpers.js';
 import { SshPool } from '../remote/ssh.js';
 import { configuredIds, configuredRoles, dynamicConfigPath } from '../compile/zoocfg.js';
-import { probeSrvr, type Srvr } from '../zk/fourlw.js';
+import { probeSrvr, SrvrRefused, type Srvr } from '../zk/fourlw.js';
 
 export interface LiveServer {
   myid: number;
@@ -27,6 +27,7 @@ export interface LiveView {
 
 export async function readLive(plan: Plan, planFile: string, pool: SshPool): Promise<LiveView> {
   const files = new Map<string, string>();
+  const refused: string[] = [];
   const targets = sshTargets(plan, planFile).filter((t) => t.entry.role === 'server');
   const broken = plan.strategy.kind === 'rebuild' ? plan.strategy.broken : [];
   const servers = await Promise.all(
@@ -46,10 +47,19 @@ export async function readLive(plan: Plan, planFile: string, pool: SshPool): Pro
       const myidText = await readOr(`${s.dataDir}/myid`);
       if (myidText !== null) files.set(`${s.host}\u0000${s.dataDir}/myid`, myidText);
       const myidOnDisk = myidText !== null && /^\s*\d+\s*$/.test(myidText) ? Number(myidText.trim()) : null;
-      return { myid: s.myid, host: s.host, srvr: await probeSrvr(s.host, plan.cluster.ports.client, 2000), myidOnDisk, config };
+      return {
+        myid: s.myid,
+        host: s.host,
+        srvr: await probeSrvr(s.host, plan.cluster.ports.client, 2000, { adminPort: plan.cluster.adminPort }).catch((e: unknown) => {
+          if (e instanceof SrvrRefused) refused.push(`server ${s.myid} (${s.host}): ${e.message}`);
+          return null;
+        }),
+        myidOnDisk,
+        config,
+      };
     }),
   );
-  const mismatches: string[] = [];
+  const mismatches: string[] = [...refused];
   /** The config texts read on a host (zoo.cfg and its dynamic file), joined. */
   const ownFiles = (host: string) =>
     [...files.entries()]

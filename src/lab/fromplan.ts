@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Plan } from '../plan/schema.js';
 import { compareVersions, parseVersion } from '../plan/versions.js';
 import { effectiveSsh, resolveLocalPath } from '../plan/load.js';
-import { hasListenerBug, LabError, type LabHost, type LabSpec } from './spec.js';
+import { hasListenerBug, LabError, type LabHost, type LabServer, type LabSpec } from './spec.js';
 
 export interface LabOverrides {
   down?: number[];
@@ -64,7 +64,15 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
   if (!ssh0) throw new LabError('lab: the plan has no servers');
   if (ssh0.identityFile === undefined)
     throw new LabError('lab: the plan has no ssh.identityFile; the lab needs one (it generates the key when the path is inside the lab directory)');
-  const servers = plan.servers.map((s) => ({ myid: s.myid, ip: s.host, home: s.home, config: s.config, dataDir: s.dataDir, dataLogDir: s.dataLogDir }));
+  const servers = plan.servers.map((s): LabServer => ({
+    myid: s.myid,
+    ip: s.host,
+    home: s.home,
+    config: s.config,
+    dataDir: s.dataDir,
+    dataLogDir: s.dataLogDir,
+    ...(s.role === 'observer' ? { observer: true } : {}),
+  }));
   const down = o.down ?? plan.lab.down;
   for (const id of down) if (!servers.some((s) => s.myid === id)) throw new LabError(`lab: --down ${id}: no server has myid ${id} in the plan`);
   const proxies = plan.lab.proxies
@@ -103,5 +111,6 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
     // a 3.4 ensemble's config has no whitelist (3.4 answers every word); 3.5+ lab servers answer every word unless told
     whitelist: o.whitelist ?? (atLeast35(current) ? '*' : null),
     loginDelayMs: o.loginDelayMs ?? plan.lab.loginDelay ?? 0,
+    configStyle: plan.lab.configStyle ?? 'zkroll',
   };
 }

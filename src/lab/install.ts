@@ -48,23 +48,31 @@ export function writeInstall(dir: string, release: string, extraJvmFlags = ''): 
  * (3.4 ignores the admin.* keys). `4lw.commands.whitelist` is written when the spec has one:
  * `*` gives 3.5+ servers the 3.4 behaviour of answering every word; without the line (a 3.4
  * ensemble's config) a 3.5+ server answers only `srvr` and zkroll reads the AdminServer.
+ * Observers get `:observer` on their line and `peerType=observer` in their own file.
  */
 export function renderLabZooCfg(spec: LabSpec, server: LabServer): string {
+  const op = spec.configStyle === 'operator';
+  // operator style: the separators java.util.Properties also reads, comments, CRLF
+  const kv = (k: string, v: string, sep = '=') => `${k}${op ? sep : '='}${v}`;
   const lines = [
     `# zoo.cfg of server ${server.myid} in the zkroll lab replica of ${spec.cluster}`,
-    'tickTime=2000',
-    'initLimit=10',
-    'syncLimit=5',
+    ...(op ? ['! written the way operators write them: CRLF, comments, "key: value" and "key value"', ''] : []),
+    kv('tickTime', '2000', ': '),
+    kv('initLimit', '10', ' '),
+    kv('syncLimit', '5', ' = '),
     `dataDir=${server.dataDir}`,
     `dataLogDir=${server.dataLogDir}`,
-    `clientPort=${spec.ports.client}`,
+    kv('clientPort', String(spec.ports.client), ': '),
     'maxClientCnxns=0',
     ...(spec.whitelist !== null ? [`4lw.commands.whitelist=${spec.whitelist}`] : []),
+    ...(server.observer ? ['peerType=observer'] : []),
     "# lab only: every lab host shares this machine's kernel, so bind to the host's own address",
     `clientPortAddress=${server.ip}`,
     `admin.serverAddress=${server.ip}`,
     `admin.serverPort=${spec.ports.admin}`,
-    ...spec.servers.map((s) => `server.${s.myid}=${s.ip}:${spec.ports.quorum}:${spec.ports.election}`),
+    ...(op ? ['', '# the ensemble'] : []),
+    ...spec.servers.map((s) => `server.${s.myid}=${s.ip}:${spec.ports.quorum}:${spec.ports.election}${s.observer ? ':observer' : ''}`),
   ];
-  return lines.join('\n') + '\n';
+  const eol = op ? '\r\n' : '\n';
+  return lines.join(eol) + eol;
 }

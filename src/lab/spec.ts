@@ -8,6 +8,8 @@ export { hasListenerBug } from '../plan/versions.js';
 
 export interface LabServer {
   myid: number;
+  /** An observer (plan role: observer). */
+  observer?: boolean;
   ip: string;
   home: string;
   config: string;
@@ -49,6 +51,8 @@ export interface LabSpec {
   whitelist: string | null;
   /** How long each host's login shell sleeps in its startup file, ms (0: not at all). */
   loginDelayMs: number;
+  /** How the current servers' zoo.cfg is written (see the plan's lab.configStyle). */
+  configStyle: 'zkroll' | 'operator';
 }
 
 /** A problem that stops the lab before it changes anything. */

@@ -254,6 +254,12 @@ const LabInputSchema = z.strictObject({
   deadListeners: z.enum(['port-scan', 'agent'], { error: 'expected "port-scan" or "agent"' }).optional(),
   /** Every lab host's login shell sleeps this long in its startup file (rehearses slow profiles: pyenv, conda, nvm). */
   loginDelay: durationSchema(60_000, '1m').optional(),
+  /**
+   * How the lab writes the current servers' zoo.cfg. zkroll: LF and key=value. operator: as
+   * operators' files often are: CRLF line endings, comments, `key: value` and `key value` lines
+   * (ZooKeeper reads all of them; zkroll must keep them byte for byte).
+   */
+  configStyle: z.enum(['zkroll', 'operator'], { error: 'expected "zkroll" or "operator"' }).optional(),
 });
 
 // ---------- the plan ----------

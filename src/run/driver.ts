@@ -178,7 +178,7 @@ async function drive(req: RunRequest, ui: RunUi, dir: string, run: RunFile, resu
     planFile: req.planFile,
     runId: run.runId,
     hosts,
-    probes: liveProbes(hosts, compiled.settings.gateDeadlineMs),
+    probes: liveProbes(hosts, compiled.settings.gateDeadlineMs, compiled.settings.adminPort),
     stopRequested: req.stopRequested,
     progress: (l) => ui.progress.update(l),
   };

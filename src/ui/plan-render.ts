@@ -30,7 +30,7 @@ export function describeGate(g: Gate): string {
     case 'serving':
       return `server ${g.node.myid} on ${g.node.host} serves (srvr answers with a mode), ${within}`;
     case 'ensemble':
-      return `servers ${ids(g.members.map((m) => m.myid))}: exactly one leader, every other member following it and synced, zxids caught up, ${within}`;
+      return `servers ${ids(g.members.map((m) => m.myid))}: exactly one leader, every other member following it${g.members.some((m) => m.observer) ? ` (observers ${ids(g.members.filter((m) => m.observer).map((m) => m.myid))} observing)` : ''} and synced, zxids caught up, ${within}`;
     case 'canary':
       return `a canary write to ${g.path} is read back from every member, ${within}`;
     case 'consistent':

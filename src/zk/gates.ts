@@ -8,7 +8,7 @@ import { formatHostPort } from '../plan/host.js';
 import { hexZxid } from './zxid.js';
 import type { Gate, NodeRef } from '../compile/types.js';
 import { hostsConnectString, ZkClient } from './client.js';
-import { probeSrvr, type Srvr } from './fourlw.js';
+import { probeSrvr, srvrProbe, type Srvr } from './fourlw.js';
 import { readMonitor, type MonitorRead } from './monitor.js';
 import { outliers, verifyConsistency } from './verify.js';
 import { sameVersion } from '../plan/versions.js';
@@ -63,7 +63,7 @@ export async function ensembleView(members: NodeRef[], clientPort: number, srvr:
 }
 
 async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict> {
-  const v = await ensembleView(members, env.clientPort, env.srvr);
+  const v = await ensembleView(members, env.clientPort, env.srvr ?? srvrProbe(env.adminPort));
   const down = members.filter((m) => !v.modes.get(m.myid)).map((m) => m.myid);
   if (down.length > 0) return no(`not serving: ${down.join(', ')}`);
   const leaders = members.filter((m) => v.modes.get(m.myid)?.mode === 'leader');
@@ -146,14 +146,14 @@ async function checkZnodes(members: NodeRef[], znodes: { path: string; minChildr
 export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
   switch (g.kind) {
     case 'stopped': {
-      const srvr = await (env.srvr ?? probeSrvr)(g.node.host, env.clientPort, 1000);
+      const srvr = await (env.srvr ?? srvrProbe(env.adminPort))(g.node.host, env.clientPort, 1000);
       if (srvr) return no(`server ${g.node.myid} still answers srvr (${srvr.mode})`);
       return (await env.hasProcess(g.node)) ? no(`a ZooKeeper process${g.node.config ? ` with ${g.node.config}` : ''} still runs on ${g.node.host}`) : ok;
     }
     case 'running':
       return (await env.hasProcess(g.node, g.home)) ? ok : no(`no ZooKeeper process with ${g.node.config}${g.home ? ` from ${g.home}` : ''} on ${g.node.host}`);
     case 'serving': {
-      const srvr = await (env.srvr ?? probeSrvr)(g.node.host, env.clientPort, 1000);
+      const srvr = await (env.srvr ?? srvrProbe(env.adminPort))(g.node.host, env.clientPort, 1000);
       return srvr ? ok : no(`server ${g.node.myid} on ${g.node.host} does not serve`);
     }
     case 'ensemble':
@@ -174,7 +174,7 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
     case 'snapshot':
       return (await env.hasSnapshot(g.node)) ? ok : no(`server ${g.node.myid} has not written a snapshot to ${g.node.dataDir}/version-2 yet`);
     case 'version': {
-      const v = await ensembleView(g.members, env.clientPort, env.srvr);
+      const v = await ensembleView(g.members, env.clientPort, env.srvr ?? srvrProbe(env.adminPort));
       const other = g.members.filter((m) => !sameVersion(g.version, v.modes.get(m.myid)?.version ?? ''));
       return other.length === 0
         ? ok

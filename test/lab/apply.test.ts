@@ -22,6 +22,7 @@ const zkroll = path.join(root, 'bin', 'zkroll');
 const incident = path.join(root, 'plans', 'codis-incident.yaml');
 const rolling = path.join(root, 'plans', 'rolling-upgrade.yaml');
 const upgrade34 = path.join(root, 'plans', 'upgrade-3.4-to-3.8.yaml');
+const observerPlan = path.join(root, 'plans', 'rolling-observer.yaml');
 const NEW_IDS = new Map([
   ['127.0.10.6', 2],
   ['127.0.10.8', 3],
@@ -545,5 +546,42 @@ describe('apply: 3.4.13 → 3.8.0 across ZOOKEEPER-3056', () => {
     }
     const modes = await Promise.all(hosts.map(async (h) => (await probeSrvr(h, 2181))?.mode));
     assert.deepEqual([...modes].sort(), ['follower', 'follower', 'leader']);
+  });
+});
+
+describe('apply: an observer, and zoo.cfg files as operators write them', () => {
+  after(() => labDown(observerPlan));
+  it('keeps every zoo.cfg byte for byte (CRLF, comments, key: value), restarts the observer first and leaves it an observer', async () => {
+    labUp(observerPlan, '--znodes', '50');
+    const hosts = ['127.0.60.1', '127.0.60.2', '127.0.60.3', '127.0.60.4'];
+    const conf = (h: string, home: string) => path.join(labDir('rolling-observer'), 'hosts', h, 'fs', `opt__${home}`, 'conf', 'zoo.cfg');
+    const before = new Map(hosts.map((h) => [h, fs.readFileSync(conf(h, 'zookeeper-3.8.0'), 'utf8')]));
+    for (const text of before.values()) assert.match(text, /\r\ntickTime: 2000\r\n[\s\S]*server\.4=127\.0\.60\.4:2888:3888:observer\r\n$/);
+    assert.equal((await probeSrvr('127.0.60.4', 2181))?.mode, 'observer');
+    const env = stateEnv('observer');
+    const r = await runAsync(env, ['apply', observerPlan, '--yes']);
+    assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+    process.stdout.write(`# apply rolling-observer unattended: ${r.ms} ms\n`);
+    for (const h of hosts) {
+      assert.equal(fs.readFileSync(conf(h, 'zookeeper-3.9.3'), 'utf8'), before.get(h), `${h}: the target zoo.cfg is the operator's file, byte for byte`);
+      assert.equal(fs.readFileSync(conf(h, 'zookeeper-3.8.0'), 'utf8'), before.get(h), `${h}: the old install's file is untouched`);
+      assert.match(await fourLetterWord(h, 2181, 'srvr'), /^Zookeeper version: 3\.9\.3-/, h);
+    }
+    const modes = await Promise.all(hosts.map(async (h) => (await probeSrvr(h, 2181))?.mode));
+    assert.equal(modes[3], 'observer', 'the observer is still an observer');
+    assert.deepEqual(modes.slice(0, 3).sort(), ['follower', 'follower', 'leader']);
+    const dir = path.join(env['ZKROLL_STATE_DIR']!, 'rolling-observer');
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as { slotOrders: Record<string, number[]> };
+    assert.equal(report.slotOrders['upgrade']![0], 4, `the observer restarts first: ${JSON.stringify(report.slotOrders)}`);
+    const audit = fs
+      .readFileSync(path.join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditRecord);
+    const loaded = loadPlanFile(observerPlan);
+    assert.ok(loaded.ok);
+    const runId = (JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { runId: string }).runId;
+    const checked = auditMatchesPlan(audit, compile(loaded.plan).steps, runId);
+    assert.ok(checked.compiled >= 12, JSON.stringify(checked));
   });
 });

@@ -71,7 +71,13 @@ describe('zoo.cfg for a new ensemble, from a real file', () => {
     const base = read(path.join(fixtures, 'realworld/observer/zoo-voter-host.cfg'));
     const out = renderZooCfg(
       base,
-      [line(1, 'zk1.example.net'), line(2, 'zk2.example.net'), line(3, 'zk3.example.net'), { ...line(4, 'zk4.example.net'), observer: true }, line(5, 'zk5.example.net')],
+      [
+        line(1, 'zk1.example.net'),
+        line(2, 'zk2.example.net'),
+        line(3, 'zk3.example.net'),
+        { ...line(4, 'zk4.example.net'), observer: true },
+        line(5, 'zk5.example.net'),
+      ],
       { ...node, dataDir: '/var/lib/zookeeper/data', dataLogDir: '/var/lib/zookeeper/log' },
       'zk1.example.net',
     ).main;
@@ -106,6 +112,19 @@ describe('zoo.cfg for a new ensemble, from a real file', () => {
   it('a file without a final line ending: added lines go on lines of their own', () => {
     const out = renderZooCfg('tickTime=2000\r\nserver.1=zk1:2888:3888', [line(1), line(2)], node, 'zk1').main;
     assert.equal(out, 'tickTime=2000\r\nserver.1=zk1:2888:3888\r\nserver.2=zk2:2888:3888\r\n');
+  });
+
+  it("a server's own line may bind 0.0.0.0: kept on its own host, written with the name elsewhere", () => {
+    const base = 'server.1=0.0.0.0:2888:3888\nserver.2=zk2:2888:3888\n';
+    assert.equal(
+      renderZooCfg(base, [line(1), line(2), line(3)], node, 'zk1').main,
+      'server.1=0.0.0.0:2888:3888\nserver.2=zk2:2888:3888\nserver.3=zk3:2888:3888\n',
+    );
+    // the same file carried to zk3 (a new member's config starts from zk1's)
+    assert.equal(
+      renderZooCfg(base, [line(1), line(2), line(3)], { ...node, host: 'zk3', myid: 3 }, 'zk1').main,
+      'server.1=zk1:2888:3888\nserver.2=zk2:2888:3888\nserver.3=zk3:2888:3888\n',
+    );
   });
 
   it('IPv6 members are written in brackets', () => {

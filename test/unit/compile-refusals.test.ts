@@ -79,7 +79,7 @@ describe('compile: refusals', () => {
     try {
       const r = spawnSync(process.execPath, [path.join(root, 'bin', 'zkroll'), 'plan', f], { encoding: 'utf8' });
       assert.equal(r.status, 2);
-      assert.match(r.stderr, new RegExp(`^${f.replace(/[.]/g, '\\.')}: refused: a rolling restart of 2 servers`));
+      assert.match(r.stderr, new RegExp(`^${f.replace(/[.]/g, '\\.')}: refused: a rolling restart of 2 voting servers`));
       assert.equal(r.stdout, '');
     } finally {
       fs.rmSync(f);

@@ -317,3 +317,37 @@ describe('observers (role: observer)', () => {
     assert.deepEqual(await checkGate(g, env('follower')), { ok: false, why: 'not following the leader: 4 (follower, an observer)' });
   });
 });
+
+describe('observers in a rebuild', () => {
+  // a sixth server, 11, is an observer (renumbered 7); 6 and 8 are broken (participants) and
+  // form the mini-ensemble with the temporary server 1
+  const OBS = REBUILD.replace(
+    '  - { myid: 10, host: 127.0.10.10, home: /opt/zookeeper-3.4.6, dataDir: /var/lib/zookeeper/data }',
+    '  - { myid: 10, host: 127.0.10.10, home: /opt/zookeeper-3.4.6, dataDir: /var/lib/zookeeper/data }\n  - { myid: 11, host: 127.0.10.11, home: /opt/zookeeper-3.4.6, dataDir: /var/lib/zookeeper/data, role: observer }',
+  ).replace('  renumber: { 6: 2, 8: 3, 7: 4, 9: 5, 10: 6 }', '  renumber: { 6: 2, 8: 3, 7: 4, 9: 5, 10: 6, 11: 7 }');
+
+  it('compiles: every quorum counts participants only, and the observer joins in a round of its own', () => {
+    const c = compile(loadOk(OBS));
+    const old = c.steps[0]!.membership.old!;
+    assert.deepEqual(old.config, [6, 7, 8, 9, 10], 'the old ensemble: 5 voters, quorum 3');
+    assert.equal(old.quorum, 3);
+    const grow7 = c.steps.filter((s) => s.id.startsWith('grow-7/'));
+    assert.ok(grow7.length > 0);
+    for (const s of grow7) assert.ok(!s.membership.new!.config.includes(7), `observer 7 is not a voter: ${JSON.stringify(s.membership.new)}`);
+    const final = c.steps.at(-1)!;
+    if (final.target.kind !== 'ensemble') throw new Error('final');
+    assert.deepEqual(
+      final.target.members.filter((m) => m.observer).map((m) => m.myid),
+      [7],
+    );
+    assert.deepEqual(final.membership.new!.config, [2, 3, 4, 5, 6]);
+  });
+
+  it('a broken observer is refused: the mini-ensemble needs voters', () => {
+    const broken = REBUILD.replace(
+      '  - { myid: 8, host: 127.0.10.8, home: /opt/zookeeper-3.4.6, dataDir: /var/lib/zookeeper/data }',
+      '  - { myid: 8, host: 127.0.10.8, home: /opt/zookeeper-3.4.6, dataDir: /var/lib/zookeeper/data, role: observer }',
+    );
+    assert.throws(() => compile(loadOk(broken)), /broken server 8 is an observer/);
+  });
+});

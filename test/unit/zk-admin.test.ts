@@ -1,6 +1,7 @@
 // The AdminServer fallback for `mntr` (3.5+ whitelist only `srvr` by default): the JSON parser
 // on a real 3.8.0 answer, the not-whitelisted marker on a real 4lw answer, and readMonitor's
 // choice of source against small local TCP/HTTP servers that answer like ZooKeeper does.
+import { closedPort, fakeServers } from './net-fakes.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -44,13 +45,8 @@ describe('notWhitelisted', () => {
 });
 
 describe('readMonitor', () => {
-  const servers: (net.Server | http.Server)[] = [];
-  const ports: Record<string, number> = {};
-  const listen = async (name: string, s: net.Server | http.Server) => {
-    await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-    ports[name] = (s.address() as net.AddressInfo).port;
-    servers.push(s);
-  };
+  const fakes = fakeServers();
+  const { ports, listen } = fakes;
   const fourlw = (answer: string) => net.createServer((c) => c.once('data', () => c.end(answer)));
   before(async () => {
     await listen('mntr', fourlw(fx('3.8.0-mntr.txt')));
@@ -61,14 +57,7 @@ describe('readMonitor', () => {
     );
     await listen('closed', net.createServer());
   });
-  after(() => servers.forEach((s) => s.close()));
-  const closedPort = async () => {
-    const s = net.createServer();
-    await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-    const p = (s.address() as net.AddressInfo).port;
-    await new Promise((res) => s.close(res));
-    return p;
-  };
+  after(() => fakes.closeAll());
 
   it('uses mntr when the word is whitelisted', async () => {
     const r = await readMonitor('127.0.0.1', ports.mntr!, await closedPort());
