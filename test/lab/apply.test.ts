@@ -559,6 +559,13 @@ describe('apply: an observer, and zoo.cfg files as operators write them', () => 
     for (const text of before.values()) assert.match(text, /\r\ntickTime: 2000\r\n[\s\S]*server\.4=127\.0\.60\.4:2888:3888:observer\r\n$/);
     assert.equal((await probeSrvr('127.0.60.4', 2181))?.mode, 'observer');
     const env = stateEnv('observer');
+    // a plan that takes the observer for a participant is refused before anything changes
+    const wrong = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-roles-')), 'rolling-observer.yaml');
+    fs.writeFileSync(wrong, fs.readFileSync(observerPlan, 'utf8').replace(/^\s+role: observer.*\n/m, ''));
+    const live = run(env, ['plan', wrong, '--live']);
+    assert.equal(live.code, 2, live.out + live.err);
+    assert.match(live.err, /its zoo\.cfg makes server 4 an observer, the plan says role: participant/);
+    assert.match(live.err, /server 4 \(127\.0\.60\.4\): serves as observer \(srvr\), the plan says role: participant/);
     const r = await runAsync(env, ['apply', observerPlan, '--yes']);
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
     process.stdout.write(`# apply rolling-observer unattended: ${r.ms} ms\n`);

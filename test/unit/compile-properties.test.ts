@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { parseProperties, propertyValue, renderProperties } from '../../src/compile/properties.js';
-import { configuredIds, dynamicConfigPath, renderZooCfg } from '../../src/compile/zoocfg.js';
+import { configuredIds, configuredRoles, dynamicConfigPath, renderZooCfg } from '../../src/compile/zoocfg.js';
 import type { NodeRef, ServerLine } from '../../src/compile/types.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures');
@@ -135,6 +135,21 @@ describe('zoo.cfg for a new ensemble, from a real file', () => {
       '2001:db8::1',
     ).main;
     assert.equal(out, 'server.1=[2001:db8::1]:2888:3888\nserver.2=[2001:db8::2]:2888:3888\n');
+  });
+
+  it('roles as the files give them (what plan --live compares with the plan)', () => {
+    const roles = configuredRoles(read(path.join(fixtures, 'realworld/observer/zoo-voter-host.cfg')));
+    assert.deepEqual(
+      [...roles.entries()],
+      [
+        [1, 'participant'],
+        [2, 'participant'],
+        [3, 'participant'],
+        [4, 'observer'],
+      ],
+    );
+    const dyn = configuredRoles(read(path.join(fixtures, 'realworld/reconfig-enabled/zoo.cfg.dynamic.100000000')));
+    assert.deepEqual([...dyn.values()], ['participant', 'participant', 'participant']);
   });
 
   it('ids from 0 are read', () => {
