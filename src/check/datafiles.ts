@@ -175,6 +175,10 @@ export class LogScanner {
   private last: bigint | null = null;
   private txns = 0;
   private seen = 0;
+  /** Bytes of the file consumed so far (the offset of the next entry). */
+  private offset = 0;
+  /** Why a whole entry cannot be read (a CRC failure), when one cannot. */
+  private corrupt: string | undefined;
 
   /** The first `n` buffered bytes as one Buffer (null while fewer are buffered); consumes nothing. */
   private peek(n: number): Buffer | null {
@@ -185,6 +189,7 @@ export class LogScanner {
 
   private consume(n: number): void {
     this.have -= n;
+    this.offset += n;
     while (n > 0) {
       const p = this.parts[0]!;
       if (p.length <= n) {
@@ -223,7 +228,14 @@ export class LogScanner {
       const entry = this.peek(12 + len + 1);
       if (entry === null) return; // the rest of the entry comes later (or never: a torn last entry is ignored, as ZooKeeper does)
       const body = entry.subarray(12, 12 + len);
-      if (BigInt(adler32(body)) !== crc || entry[12 + len] !== 0x42) return this.stop();
+      // no end-of-record byte: a torn last entry, where ZooKeeper's reading ends (Util.readTxnBytes);
+      // a whole entry whose CRC fails makes FileTxnIterator.next throw "CRC check failed": the
+      // server does not start
+      if (entry[12 + len] !== 0x42) return this.stop();
+      if (BigInt(adler32(body)) !== crc) {
+        this.corrupt = `entry ${this.txns + 1} (at byte ${this.offset}) fails its CRC check: ZooKeeper stops loading with "CRC check failed"`;
+        return this.stop();
+      }
       const zxid = body.readBigUInt64BE(12);
       this.first ??= zxid;
       this.last = zxid;
@@ -247,6 +259,7 @@ export class LogScanner {
           : `no ZKLG header: only ${this.seen} bytes, shorter than the 16-byte file header`);
       return { ok: false, why, bytes: this.seen, first: null, last: null, txns: 0 };
     }
+    if (this.corrupt !== undefined) return { ok: false, why: this.corrupt, first: this.first, last: this.last, txns: this.txns };
     return { ok: true, first: this.first, last: this.last, txns: this.txns };
   }
 }
@@ -308,7 +321,7 @@ function unreadableLogs(logs: DataFiles['logs'], hasSnapshot: boolean): Continui
       : `${l.name} is not a transaction log ZooKeeper can read: restore it from a backup, or, if the peers hold the data, move the dataDir's version-2 aside so the server takes the full data from the leader`;
   return {
     ok: false,
-    detail: `${hasSnapshot ? '' : 'no snapshot, and '}${bad.map((l) => `${l.name}: ${l.scan.why}`).join('; ')}: ZooKeeper cannot open ${bad.length === 1 ? 'it' : 'them'} (FileTxnLog reads every log's 16-byte header) and the server would not start; ${bad.map(advice).join('; ')}`,
+    detail: `${hasSnapshot ? '' : 'no snapshot, and '}${bad.map((l) => `${l.name}: ${l.scan.why}`).join('; ')}: ZooKeeper cannot load ${bad.length === 1 ? 'it' : 'them'}${bad.every((l) => l.scan.bytes !== undefined) ? " (FileTxnLog reads every log's 16-byte header)" : ''} and the server would not start; ${bad.map(advice).join('; ')}`,
     snapshotZxid: null,
     lastZxid: null,
   };

@@ -44,7 +44,8 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile): Resolv
   const dynPath = dynamicConfigPath(base);
   const dynBase = dynPath !== undefined ? read(baseHost, dynPath) : undefined;
   if (reconfigEnabled(base)) {
-    const change = membershipChange(base, dynBase, fw.servers);
+    const own = baseHost === host && fw.servers.some((s) => s.myid === fw.node.myid && s.host === host) ? fw.node.myid : null;
+    const change = membershipChange(base, dynBase, fw.servers, own);
     if (change !== null) {
       throw new FileRefused(
         `${baseHost}:${fw.base} has reconfigEnabled=true: the membership belongs to ZooKeeper's reconfig (it rewrites ${dynPath ?? 'the dynamic file'} itself), so zkroll does not edit it by hand; this step would change the members ${change}. Set reconfigEnabled=false first, or change the membership with reconfig (not a zkroll strategy yet).`,
@@ -52,9 +53,13 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile): Resolv
     }
   }
   const set = [...(fw.set ?? [])];
-  // a config carried to another install takes its dynamic file along: the new zoo.cfg never
-  // points back into the old install (whose file stays as it was)
-  if (dynPath !== undefined && fw.path !== fw.base)
+  if (dynPath !== undefined && dynBase === undefined) {
+    throw new MissingBase(`${baseHost}:${dynPath} (the dynamicConfigFile of ${fw.base}, where its server lines live) does not exist or cannot be read`);
+  }
+  // a config carried to another install takes its dynamic file along when it sits beside the old
+  // zoo.cfg (inside the old install): the new zoo.cfg never points back into the old install,
+  // whose file stays as it was; a dynamic file kept elsewhere (/etc/…) stays where it is
+  if (dynPath !== undefined && fw.path !== fw.base && path.posix.dirname(dynPath) === path.posix.dirname(fw.base))
     set.push({ key: 'dynamicConfigFile', value: path.posix.join(path.posix.dirname(fw.path), path.posix.basename(dynPath)) });
   const r = renderZooCfg(base, fw.servers, fw.node, baseHost, dynBase, { ...(set.length > 0 ? { set } : {}), ...(fw.unset ? { unset: fw.unset } : {}) });
   const out: ResolvedFile[] = [{ host, path: fw.path, content: r.main, mode: fw.mode }];

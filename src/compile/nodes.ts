@@ -66,11 +66,15 @@ export function stopCommand(n: NodeRef, service: ServiceSpec, timeoutMs: number)
 }
 
 /**
- * The stop of a restart, then the wait until no ZooKeeper JVM is left on the host: `zkServer.sh
- * stop` returns before the JVM has exited, and a start would find the ports still taken.
+ * The stop of a restart, then the wait until this server's JVM is gone (the one with the config
+ * it ran with, and one with the target's config, should a resumed run find that one running):
+ * `zkServer.sh stop` returns before the JVM has exited, and a start would find the ports still
+ * taken. Another ensemble's ZooKeeper on the same host is not waited for.
  */
 export function stopAndWait(from: NodeRef, to: NodeRef, service: ServiceSpec, timeoutMs: number): RemoteCommand {
-  return { ...stopCommand(from, service, timeoutMs), then: [{ kind: 'stopped', node: { ...to, config: '' }, deadlineMs: timeoutMs }] };
+  const then: Gate[] = [{ kind: 'stopped', node: from, deadlineMs: timeoutMs }];
+  if (to.config !== from.config) then.push({ kind: 'stopped', node: to, deadlineMs: timeoutMs });
+  return { ...stopCommand(from, service, timeoutMs), then };
 }
 
 const BACKUP_SCRIPT = [

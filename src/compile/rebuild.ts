@@ -174,14 +174,19 @@ export function compileRebuild(plan: Plan): Step[] {
   });
 
   b.phase = 'Stop the old ensemble';
-  rest.forEach((x, i) => {
+  // the stop that takes the old ensemble below its quorum (the broken servers are down already)
+  const restVoters = rest.filter(voter);
+  const ender = restVoters[restVoters.length - quorumOf(plan.servers.filter(voter).length)];
+  rest.forEach((x) => {
     b.stopStep(
       `old/stop-${x.myid}`,
       oldNode(x),
-      `Stop old server ${x.myid} (${x.host})`,
-      i === 0
+      `Stop old ${x.role === 'observer' ? 'observer' : 'server'} ${x.myid} (${x.host})`,
+      x === ender
         ? 'the old ensemble ends here (no write can be acknowledged by it after this); writes it took after the copy are carried over once it has stopped; clients reconnect to the new ensemble on the same hosts and ports'
-        : 'the rest of the old ensemble goes; the server rejoins renumbered in its round',
+        : x.role === 'observer'
+          ? 'an observer of the old ensemble (it does not vote); it rejoins renumbered in its round'
+          : 'the rest of the old ensemble goes; the server rejoins renumbered in its round',
       () => b.model.stopOld(x.myid),
     );
   });
@@ -198,7 +203,7 @@ export function compileRebuild(plan: Plan): Step[] {
     files: [],
     gates: [],
     // each old member's reader: [start, stop]
-    byMember: rest.map((x) => ({ myid: x.myid, host: x.host, commands: readerCommands(oldNode(x), plan.cluster.ports.client, h.startDeadline), gates: [] })),
+    byMember: rest.map((x) => ({ myid: x.myid, host: x.host, commands: readerCommands(oldNode(x), plan.cluster.ports.client, h.gateDeadline), gates: [] })),
   });
   let members = [...mini];
   for (const x of rest) {

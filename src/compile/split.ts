@@ -29,11 +29,13 @@ if [ -f "$tmp/reader.pid" ]; then
 fi`;
 
 // ZooKeeper itself replays the logs onto the newest snapshot: the reader serves the server's
-// final state. Free space is checked before the copy (the copy's size + 64 MiB for the
-// reader's own snapshot and log).
+// final state. The spare port must be free once an earlier reader is stopped (ss), so that what
+// answers there is this reader; free space is checked before the copy (the copy's size + 64 MiB
+// for the reader's own snapshot and log).
 const START = `set -e
 ${STOP}
 tmp="$1"; home="$2"; data="$3"; log="$4"; addr="$5"; port="$6"
+if command -v ss >/dev/null 2>&1 && ss -ltn | grep -q "[:.]$port[[:space:]]"; then echo "port $port is already taken on this host (another server listens there): the split-window reader needs it free" >&2; exit 4; fi
 if [ -d "$tmp" ]; then rm -rf "$tmp"; fi
 need=$(du -sk "$data/version-2" | cut -f1)
 if [ "$log" != "$data" ]; then need=$((need + $(du -sk "$log/version-2" | cut -f1))); fi

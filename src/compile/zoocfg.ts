@@ -115,7 +115,7 @@ export function renderZooCfg(
     if (isServerKey(key)) {
       if (!inserted && dynPath === undefined) out.push(...rendered);
       inserted = true;
-    } else if (key !== null && HOST_BOUND.includes(key) && line.value === baseHost) {
+    } else if (key !== null && HOST_BOUND.includes(key) && line.value?.trim() === baseHost) {
       out.push(withValue(line, node.host));
     } else if (key === 'dataDir') {
       out.push(withValue(line, node.dataDir));
@@ -177,16 +177,19 @@ export function synthesizeZooCfg(node: NodeRef, servers: ServerLine[], clientPor
 
 /**
  * How the members `servers` differ from those `base` (or its dynamic file `dynamicBase`)
- * lists, e.g. "[1, 2, 3] → [1, 2, 3, 4]", or null when every member keeps its id, host and ports.
+ * lists, e.g. "[1, 2, 3] → [1, 2, 3, 4]", or null when every member keeps its id, host, ports
+ * and role (`ownId`: the server whose own file this is, whose line may bind 0.0.0.0).
  */
-export function membershipChange(base: string, dynamicBase: string | undefined, servers: ServerLine[]): string | null {
+export function membershipChange(base: string, dynamicBase: string | undefined, servers: ServerLine[], ownId: number | null = null): string | null {
   const doc = parseProperties(base);
   const from = dynamicBase !== undefined && configuredIds(dynamicBase).length > 0 ? parseProperties(dynamicBase) : doc;
   const lines = from.lines.filter((l) => isServerKey(l.key));
   const before = lines.map((l) => parseServerKey(l.key!)!).sort((a, b) => a - b);
   const after = servers.map((s) => s.myid).sort((a, b) => a - b);
-  const same = before.length === after.length && servers.every((s) => lines.some((l) => parseServerKey(l.key!) === s.myid && sameMember(l.value!, s)));
-  return same ? null : `[${before.join(', ')}] → [${after.join(', ')}]`;
+  const differs = servers.filter((s) => !lines.some((l) => parseServerKey(l.key!) === s.myid && sameMember(l.value!, s, s.myid === ownId)));
+  if (before.join(',') === after.join(',') && differs.length === 0) return null;
+  const which = before.join(',') === after.join(',') ? ` (the lines of ${differs.map((s) => `server.${s.myid}`).join(', ')} change)` : '';
+  return `[${before.join(', ')}] → [${after.join(', ')}]${which}`;
 }
 
 /** reconfigEnabled as ZooKeeper reads it (Boolean.parseBoolean: "true" in any case). */

@@ -7,6 +7,7 @@
 // id in every argv; the only changing commands are the compiled ones and the file writes of
 // compiled FileWrites (audited as `write <path>`); a file is never overwritten without its
 // previous content kept beside it.
+import { INTERRUPTED } from '../machine/contract.js';
 import type { NodeRef, RemoteCommand, RunSettings } from '../compile/types.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
 import { configArg, findZkJvm, unresolvedZkJvms, type ZkJvm } from '../zk/process.js';
@@ -67,7 +68,9 @@ export class StepError extends Error {
 }
 
 /** Ctrl-C arrived: the step stopped after its remote command in flight. */
-export class Interrupted extends Error {}
+export class Interrupted extends Error {
+  override readonly name = INTERRUPTED;
+}
 
 export function host(env: RunEnv, h: string): Promise<RemoteHost> {
   return env.hosts(h);

@@ -76,8 +76,10 @@ function watchElection(env: RunEnv, leader: NodeRef, others: NodeRef[]): { resul
     let lostAt: number | null = null;
     for (;;) {
       if (cancelled) return { from: leader.myid, to: null, ms: 0 };
-      if (lostAt === null && (await env.probes.srvr(leader.host, port, 500))?.mode !== 'leader') lostAt = Date.now();
-      const v = lostAt === null ? null : await view(env, others);
+      // a probe that fails (a source refused mid-shutdown) is no answer yet: the watch only
+      // measures, it never fails the step
+      if (lostAt === null && (await env.probes.srvr(leader.host, port, 500).catch(() => null))?.mode !== 'leader') lostAt = Date.now();
+      const v = lostAt === null ? null : await view(env, others).catch(() => null);
       const done = v !== null && v.leader !== null;
       if (done || Date.now() >= deadline || env.stopRequested()) {
         const ms = lostAt === null ? 0 : Date.now() - lostAt;
@@ -97,6 +99,7 @@ async function during<T>(watch: { result: Promise<Election>; cancel: () => void 
     return await act();
   } catch (e) {
     watch?.cancel();
+    watch?.result.catch(() => undefined);
     throw e;
   }
 }
@@ -107,7 +110,9 @@ async function during<T>(watch: { result: Promise<Election>; cancel: () => void 
  */
 async function assertDataOk(env: RunEnv, node: NodeRef): Promise<void> {
   const running = await env.probes.srvr(node.host, env.settings.clientPort, 1500);
-  const r = await env.probes.dataCheck(node, running?.zxid);
+  // an observer may log nothing (zookeeper.observer.syncEnabled=false) and takes the leader's
+  // data when it starts: its files are not held to the zxid it serves
+  const r = await env.probes.dataCheck(node, node.observer ? undefined : running?.zxid);
   if (!r.ok)
     throw new StepError(
       `refusing to start ${describeNode(node)}: ${[r.ok ? '' : r.detail, ...r.lowSpace].filter(Boolean).join('; ')}. Nothing was done to it; fix its data (or free space), then resume.`,
@@ -307,9 +312,16 @@ async function persistEphemerals(env: RunEnv, step: Step & { target: { kind: 'en
  * or Interrupted; the outcome carries what later steps need (slot order, seed, canary counter).
  */
 export async function executeStep(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome> {
-  const out = await act(step, env, memo);
-  out.canarySeq = memo.canarySeq;
-  return out;
+  try {
+    const out = await act(step, env, memo);
+    out.canarySeq = memo.canarySeq;
+    return out;
+  } catch (e) {
+    // whatever ended a step after Ctrl-C (a gate told to stop waiting, a command cut short) is
+    // the interruption: the run is resumable, and the step runs again (it is safe to run twice)
+    if (env.stopRequested() && !(e instanceof Interrupted)) throw new Interrupted(`stopped by Ctrl-C: ${e instanceof Error ? e.message : String(e)}`);
+    throw e;
+  }
 }
 
 async function act(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome> {

@@ -66,6 +66,7 @@ export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kin
       readers.push({ node, tmp: withRunId([readerDir(node)], env.runId)[0]!, port: readerPort(port) });
     }
     let best: { r: Reader; zxid: bigint } | null = null;
+    const older: string[] = [];
     for (const r of readers) {
       const deadline = Date.now() + env.settings.startDeadlineMs;
       let s = await env.probes.srvr(r.node.host, r.port, 1000);
@@ -73,12 +74,29 @@ export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kin
         await new Promise((res) => setTimeout(res, env.settings.pollIntervalMs));
         s = await env.probes.srvr(r.node.host, r.port, 1000);
       }
-      if (!s || s.zxid === null)
+      if (!s || s.zxid === null) {
+        // the reader's log goes with its directory when the reader is stopped below: its tail is kept in the error
+        const h = await env.hosts(r.node.host);
+        const log = await h.exec(['tail', '-n', '20', `${r.tmp}/reader.log`], { timeoutMs: 10000, raw: true, purpose: 'read' }).catch(() => null);
         throw new StepError(
-          `could not open the final data of old server ${r.node.myid} (${r.node.host}): the reader did not serve within ${env.settings.startDeadlineMs} ms (see ${r.tmp}/reader.log)`,
+          `could not open the final data of old server ${r.node.myid} (${r.node.host}): the reader did not serve within ${env.settings.startDeadlineMs} ms (the last lines of its log follow)`,
+          log?.stdout.trim() ?? '',
         );
+      }
+      // a reader older than the copy cannot hold writes after it (a lagging server, or not the
+      // old data at all): it is not compared; if none reaches the copy, the step is refused below
+      if (seedZxid !== undefined && /^0x[0-9a-f]+$/i.test(seedZxid) && s.zxid < BigInt(seedZxid)) {
+        env.progress(`old server ${r.node.myid} ended at zxid ${hexZxid(s.zxid)}, before the copy at ${seedZxid}: not compared`);
+        older.push(`${r.node.myid} (${hexZxid(s.zxid)})`);
+        continue;
+      }
       env.progress(`old server ${r.node.myid} ended at zxid ${hexZxid(s.zxid)}`);
       if (!best || s.zxid > best.zxid) best = { r, zxid: s.zxid };
+    }
+    if (!best && older.length > 0) {
+      throw new StepError(
+        `every old server's final data is older than the copy at ${seedZxid}: ${older.join(', ')}; what answers on the readers' port is not the old ensemble's data`,
+      );
     }
     if (!best) return { oldZxid: null, from: null, created: [], changed: [], onlyNew: [] };
     const hex = hexZxid(best.zxid);

@@ -35,3 +35,9 @@ export interface RunInput {
   canarySeq: number;
   seedZxid?: string;
 }
+
+/**
+ * The `name` of the error a step runner throws when Ctrl-C stopped it: the machine then goes to
+ * `interrupted` (resumable), not `failed`.
+ */
+export const INTERRUPTED = 'Interrupted';

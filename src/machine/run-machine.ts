@@ -5,7 +5,7 @@
 // the machine (deadlines are in the steps, polled by the runner), so a restored actor loses
 // nothing: a step that was running is simply run again, and every step is safe to run twice.
 import { assign, fromPromise, setup } from 'xstate';
-import type { Election, RunInput, RunOutput } from './contract.js';
+import { INTERRUPTED, type Election, type RunInput, type RunOutput } from './contract.js';
 
 export type { Election, RunInput, RunOutput } from './contract.js';
 
@@ -71,7 +71,7 @@ export const runMachine = setup({
       if (s.confirm) return true;
       return context.guided && !(s.round !== null && s.round === context.yesRound);
     },
-    interrupted: ({ event }) => (event as { error?: { name?: string } }).error?.name === 'Interrupted',
+    interrupted: ({ event }) => (event as { error?: { name?: string } }).error?.name === INTERRUPTED,
   },
   actions: {
     skipStep: assign(({ context }) => ({

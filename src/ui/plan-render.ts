@@ -22,9 +22,7 @@ export function describeGate(g: Gate): string {
   const within = `within ${ms(g.deadlineMs)}`;
   switch (g.kind) {
     case 'stopped':
-      return g.node.config === ''
-        ? `no ZooKeeper JVM is left on ${g.node.host} and server ${g.node.myid}'s client port is closed, ${within}`
-        : `server ${g.node.myid} on ${g.node.host} has stopped (no process, client port closed), ${within}`;
+      return `server ${g.node.myid} on ${g.node.host} has stopped (no JVM with ${g.node.config}, client port closed), ${within}`;
     case 'running':
       return `server ${g.node.myid} on ${g.node.host} runs with ${g.node.config} (its ZooKeeper JVM has the planned config), ${within}`;
     case 'serving':
@@ -69,7 +67,7 @@ function cmd(c: RemoteCommand): string {
  */
 function cmdLines(c: RemoteCommand, slot = false): string[] {
   const wait = (g: Gate) =>
-    slot && g.kind === 'stopped' ? `no ZooKeeper JVM is left on its host and its client port is closed, within ${ms(g.deadlineMs)}` : describeGate(g);
+    slot && g.kind === 'stopped' ? `its JVM with ${g.node.config} is gone and its client port is closed, within ${ms(g.deadlineMs)}` : describeGate(g);
   return [`${cmd(c)}   # ${c.does}`, ...(c.then ?? []).map((g) => `#   then waits until ${wait(g)}`)];
 }
 

@@ -80,7 +80,9 @@ async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict>
   const mntr = read.via ? read.values : new Map<string, string>();
   const voters = members.filter((m) => !m.observer).length;
   const observers = members.length - voters;
-  const followers = metric(mntr, 'zk_synced_followers') + (metric(mntr, 'zk_synced_non_voting_followers') || 0);
+  // zk_synced_followers counts every forwarding follower, the non-voting ones (a reconfig in
+  // flight) among them (Leader.getForwardingFollowers / getNonVotingFollowers): voters are the rest
+  const followers = metric(mntr, 'zk_synced_followers') - (metric(mntr, 'zk_synced_non_voting_followers') || 0);
   if (Number.isFinite(followers) && followers < voters - 1) return no(`leader ${leader.myid} has ${followers} synced followers, expected ${voters - 1}`);
   const syncedObservers = metric(mntr, 'zk_synced_observers');
   if (observers > 0 && Number.isFinite(syncedObservers) && syncedObservers < observers)
@@ -185,8 +187,8 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
 
 /** A monitor value as a number, in any spelling servers print ("3", "3.0", "1.6E7"); NaN when absent. */
 function metric(values: Map<string, string>, key: string): number {
-  const v = values.get(key);
-  return v === undefined ? NaN : Number(v.trim());
+  const v = values.get(key)?.trim();
+  return v === undefined || v === '' ? NaN : Number(v);
 }
 
 /** Poll a gate until it holds; throws GateFailed with the last reason at its deadline. */

@@ -1,4 +1,5 @@
 // Fakes for the run machine's `runStep` actor, step metadata and state waits.
+import { Interrupted } from '../../src/exec/env.js';
 import { createActor, fromPromise, waitFor, type Snapshot } from 'xstate';
 import { runMachine, type RunContext, type RunInput, type RunOutput, type StepMeta } from '../../src/machine/run-machine.js';
 
@@ -20,10 +21,9 @@ export const plain = (n: number): StepMeta[] => Array.from({ length: n }, (_, i)
 export function failure(message: string, outputTail?: string): Error {
   return Object.assign(new Error(message), outputTail === undefined ? {} : { outputTail });
 }
+/** The executor's own Ctrl-C error (src/exec/env.ts), not a look-alike. */
 export function interruption(): Error {
-  const e = new Error('stopped by Ctrl-C');
-  e.name = 'Interrupted';
-  return e;
+  return new Interrupted('stopped by Ctrl-C');
 }
 
 export interface Fake {

@@ -228,3 +228,23 @@ describe('a log without a whole header (FileTxnLog reads the 16-byte FileHeader 
     assert.match(c.detail, /log\.ffffffff: empty \(0 bytes\).*move log\.ffffffff out of version-2/);
   });
 });
+
+describe('a whole log entry with a bad CRC, and a torn last entry', () => {
+  it('refuses the bad CRC (FileTxnIterator.next throws "CRC check failed"), names the entry and its offset', () => {
+    const bad = Buffer.from(log);
+    const len = bad.readInt32BE(16 + 8);
+    bad[16 + 12 + 5] = bad[16 + 12 + 5]! ^ 0xff; // inside the first entry's body; its end byte is intact
+    assert.equal(bad[16 + 12 + len], 0x42);
+    const r = scanLog(bad);
+    assert.equal(r.ok, false);
+    assert.match(r.why ?? '', /entry 1 \(at byte 16\) fails its CRC check/);
+  });
+  it('ends quietly at a torn last entry (no end-of-record byte), as ZooKeeper does', () => {
+    const whole = scanLog(log);
+    const len = log.readInt32BE(16 + 8);
+    const torn = Buffer.from(log);
+    torn[16 + 12 + len] = 0; // the first entry's end byte
+    assert.deepEqual(scanLog(torn), { ok: true, first: null, last: null, txns: 0 });
+    assert.ok(whole.txns > 1);
+  });
+});

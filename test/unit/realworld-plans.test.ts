@@ -105,3 +105,36 @@ describe('reconfig-enabled: the dynamic file moves with the config; membership b
     );
   });
 });
+
+describe('dynamic files: kept where the operator keeps them, never invented', () => {
+  const node = { host: 'zk1', myid: 1, home: '/opt/zk-new', config: '/opt/zk-new/conf/zoo.cfg', dataDir: '/d', dataLogDir: '/d' };
+  const member = (myid: number, host = `zk${myid}`) => ({ myid, host, quorumPort: 2888, electionPort: 3888, clientPort: 2181 });
+  const fw = { kind: 'zoo.cfg' as const, path: node.config, base: '/opt/zk-old/conf/zoo.cfg', servers: [member(1), member(2), member(3)], node, mode: 0o644 };
+
+  it('a dynamic file outside the old install stays where it is, and the line pointing at it too', () => {
+    const files = new Map([
+      ['zk1\u0000/opt/zk-old/conf/zoo.cfg', 'dataDir=/d\ndynamicConfigFile=/etc/zookeeper/zoo.cfg.dynamic\n'],
+      ['zk1\u0000/etc/zookeeper/zoo.cfg.dynamic', 'server.1=zk1:2888:3888\nserver.2=zk2:2888:3888\nserver.3=zk3:2888:3888\n'],
+    ]);
+    const out = resolveFile(fw, 'zk1', (h, p) => files.get(`${h}\u0000${p}`));
+    assert.equal(out[0]!.content, 'dataDir=/d\ndynamicConfigFile=/etc/zookeeper/zoo.cfg.dynamic\n');
+    assert.equal(out[1]!.path, '/etc/zookeeper/zoo.cfg.dynamic');
+  });
+
+  it('a dynamic file that cannot be read is refused, not written from the plan alone', () => {
+    const files = new Map([['zk1\u0000/opt/zk-old/conf/zoo.cfg', 'dataDir=/d\ndynamicConfigFile=/opt/zk-old/conf/zoo.cfg.dynamic.100000000\n']]);
+    assert.throws(
+      () => resolveFile(fw, 'zk1', (h, p) => files.get(`${h}\u0000${p}`)),
+      /zoo\.cfg\.dynamic\.100000000 \(the dynamicConfigFile of .*\) does not exist/,
+    );
+  });
+
+  it("with reconfigEnabled=true, a server's own line binding 0.0.0.0 is no membership change", () => {
+    const files = new Map([
+      ['zk1\u0000/opt/zk-old/conf/zoo.cfg', 'reconfigEnabled=true\ndynamicConfigFile=/opt/zk-old/conf/zoo.cfg.dynamic.100000000\n'],
+      ['zk1\u0000/opt/zk-old/conf/zoo.cfg.dynamic.100000000', 'server.1=0.0.0.0:2888:3888\nserver.2=zk2:2888:3888\nserver.3=zk3:2888:3888\n'],
+    ]);
+    const out = resolveFile(fw, 'zk1', (h, p) => files.get(`${h}\u0000${p}`));
+    assert.equal(out[1]!.content, 'server.1=0.0.0.0:2888:3888\nserver.2=zk2:2888:3888\nserver.3=zk3:2888:3888\n');
+  });
+});
