@@ -16,8 +16,8 @@
 //   or the snappy magic (SnappyCodec.getMagicHeader(), MAGIC_LEN bytes) for compressed files.
 //   SnappyOutputStream's framing (snappy-java SnappyCodec): the 8-byte magic
 //   {0x82,'S','N','A','P','P','Y',0}, two int32 versions, then blocks [int32 length][raw
-//   snappy block]. No snappy decoder is installed here, so a .snappy snapshot is reported as
-//   unreadable (never passed, never mis-read).
+//   snappy block]; each block is decompressed with snappyjs (raw Snappy) and checked like a plain
+//   snapshot (test fixture: a snapshot written by a real 3.9.3 with the snappy method).
 // - persistence/Util.getZxidFromName: the zxid is the second "."-separated part, in hex.
 // - persistence/FileTxnLog.FileTxnIterator: inStreamCreated reads the 16-byte FileHeader
 //   (magic ZKLG, version, dbid) of every log it opens and throws on a wrong magic; a log
@@ -29,6 +29,7 @@
 //   (ZOOKEEPER-2678) a follower synced by DIFF does not (snapshotNeeded = false) and logs the
 //   diff instead; a 3.4 leader (Leader.lead -> ZooKeeperServer.loadData) takes none, a 3.5+
 //   one does ("Make a clean snapshot").
+import { uncompress } from 'snappyjs';
 import { hexZxid } from '../zk/zxid.js';
 
 export const ZKSN = 0x5a4b534e;
@@ -117,25 +118,58 @@ export class SnapshotChecker {
 /** SnappyCodec.MAGIC_HEADER of snappy-java: what SnapStream.isValidSnappyStream compares. */
 export const SNAPPY_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 
+/** The largest uncompressed block snappy-java writes (its default block size is 32 KiB). */
+const MAX_SNAPPY_BLOCK = 4 * 1024 * 1024;
+
 /**
- * A `.snappy` snapshot: only its magic is looked at. With the magic it is a snapshot ZooKeeper
- * would try to load, but zkroll cannot verify it; without, ZooKeeper skips it (damaged).
+ * A `.snappy` snapshot (ZooKeeper 3.6+ with zookeeper.snapshot.compression.method=snappy, read
+ * by SnapStream through snappy-java's SnappyInputStream): the 8-byte magic, two int32 versions,
+ * then blocks of [int32 length][raw Snappy block]. Each block is decompressed (snappyjs) as it
+ * arrives and fed to the plain snapshot check, so the Adler32 and "/" seal are verified on the
+ * decompressed bytes, as SnapStream does. Only one block is held at a time.
  */
 export class SnappySnapshotChecker {
-  private head = Buffer.alloc(0);
+  private readonly inner = new SnapshotChecker();
+  private buf: Buffer = Buffer.alloc(0);
+  private header = false;
+  private bad: string | undefined;
+  private total = 0;
+
   push(chunk: Buffer): void {
-    if (this.head.length < SNAPPY_MAGIC.length) this.head = Buffer.concat([this.head, chunk.subarray(0, SNAPPY_MAGIC.length - this.head.length)]);
+    if (this.bad !== undefined) return;
+    this.total += chunk.length;
+    this.buf = this.buf.length > 0 ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (!this.header) {
+      if (this.buf.length < SNAPPY_MAGIC.length + 8) return;
+      if (!this.buf.subarray(0, SNAPPY_MAGIC.length).equals(SNAPPY_MAGIC)) {
+        this.bad = 'no snappy header (ZooKeeper skips it as invalid)';
+        return;
+      }
+      this.header = true;
+      this.buf = this.buf.subarray(SNAPPY_MAGIC.length + 8);
+    }
+    while (this.buf.length >= 4) {
+      const len = this.buf.readInt32BE(0);
+      if (len <= 0 || len > MAX_SNAPPY_BLOCK) {
+        this.bad = `a damaged snappy block length (${len}) at byte ${this.total - this.buf.length}`;
+        return;
+      }
+      if (this.buf.length < 4 + len) return;
+      try {
+        this.inner.push(uncompress(this.buf.subarray(4, 4 + len), MAX_SNAPPY_BLOCK));
+      } catch (e) {
+        this.bad = `a damaged snappy block at byte ${this.total - this.buf.length} (${e instanceof Error ? e.message : String(e)})`;
+        return;
+      }
+      this.buf = this.buf.subarray(4 + len);
+    }
   }
-  get done(): boolean {
-    return this.head.length >= SNAPPY_MAGIC.length;
-  }
+
   finish(): SnapshotVerdict {
-    if (!this.head.equals(SNAPPY_MAGIC)) return { ok: false, why: 'no snappy header (ZooKeeper skips it as invalid)' };
-    return {
-      ok: false,
-      unreadable: true,
-      why: 'cannot read snappy snapshots; zkroll has no snappy decoder to verify its Adler32 checksum and "/" seal',
-    };
+    if (this.bad !== undefined) return { ok: false, why: this.bad };
+    if (!this.header) return { ok: false, why: `only ${this.total} bytes: no snappy header (ZooKeeper skips it as invalid)` };
+    if (this.buf.length > 0) return { ok: false, why: `truncated: the last snappy block is cut (${this.buf.length} bytes of it)` };
+    return this.inner.finish();
   }
 }
 

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { dataFilesOf, gunzipTransport, verdictOfFiles } from '../../src/check/datadir.js';
-import { adler32, continuity, SNAPPY_MAGIC, snapshotName, zxidOfName } from '../../src/check/datafiles.js';
+import { adler32, continuity, SNAPPY_MAGIC, SnappySnapshotChecker, snapshotName, zxidOfName } from '../../src/check/datafiles.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/realworld');
 
@@ -104,28 +104,39 @@ describe('realworld datadir-compressed-snapshot (snapshot.0.gz, 3.6+ compression
   });
 });
 
-describe('snappy snapshots (compression.method=snappy): refused, never passed or mis-read', () => {
+describe('snappy snapshots (compression.method=snappy): read and checked like plain ones', () => {
+  // written by a real ZooKeeper 3.9.3 (snappy-java's SnappyOutputStream), 60 znodes of ~2 KB
+  const real = fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/data-3.9.3-snappy/snapshot.3d.snappy'));
   const files = version2('datadir-compressed-snapshot');
-  const snappy = Buffer.concat([SNAPPY_MAGIC, Buffer.from([0, 0, 0, 1, 0, 0, 0, 1]), Buffer.alloc(64, 7)]);
-  const plainSnap = zlib.gunzipSync(files['snapshot.0.gz']!);
   const log = files['log.100000001']!;
 
-  it('a snappy snapshot alone is refused with a clear reason', async () => {
-    const c = await verdict({ 'snapshot.0.snappy': snappy, 'log.100000001': log });
-    assert.equal(c.ok, false);
-    assert.match(c.detail, /^cannot read snappy snapshots; snapshot\.0\.snappy .*zkSnapShotToolkit\.sh/);
+  it('a real 3.9.3 snappy snapshot passes, fed whole or in pieces of any size', () => {
+    for (const size of [1, 7, 4096, real.length]) {
+      const c = new SnappySnapshotChecker();
+      for (let i = 0; i < real.length; i += size) c.push(real.subarray(i, i + size));
+      assert.deepEqual(c.finish(), { ok: true }, `pieces of ${size}`);
+    }
   });
-  it('a snappy snapshot newer than the valid plain one is refused (ZooKeeper would load it first)', async () => {
-    const c = await verdict({ 'snapshot.0': plainSnap, 'snapshot.100000010.snappy': snappy, 'log.100000001': log });
-    assert.equal(c.ok, false);
-    assert.match(c.detail, /^cannot read snappy snapshots; snapshot\.100000010\.snappy/);
+  it('a damaged block, a cut file, a bad checksum inside are refused', () => {
+    const check = (b: Buffer) => {
+      const c = new SnappySnapshotChecker();
+      c.push(b);
+      return c.finish();
+    };
+    const flipped = Buffer.from(real);
+    flipped[40] = flipped[40]! ^ 0xff;
+    assert.equal(check(flipped).ok, false);
+    assert.match((check(real.subarray(0, real.length - 10)) as { why: string }).why, /truncated|cut/);
+    const garbage = Buffer.concat([SNAPPY_MAGIC, Buffer.from([0, 0, 0, 1, 0, 0, 0, 1]), Buffer.alloc(64, 7)]);
+    assert.equal(check(garbage).ok, false);
   });
-  it('an older snappy snapshot does not matter when a newer one is valid', async () => {
-    const c = await verdict({ 'snapshot.0.snappy': snappy, 'snapshot.100000000': plainSnap, 'log.100000001': log });
+  it('in a dataDir: the newest snappy snapshot is what the data check verifies', async () => {
+    const c = await verdict({ 'snapshot.3d.snappy': real });
     assert.equal(c.ok, true, c.detail);
+    assert.equal(c.snapshotZxid, 0x3dn);
   });
   it('a .snappy file without the snappy magic is damaged (isValidSnappyStream fails)', async () => {
-    const c = await verdict({ 'snapshot.0.snappy': plainSnap, 'log.100000001': log });
+    const c = await verdict({ 'snapshot.0.snappy': zlib.gunzipSync(files['snapshot.0.gz']!), 'log.100000001': log });
     assert.equal(c.ok, false);
     assert.match(c.detail, /snapshot\.0\.snappy: no snappy header/);
   });
