@@ -29,13 +29,14 @@ if [ -f "$tmp/reader.pid" ]; then
 fi`;
 
 // ZooKeeper itself replays the logs onto the newest snapshot: the reader serves the server's
-// final state. The spare port must be free once an earlier reader is stopped (ss), so that what
-// answers there is this reader; free space is checked before the copy (the copy's size + 64 MiB
+// final state. The spare port must be free on the host's address once an earlier reader is
+// stopped (ss; no check where ss is missing), so that what answers there is this reader; free space is checked before the copy (the copy's size + 64 MiB
 // for the reader's own snapshot and log).
 const START = `set -e
 ${STOP}
 tmp="$1"; home="$2"; data="$3"; log="$4"; addr="$5"; port="$6"
-if command -v ss >/dev/null 2>&1 && ss -ltn | grep -q "[:.]$port[[:space:]]"; then echo "port $port is already taken on this host (another server listens there): the split-window reader needs it free" >&2; exit 4; fi
+taken=$(ss -ltn 2>/dev/null | awk -v a="$addr" -v p="$port" 'NR > 1 { l = $4; if (l == a ":" p || l == "[" a "]:" p || l == "0.0.0.0:" p || l == "*:" p || l == "[::]:" p) print l }')
+if [ -n "$taken" ]; then echo "$taken is already taken (another server listens there): the split-window reader needs it free" >&2; exit 4; fi
 if [ -d "$tmp" ]; then rm -rf "$tmp"; fi
 need=$(du -sk "$data/version-2" | cut -f1)
 if [ "$log" != "$data" ]; then need=$((need + $(du -sk "$log/version-2" | cut -f1))); fi
