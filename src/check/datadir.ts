@@ -173,12 +173,14 @@ export interface DataReport extends Continuity {
  * `runningZxid`: the zxid the server reports while it runs. Its files must reach it (a server
  * logs a transaction before it acknowledges it), or files are missing under a running server.
  */
+/** The names in `<dir>/version-2` (none when it does not exist). */
+export async function listVersion2(r: DataRemote, dir: string): Promise<string[]> {
+  const res = await r.exec(['sh', '-c', 'ls -1 "$1" 2>/dev/null || true', 'sh', `${dir}/version-2`]);
+  return res.stdout.split('\n').filter(Boolean);
+}
+
 export async function readDataDirs(r: DataRemote, dataDir: string, dataLogDir: string, runningZxid?: bigint | null): Promise<DataReport> {
-  const ls = async (d: string) => {
-    const res = await r.exec(['sh', '-c', 'ls -1 "$1" 2>/dev/null || true', 'sh', `${d}/version-2`]);
-    return res.stdout.split('\n').filter(Boolean);
-  };
-  const files = await dataFilesOf({ snapshots: await ls(dataDir), logs: await ls(dataLogDir) }, (kind, name) =>
+  const files = await dataFilesOf({ snapshots: await listVersion2(r, dataDir), logs: await listVersion2(r, dataLogDir) }, (kind, name) =>
     fetchGz(r, `${kind === 'snapshot' ? dataDir : dataLogDir}/version-2/${name}`),
   );
   const df = await r.exec(['df', '-Pk', dataDir, dataLogDir]);

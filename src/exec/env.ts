@@ -72,10 +72,6 @@ export class Interrupted extends Error {
   override readonly name = INTERRUPTED;
 }
 
-export function host(env: RunEnv, h: string): Promise<RemoteHost> {
-  return env.hosts(h);
-}
-
 export function withRunId(argv: string[], runId: string): string[] {
   return argv.map((a) => a.replaceAll(RUN_TOKEN, runId));
 }
@@ -86,7 +82,7 @@ export function withRunId(argv: string[], runId: string): string[] {
  */
 export async function runCommand(env: RunEnv, on: string, c: RemoteCommand, accept?: (r: ExecResult) => boolean, evenIfStopped = false): Promise<ExecResult> {
   if (env.stopRequested() && !evenIfStopped) throw new Interrupted('stopped before the next command');
-  const h = await host(env, on);
+  const h = await env.hosts(on);
   env.progress(`${on}: ${c.does}`);
   forgetJvms(env, on);
   const r = await h.exec(withRunId(c.argv, env.runId), { timeoutMs: c.timeoutMs, raw: true }).finally(() => forgetJvms(env, on));
@@ -182,13 +178,13 @@ export async function hasProcess(env: RunEnv, node: NodeRef, home?: string): Pro
 
 /** Read a remote text file, or undefined when it does not exist. */
 export async function readText(env: RunEnv, on: string, path: string): Promise<string | undefined> {
-  const h = await host(env, on);
+  const h = await env.hosts(on);
   return (await h.readIfExists(path))?.toString('utf8');
 }
 
 /** Write a file atomically; a different existing file is first copied to <path>.zkroll-backup-<run>. */
 export async function writeKeeping(env: RunEnv, on: string, path: string, content: string, mode: number): Promise<'written' | 'unchanged'> {
-  const h = await host(env, on);
+  const h = await env.hosts(on);
   const dir = path.slice(0, path.lastIndexOf('/')) || '/';
   await h.exec(['mkdir', '-p', dir], { timeoutMs: 10000, purpose: `write ${path}` });
   const before = (await h.readIfExists(path))?.toString('utf8');

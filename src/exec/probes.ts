@@ -5,7 +5,7 @@
 // polling, a stop is not skipped); timeouts in ms.
 import { snapshotName } from '../check/datafiles.js';
 import type { NodeRef } from '../compile/types.js';
-import { readDataDirs, sshDataRemote } from '../check/datadir.js';
+import { listVersion2, readDataDirs, sshDataRemote } from '../check/datadir.js';
 import { ZkClient } from '../zk/client.js';
 import { srvrProbe } from '../zk/fourlw.js';
 import { readMonitor } from '../zk/monitor.js';
@@ -36,9 +36,8 @@ export function liveProbes(hosts: (host: string) => Promise<SshHost>, deadlineMs
       return r.stdout.replace(/\n$/, '') || null;
     },
     hasSnapshot: async (node: NodeRef) => {
-      const h = await hosts(node.host);
-      const r = await h.exec(['sh', '-c', 'ls -1 "$1/version-2" 2>/dev/null || true', 'sh', node.dataDir], { timeoutMs: 10000, raw: true, purpose: 'read' });
-      return r.stdout.split('\n').some((n) => snapshotName(n) !== null);
+      const names = await listVersion2(sshDataRemote(await hosts(node.host), 10000), node.dataDir);
+      return names.some((n) => snapshotName(n) !== null);
     },
     dataCheck: async (node, runningZxid) => readDataDirs(sshDataRemote(await hosts(node.host), deadlineMs), node.dataDir, node.dataLogDir, runningZxid),
     connect: (cs, timeoutMs) => ZkClient.connect(cs, timeoutMs),

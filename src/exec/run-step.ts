@@ -14,7 +14,7 @@ import { hostsConnectString, ZkError, ZNODEEXISTS, ZNONODE } from '../zk/client.
 import { COPY_SUFFIX, findPersistedCopies } from '../zk/persisted.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
 import { carrySplitWindow } from './split-window.js';
-import { hasProcess, host, Interrupted, readText, runCommand, StepError, withRunId, withZk, writeKeeping, type RunEnv } from './env.js';
+import { hasProcess, Interrupted, readText, runCommand, StepError, withRunId, withZk, writeKeeping, type RunEnv } from './env.js';
 import type { StreamRun } from '../remote/ssh.js';
 import type { Election, RunInput, RunOutput } from '../machine/contract.js';
 
@@ -216,8 +216,8 @@ async function streamCommand(
 ): Promise<{ bytes: number; ms: number }> {
   const fromHost = from.host ?? fromDefault;
   const intoHost = into.host ?? intoDefault;
-  const src = await host(env, fromHost);
-  const dst = await host(env, intoHost);
+  const src = await env.hosts(fromHost);
+  const dst = await env.hosts(intoHost);
   env.progress(`${intoHost}: ${into.does}`);
   const recv = await dst.stream(withRunId(into.argv, env.runId), { timeoutMs: into.timeoutMs });
   let send: StreamRun;

@@ -96,6 +96,43 @@ export function openFailure(ctx: ChannelRunContext, err: Error): RemoteError {
   );
 }
 
+/** Why `client.exec` threw before a channel was asked for: the connection's own error, else this. */
+export function notUsable(ctx: ChannelRunContext, e: unknown): RemoteError {
+  return ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: SSH connection is not usable: ${(e as Error).message}`, { cause: e });
+}
+
+/**
+ * One channel run's end, settled exactly once: by `finish`, by the connection being lost
+ * (ctx.track), or at `localMs` (ms), when the channel (if open yet) is closed and the run fails
+ * as a timeout with `timeoutText` after the host's name. `settle` receives the failure, if any.
+ */
+export function settleOnce(
+  ctx: ChannelRunContext,
+  localMs: number,
+  timeoutText: string,
+  channel: () => ClientChannel | undefined,
+  settle: (failure?: RemoteError) => void,
+): { finish: (failure?: RemoteError) => void; settled: () => boolean } {
+  let settled = false;
+  const finish = (failure?: RemoteError): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    untrack();
+    settle(failure);
+  };
+  const untrack = ctx.track(finish);
+  const timer = setTimeout(() => {
+    try {
+      channel()?.close();
+    } catch {
+      /* channel already gone */
+    }
+    finish(new RemoteError('timeout', ctx.label, `${ctx.who}: ${timeoutText}`));
+  }, localMs);
+  return { finish, settled: () => settled };
+}
+
 export function runOnChannel(
   client: Client,
   ctx: ChannelRunContext,
@@ -105,37 +142,21 @@ export function runOnChannel(
   const stdout = new TailBuffer(run.cap);
   const stderr = new TailBuffer(run.cap);
   return new Promise<RawRun>((resolve) => {
-    let settled = false;
     let channel: ClientChannel | undefined;
     let exitOf: () => ChannelExit | undefined = () => undefined;
-    const finish = (failure?: RemoteError): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      untrack();
-      resolve(rawRun(exitOf(), stdout, stderr, started, failure));
-    };
-    const untrack = ctx.track(finish);
-    const timer = setTimeout(() => {
-      try {
-        channel?.close();
-      } catch {
-        /* channel already gone */
-      }
-      finish(
-        new RemoteError(
-          'timeout',
-          ctx.label,
-          `${ctx.who}: no answer from the remote side ${run.localMs} ms after starting (the remote deadline did not fire); channel closed. The host may be hung or the network partitioned: ${run.command}`,
-        ),
-      );
-    }, run.localMs);
+    const { finish, settled } = settleOnce(
+      ctx,
+      run.localMs,
+      `no answer from the remote side ${run.localMs} ms after starting (the remote deadline did not fire); channel closed. The host may be hung or the network partitioned: ${run.command}`,
+      () => channel,
+      (failure) => resolve(rawRun(exitOf(), stdout, stderr, started, failure)),
+    );
     const onOpen = (err: Error | undefined, ch: ClientChannel): void => {
       if (err) {
         finish(openFailure(ctx, err));
         return;
       }
-      if (settled) {
+      if (settled()) {
         ch.close();
         return;
       }
@@ -148,7 +169,7 @@ export function runOnChannel(
     try {
       client.exec(run.wrapped, onOpen);
     } catch (e) {
-      finish(ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: SSH connection is not usable: ${(e as Error).message}`, { cause: e }));
+      finish(notUsable(ctx, e));
     }
   });
 }

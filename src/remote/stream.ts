@@ -5,9 +5,8 @@
 // local deadline, or the connection lost); stderr is kept (its tail); stdout is only streamed.
 import type { Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { RemoteError } from './errors.js';
 import { TailBuffer } from './executil.js';
-import { openFailure, rawRun, watchOutcome, type ChannelExit, type ChannelRunContext, type RawRun } from './channel.js';
+import { notUsable, openFailure, rawRun, settleOnce, watchOutcome, type ChannelExit, type ChannelRunContext, type RawRun } from './channel.js';
 
 export interface StreamRun {
   /** The command's stdout (a readable stream). Consume it (pipe, or resume()): ssh2 closes the channel only once it has been read. */
@@ -29,30 +28,14 @@ export function openStream(client: Client, ctx: ChannelRunContext, run: { wrappe
         return;
       }
       const done = new Promise<RawRun>((resolve) => {
-        let settled = false;
         let exitOf: () => ChannelExit | undefined = () => undefined;
-        const finish = (failure?: RemoteError): void => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          untrack();
-          resolve(rawRun(exitOf(), null, stderr, started, failure));
-        };
-        const untrack = ctx.track(finish);
-        const timer = setTimeout(() => {
-          try {
-            ch.close();
-          } catch {
-            /* channel already gone */
-          }
-          finish(
-            new RemoteError(
-              'timeout',
-              ctx.label,
-              `${ctx.who}: no end ${run.localMs} ms after starting (the remote deadline did not fire); channel closed: ${run.command}`,
-            ),
-          );
-        }, run.localMs);
+        const { finish } = settleOnce(
+          ctx,
+          run.localMs,
+          `no end ${run.localMs} ms after starting (the remote deadline did not fire); channel closed: ${run.command}`,
+          () => ch,
+          (failure) => resolve(rawRun(exitOf(), null, stderr, started, failure)),
+        );
         ch.stderr.on('data', (d: Buffer) => stderr.push(d));
         exitOf = watchOutcome(ch, ctx, run.command, finish);
       });
@@ -61,7 +44,7 @@ export function openStream(client: Client, ctx: ChannelRunContext, run: { wrappe
     try {
       client.exec(run.wrapped, onOpen);
     } catch (e) {
-      rejectOpen(ctx.closedErr() ?? new RemoteError('closed', ctx.label, `${ctx.who}: SSH connection is not usable: ${(e as Error).message}`, { cause: e }));
+      rejectOpen(notUsable(ctx, e));
     }
   });
 }

@@ -8,7 +8,7 @@ import { formatHostPort } from '../plan/host.js';
 import { hexZxid } from './zxid.js';
 import type { Gate, NodeRef } from '../compile/types.js';
 import { hostsConnectString, ZkClient } from './client.js';
-import { probeSrvr, srvrProbe, type Srvr } from './fourlw.js';
+import { metricNumber, probeSrvr, srvrProbe, type Srvr } from './fourlw.js';
 import { readMonitor, type MonitorRead } from './monitor.js';
 import { outliers, verifyConsistency } from './verify.js';
 import { sameVersion } from '../plan/versions.js';
@@ -82,9 +82,9 @@ async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict>
   const observers = members.length - voters;
   // zk_synced_followers counts every forwarding follower, the non-voting ones (a reconfig in
   // flight) among them (Leader.getForwardingFollowers / getNonVotingFollowers): voters are the rest
-  const followers = metric(mntr, 'zk_synced_followers') - (metric(mntr, 'zk_synced_non_voting_followers') || 0);
+  const followers = (metricNumber(mntr, 'zk_synced_followers') ?? NaN) - (metricNumber(mntr, 'zk_synced_non_voting_followers') ?? 0);
   if (Number.isFinite(followers) && followers < voters - 1) return no(`leader ${leader.myid} has ${followers} synced followers, expected ${voters - 1}`);
-  const syncedObservers = metric(mntr, 'zk_synced_observers');
+  const syncedObservers = metricNumber(mntr, 'zk_synced_observers') ?? NaN;
   if (observers > 0 && Number.isFinite(syncedObservers) && syncedObservers < observers)
     return no(`leader ${leader.myid} has ${syncedObservers} synced observers, expected ${observers}`);
   // right after an election the leader reports <epoch>00000000, a marker no follower applies;
@@ -183,12 +183,6 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
         : no(`not on ${g.version}: ${other.map((m) => `${m.myid} (${v.modes.get(m.myid)?.version ?? 'not serving'})`).join(', ')}`);
     }
   }
-}
-
-/** A monitor value as a number, in any spelling servers print ("3", "3.0", "1.6E7"); NaN when absent. */
-function metric(values: Map<string, string>, key: string): number {
-  const v = values.get(key)?.trim();
-  return v === undefined || v === '' ? NaN : Number(v);
 }
 
 /** Poll a gate until it holds; throws GateFailed with the last reason at its deadline. */
