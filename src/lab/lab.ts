@@ -1,6 +1,7 @@
 // The lab: `up` builds a local replica of a plan's hosts (sshd per loopback address in its own
-// mount namespace, ZooKeeper installs, the current ensemble started, data and proxies loaded,
-// the plan's down servers stopped); `status` reads it; `down` ends it.
+// mount namespace, ZooKeeper installs, the current ensemble started, data and proxies loaded
+// (with the proxies, a writer client that logs its outcomes: src/lab/writer.ts), the plan's
+// down servers stopped); `status` reads it; `down` ends it.
 // Invariants: nothing is started before every check passed (ports, packages, paths); the state
 // file is written as soon as a process exists, so `down` can always find what `up` started;
 // `down` kills by recorded pid / recorded namespace only, and is safe to run twice.
@@ -13,7 +14,7 @@ import { ZkClient } from '../zk/client.js';
 import { checkPrerequisites, renderLabZooCfg, writeInstall } from './install.js';
 import { killListener } from './faults.js';
 import { findTarball, unpackedRelease } from './releases.js';
-import { isAlive, killAll, pidsInNamespace, pidsWithCmdline, pollUntil, portFree } from './procs.js';
+import { isAlive, killAll, pidsInNamespace, pidsWithCmdline, pollUntil, portFree, spawnDetached } from './procs.js';
 import { backingPath, connectString, encodeRoot, hasListenerBug, isLoopbackV4, LabError, mountRoots, type LabServer, type LabSpec } from './spec.js';
 export { hasListenerBug } from './spec.js';
 import { ensureIdentity, hostDirs, loginProfile, prepareSshd, startSshd } from './sshd.js';
@@ -26,6 +27,8 @@ export interface LabState {
   roots: string[];
   hosts: { ip: string; sshPort: number; sshPid: number; ns: string }[];
   proxiesPid: number | null;
+  /** The writer client (src/lab/writer.ts), started with the proxies; absent in older state files. */
+  writerPid?: number | null;
 }
 
 export function labRoot(): string {
@@ -158,16 +161,21 @@ async function loadData(spec: LabSpec, myids: number[], count: number): Promise<
 /** Start the Codis-like proxies; like real clients they are given every server of the config. */
 function startProxies(spec: LabSpec, dir: string): number {
   if (!spec.proxies) throw new LabError('lab: no proxies configured');
-  const script = fileURLToPath(new URL('./proxies.js', import.meta.url));
-  const log = fs.openSync(path.join(dir, 'proxies.log'), 'a');
-  const child = spawn(process.execPath, [script, '--connect', connectString(spec), '--product', spec.proxies.product, '--count', String(spec.proxies.count)], {
-    detached: true,
-    stdio: ['ignore', log, log],
-  });
-  fs.closeSync(log);
-  child.unref();
-  if (child.pid === undefined) throw new LabError('lab: could not start the proxies process');
-  return child.pid;
+  const args = ['--connect', connectString(spec), '--product', spec.proxies.product, '--count', String(spec.proxies.count)];
+  return spawnDetached(fileURLToPath(new URL('./proxies.js', import.meta.url)), args, path.join(dir, 'proxies.log'), 'the proxies process');
+}
+
+// ---- the writer client (src/lab/writer.ts): started with the proxies, ended by labDown ----
+
+/** The writer client's outcome log (JSON lines, see src/lab/writer.ts). */
+export function writerLog(cluster: string): string {
+  return path.join(labDir(cluster), 'writer.jsonl');
+}
+
+/** Start the writer client against every server of the config; its pid. */
+function startWriter(spec: LabSpec, dir: string): number {
+  const args = ['--connect', connectString(spec), '--out', writerLog(spec.cluster)];
+  return spawnDetached(fileURLToPath(new URL('./writer.js', import.meta.url)), args, path.join(dir, 'writer.log'), 'the writer client');
 }
 
 export async function proxyNodes(spec: LabSpec, myids: number[]): Promise<string[]> {
@@ -320,13 +328,14 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
     leader = [...q.entries()].find(([, r]) => r.mode === 'leader' || r.mode === 'standalone')?.[0] ?? null;
     if (spec.proxies) {
       st.proxiesPid = startProxies(spec, dir);
+      st.writerPid = startWriter(spec, dir);
       writeState(dir, st);
       const want = spec.proxies.count;
       proxies = await pollUntil(`${want} proxies to register`, 30000, 100, async () => {
         const n = await proxyNodes(spec, serving);
         return n.length >= want ? n : null;
       });
-      log(`${proxies.length} proxies registered under /jodis/${spec.proxies.product}`);
+      log(`${proxies.length} proxies registered under /jodis/${spec.proxies.product}; a writer client logs its outcomes to ${writerLog(spec.cluster)}`);
     }
   } else {
     log(`only ${serving.length} of ${all.length} servers serve: below quorum (${quorum}), the ensemble is down`);
@@ -371,6 +380,7 @@ export async function labDown(cluster: string, log: Log): Promise<{ killed: numb
   const st = readState(dir);
   const pids = new Set<number>();
   if (st?.proxiesPid != null && isAlive(st.proxiesPid)) pids.add(st.proxiesPid);
+  if (st?.writerPid != null && isAlive(st.writerPid)) pids.add(st.writerPid);
   for (const h of st?.hosts ?? []) {
     for (const p of pidsInNamespace(h.ns)) pids.add(p);
     if (isAlive(h.sshPid)) pids.add(h.sshPid);

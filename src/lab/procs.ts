@@ -1,8 +1,11 @@
-// Local process helpers for the lab: liveness, mount-namespace membership, orderly kill, port
-// probes and polling with a deadline. Invariants: only signals pids it is given or finds in a
-// namespace the lab recorded; waits are polls against a deadline, never fixed sleeps.
+// Local process helpers for the lab: starting its detached processes, liveness, mount-namespace
+// membership, orderly kill, port probes and polling with a deadline. Invariants: only signals
+// pids it is given or finds in a namespace the lab recorded; waits are polls against a
+// deadline, never fixed sleeps.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { LabError } from './spec.js';
 export { tcpOpen } from '../zk/fourlw.js';
 
 export function isAlive(pid: number): boolean {
@@ -105,4 +108,17 @@ export function portFree(host: string, port: number): Promise<boolean> {
     srv.once('error', () => resolve(false));
     srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * Start a lab process: `node <script> <args>`, detached (it outlives us), stdout and stderr
+ * appended to `logFile`. Returns its pid; throws naming `what` when it could not be started.
+ */
+export function spawnDetached(script: string, args: string[], logFile: string, what: string): number {
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, [script, ...args], { detached: true, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  child.unref();
+  if (child.pid === undefined) throw new LabError(`lab: could not start ${what}`);
+  return child.pid;
 }
