@@ -1,10 +1,14 @@
 // `zkroll apply|resume <plan>`: load and compile the plan, wire the terminal (spinner, prompts,
 // Ctrl-C) and hand the run to the driver (src/run/driver.ts); its end becomes the exit code.
-// Guided (ask per step) on a terminal, unattended with --yes.
+// Guided (ask per step) on a terminal, unattended with --yes. Ends with where the run's picture
+// is (report.html in the state directory).
 // Invariants: Ctrl-C stops after the remote command in flight, saves and exits 130 (twice: kill
 // now); a failed unattended run exits 1 and `resume` continues it; refusals change nothing.
+import fs from 'node:fs';
 import { PreflightRefused } from '../check/preflight.js';
 import { healthTable } from '../inspect/health.js';
+import { stateDir } from '../machine/store.js';
+import { reportHtmlFile } from '../report/write.js';
 import { RunRefused, runPlan, type RunEnd } from '../run/driver.js';
 import { renderPlan } from '../ui/plan-render.js';
 import { makeProgress } from '../ui/progress.js';
@@ -45,6 +49,8 @@ export async function cmdApply(file: string, o: ApplyOptions, out: (s: string) =
         warn: (l) => process.stderr.write(`${l}\n`),
       },
     );
+    const picture = reportHtmlFile(stateDir(file, plan.cluster.name));
+    if (fs.existsSync(picture)) out(`picture of the run (steps, server states, elections): ${picture}`);
     return EXIT_OF[end];
   } catch (e) {
     if (e instanceof RunRefused || e instanceof PreflightRefused) throw new CliError(e.message, e.badInput ? EXIT.badInput : EXIT.failed);

@@ -1,8 +1,10 @@
 // The run driver: one run of a compiled plan through the run machine, shaped like xstate's
 // durable-actor examples: take the cluster's lock, create the actor (or restore it from
-// run.json), persist every snapshot and the report after every transition, answer the machine's
-// questions through the injected UI, and end with how the run ended. The CLI only loads,
-// compiles, wires the terminal and maps the end to an exit code.
+// run.json), persist every snapshot and the report (report.json, and its picture report.html
+// with the servers' states the sampler records in states.jsonl while the run goes on) after
+// every transition, answer the machine's questions through the injected UI, and end with how
+// the run ended. The CLI only loads, compiles, wires the terminal and maps the end to an exit
+// code.
 // Invariants: one run per cluster (lock, released on every path); nothing changes before the
 // preflight holds (hosts reached with strict host-key checking; for a new run, the cluster
 // matches the plan); resuming with an edited plan is refused with the differences named; every
@@ -31,6 +33,9 @@ import {
   type RunFile,
 } from '../machine/store.js';
 import { sshTargets } from '../plan/helpers.js';
+import type { ReportJson } from '../report/model.js';
+import { archiveReportFiles, reportHtmlWriter } from '../report/write.js';
+import { startRunSampler } from './sampler.js';
 import type { Plan } from '../plan/schema.js';
 import { SshPool, type SshHost } from '../remote/ssh.js';
 import type { Progress } from '../ui/progress.js';
@@ -75,8 +80,9 @@ function stepMeta(c: Compiled): StepMeta[] {
   return c.steps.map((s) => ({ id: s.id, title: s.title, confirm: s.confirm ?? null, round: s.target.kind === 'slot' ? s.target.round : s.phase }));
 }
 
-function writeReport(dir: string, run: RunFile, c: Compiled, value: string, ctx: RunContext): void {
-  const iso = (t: number | null) => (t ? new Date(t).toISOString() : t);
+/** Write report.json; returns what it wrote. */
+function writeReport(dir: string, run: RunFile, c: Compiled, value: string, ctx: RunContext): ReportJson {
+  const iso = (t: number | null) => (t ? new Date(t).toISOString() : null);
   const steps = c.steps.map((s, i) => {
     const r = ctx.records[i]!;
     return {
@@ -93,14 +99,9 @@ function writeReport(dir: string, run: RunFile, c: Compiled, value: string, ctx:
       notes: r.notes,
     };
   });
-  writeAtomic(
-    path.join(dir, 'report.json'),
-    JSON.stringify(
-      { runId: run.runId, startedAt: run.startedAt, state: value, seed: ctx.seed, slotOrders: ctx.slotOrders, failure: ctx.failure, steps },
-      null,
-      2,
-    ),
-  );
+  const report = { runId: run.runId, startedAt: run.startedAt, state: value, seed: ctx.seed, slotOrders: ctx.slotOrders, failure: ctx.failure, steps };
+  writeAtomic(path.join(dir, 'report.json'), JSON.stringify(report, null, 2));
+  return report;
 }
 
 /** The run file to continue (resume) or null for a new run; refuses what cannot go on. */
@@ -123,7 +124,9 @@ function existingRun(dir: string, req: RunRequest, out: (l: string) => void): Ru
   const value = (existing.snapshot as { value?: string }).value;
   if (value !== 'done' && value !== 'aborted')
     throw new RunRefused(`run ${existing.runId} of ${plan.cluster.name} is not finished (${value}); continue it with: zkroll resume ${file}`);
-  out(`previous run ${existing.runId} (${value}) kept in ${archiveRun(dir, existing.runId)}`);
+  const to = archiveRun(dir, existing.runId);
+  archiveReportFiles(dir, to);
+  out(`previous run ${existing.runId} (${value}) kept in ${to}`);
   return null;
 }
 
@@ -205,6 +208,8 @@ async function drive(req: RunRequest, ui: RunUi, dir: string, run: RunFile, resu
     },
   });
   const input = { steps: stepMeta(compiled), guided: ui.ask !== null };
+  const html = reportHtmlWriter(dir, compiled.cluster, ui.warn);
+  const sampler = startRunSampler(dir, compiled);
   const actor = resumed ? createActor(machine, { snapshot: run.snapshot as Snapshot<unknown>, input }) : createActor(machine, { input });
   try {
     return await new Promise<RunEnd>((resolve) => {
@@ -215,7 +220,7 @@ async function drive(req: RunRequest, ui: RunUi, dir: string, run: RunFile, resu
         const snap = actor.getSnapshot();
         run.snapshot = actor.getPersistedSnapshot();
         writeRun(dir, run);
-        writeReport(dir, run, compiled, String(snap.value), snap.context);
+        html(writeReport(dir, run, compiled, String(snap.value), snap.context));
         if (!ready) return;
         if (busy) {
           again = true;
@@ -250,6 +255,8 @@ async function drive(req: RunRequest, ui: RunUi, dir: string, run: RunFile, resu
     });
   } finally {
     actor.stop();
+    sampler.stop();
+    html();
   }
 }
 

@@ -1,0 +1,237 @@
+// The run's picture as data: from report.json (the steps), states.jsonl (each server's state
+// changes, src/run/sampler.ts) and a client's outcome log (the lab's writer.jsonl,
+// src/lab/writer.ts) to what report.html draws: a time window, step lanes, server lanes,
+// elections and client outages. Pure: no clock (the caller passes `now`), no I/O.
+// Invariants: times are epoch ms; every interval lies inside the window [t0, t1] (clipped);
+// inputs in any order and with odd lines give a picture, never a throw.
+import type { ServerState, StateChange } from '../run/sampler.js';
+
+/** A step as report.json has it (src/run/driver.ts writeReport). */
+export interface ReportStep {
+  n: number;
+  id: string;
+  title: string;
+  status: string;
+  attempts: number;
+  election: { from: number | null; to: number | null; ms: number } | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationMs: number | null;
+  resolved: number | null;
+  notes: string[];
+}
+
+/** report.json (the fields the picture uses). */
+export interface ReportJson {
+  runId: string;
+  startedAt: string;
+  state: string;
+  failure: { index: number; message: string } | null;
+  steps: ReportStep[];
+}
+
+/** One line of a client's outcome log (src/lab/writer.ts). */
+export interface ClientEvent {
+  t: number;
+  event: string;
+  error?: string;
+  acked?: number;
+}
+
+/** What the renderer is given. */
+export interface ReportInput {
+  report: ReportJson;
+  /** The cluster's name (the title). */
+  cluster: string;
+  states: StateChange[];
+  /** A client's outcome log, when a client was measured (the lab's writer). */
+  client?: { name: string; events: ClientEvent[] };
+  /** The clock (epoch ms): where running steps end. */
+  now: number;
+}
+
+export interface Interval {
+  from: number;
+  to: number;
+}
+
+export interface StepBar extends Interval {
+  step: ReportStep;
+}
+
+export interface StepLane {
+  group: string;
+  bars: StepBar[];
+}
+
+export interface StateSegment extends Interval {
+  state: ServerState;
+}
+
+export interface ServerLane {
+  server: string;
+  label: string;
+  segments: StateSegment[];
+}
+
+export interface ElectionMark extends Interval {
+  step: ReportStep;
+  /** Where it was placed: the sampled moment no server led, or the step's start. */
+  at: 'sampled' | 'step';
+}
+
+export interface ClientLane {
+  name: string;
+  /** When the client's log says it was writing (within the window). */
+  observed: Interval | null;
+  outages: (Interval & { error: string })[];
+  /** Writes the client had acknowledged by the end of the window (its own count), if known. */
+  acked: number | null;
+}
+
+export interface Timeline extends Interval {
+  steps: StepLane[];
+  servers: ServerLane[];
+  /** Sampled intervals without any leading server. */
+  leaderless: Interval[];
+  elections: ElectionMark[];
+  client: ClientLane | null;
+}
+
+const ms = (iso: string | null): number | null => {
+  const t = iso === null ? NaN : Date.parse(iso);
+  return Number.isFinite(t) ? t : null;
+};
+
+/** The group of a step id: "grow-4/restart-3" → "grow-4". */
+export function stepGroup(id: string): string {
+  const i = id.indexOf('/');
+  return i < 0 ? id : id.slice(0, i);
+}
+
+/** The window: from the run's start to its last known moment (running steps: `now`). */
+function window(input: ReportInput): Interval {
+  const starts = input.report.steps.map((s) => ms(s.startedAt)).filter((t): t is number => t !== null);
+  const ends = input.report.steps.map((s) => (s.status === 'running' ? input.now : ms(s.endedAt))).filter((t): t is number => t !== null);
+  const from = Math.min(ms(input.report.startedAt) ?? Infinity, ...starts, ...(input.states[0] ? [input.states[0].t] : []));
+  const t0 = Number.isFinite(from) ? from : input.now;
+  const t1 = Math.max(t0 + 1000, ...ends, ...input.states.map((c) => c.t));
+  return { from: t0, to: t1 };
+}
+
+function stepLanes(report: ReportJson, w: Interval, now: number): StepLane[] {
+  const lanes = new Map<string, StepBar[]>();
+  for (const step of report.steps) {
+    const group = stepGroup(step.id);
+    if (!lanes.has(group)) lanes.set(group, []);
+    const from = ms(step.startedAt);
+    if (from === null) continue;
+    const to = step.status === 'running' ? now : (ms(step.endedAt) ?? from);
+    lanes.get(group)!.push({ step, from: Math.max(w.from, from), to: Math.min(w.to, Math.max(from, to)) });
+  }
+  return [...lanes].map(([group, bars]) => ({ group, bars }));
+}
+
+const byLabel = new Intl.Collator('en', { numeric: true });
+
+function serverLanes(states: StateChange[], w: Interval): ServerLane[] {
+  const lanes = new Map<string, ServerLane>();
+  for (const c of states) {
+    const lane = lanes.get(c.server) ?? { server: c.server, label: c.label || c.server, segments: [] };
+    lanes.set(c.server, lane);
+    lane.label = c.label || lane.label;
+    const prev = lane.segments[lane.segments.length - 1];
+    if (prev) prev.to = c.t;
+    lane.segments.push({ state: c.state, from: c.t, to: w.to });
+  }
+  for (const lane of lanes.values())
+    lane.segments = lane.segments
+      .map((s) => ({ ...s, from: Math.max(w.from, s.from), to: Math.min(w.to, s.to) }))
+      .filter((s) => s.to > s.from && s.state !== 'unknown');
+  return [...lanes.values()].sort((a, b) => byLabel.compare(a.label, b.label));
+}
+
+const LEADS: ReadonlySet<ServerState> = new Set(['leading', 'standalone']);
+
+/**
+ * Shorter leaderless moments (ms) are the order in which one round's answers arrived (a few ms
+ * apart), not a server losing its leader: a real one lasts about a sampling round (250 ms).
+ */
+const MIN_LEADERLESS_MS = 50;
+
+/** Intervals where some server was sampled and none led (at least MIN_LEADERLESS_MS long). */
+function leaderless(states: StateChange[], w: Interval): Interval[] {
+  const now = new Map<string, ServerState>();
+  const out: Interval[] = [];
+  let open: number | null = null;
+  for (let i = 0; i < states.length; i++) {
+    const c = states[i]!;
+    now.set(c.server, c.state);
+    if (states[i + 1]?.t === c.t) continue;
+    const known = [...now.values()].some((s) => s !== 'unknown');
+    const led = [...now.values()].some((s) => LEADS.has(s));
+    if (known && !led && open === null) open = c.t;
+    if ((led || !known) && open !== null) {
+      out.push({ from: open, to: c.t });
+      open = null;
+    }
+  }
+  if (open !== null) out.push({ from: open, to: w.to });
+  return out.map((i) => ({ from: Math.max(w.from, i.from), to: Math.min(w.to, i.to) })).filter((i) => i.to - i.from >= MIN_LEADERLESS_MS);
+}
+
+/** Each measured election, at the sampled leaderless moment within its step (else the step's start), as wide as measured. */
+function elections(report: ReportJson, gaps: Interval[], w: Interval): ElectionMark[] {
+  const out: ElectionMark[] = [];
+  for (const step of report.steps) {
+    const from = ms(step.startedAt);
+    if (!step.election || from === null) continue;
+    const to = ms(step.endedAt) ?? w.to;
+    const gap = gaps.find((g) => g.to >= from && g.from <= to);
+    const at = gap ? Math.max(gap.from, from) : from;
+    out.push({ step, at: gap ? 'sampled' : 'step', from: at, to: Math.min(w.to, at + step.election.ms) });
+  }
+  return out;
+}
+
+/** The client lane: when it wrote, and its outages (error → next ok), clipped to the window. */
+export function clientLane(name: string, events: ClientEvent[], w: Interval): ClientLane {
+  const sorted = events.filter((e) => typeof e.t === 'number').sort((a, b) => a.t - b.t);
+  const outages: (Interval & { error: string })[] = [];
+  let open: { from: number; error: string } | null = null;
+  let acked: number | null = null;
+  let stopAt: number | null = null;
+  for (const e of sorted) {
+    if (e.t <= w.to && typeof e.acked === 'number') acked = e.acked;
+    if (e.event === 'error' && open === null) open = { from: e.t, error: e.error ?? 'error' };
+    if ((e.event === 'ok' || e.event === 'stop') && open !== null) {
+      outages.push({ ...open, to: e.t });
+      open = null;
+    }
+    if (e.event === 'stop') stopAt = e.t;
+  }
+  if (open !== null) outages.push({ ...open, to: w.to });
+  const first = sorted[0]?.t;
+  const observed = first === undefined ? null : { from: Math.max(w.from, first), to: Math.min(w.to, stopAt ?? w.to) };
+  return {
+    name,
+    observed: observed && observed.to > observed.from ? observed : null,
+    outages: outages.map((o) => ({ ...o, from: Math.max(w.from, o.from), to: Math.min(w.to, o.to) })).filter((o) => o.to > o.from),
+    acked,
+  };
+}
+
+/** Everything report.html draws. */
+export function timeline(input: ReportInput): Timeline {
+  const states = [...input.states].sort((a, b) => a.t - b.t);
+  const w = window({ ...input, states });
+  const gaps = leaderless(states, w);
+  return {
+    ...w,
+    steps: stepLanes(input.report, w, input.now),
+    servers: serverLanes(states, w),
+    leaderless: gaps,
+    elections: elections(input.report, gaps, w),
+    client: input.client ? clientLane(input.client.name, input.client.events, w) : null,
+  };
+}
