@@ -16,8 +16,9 @@ export function esc(text: unknown): string {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** A duration: "40 ms", "1.51 s", "2 min 03 s". */
+/** A duration: "40 ms", "1.51 s", "2 min 03 s", "3 h 05 min". */
 export function duration(ms: number): string {
+  if (ms >= 3_600_000) return `${Math.floor(ms / 3_600_000)} h ${String(Math.round((ms % 3_600_000) / 60_000)).padStart(2, '0')} min`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 10_000) return `${(Math.round(ms / 10) / 100).toFixed(2)} s`;
   if (ms < 60_000) return `${(Math.round(ms / 100) / 10).toFixed(1)} s`;
@@ -46,6 +47,7 @@ export const STATE_COLORS: Record<Exclude<ServerState, 'unknown'>, string> = {
 export const OUTAGE = '#d0453b';
 const ELECTION = '#e8590c';
 const LEADERLESS = '#fbd5d0';
+const PAUSE = '#eef1f4';
 
 // geometry (px)
 const W = 1360;
@@ -55,6 +57,8 @@ const LANE = 22;
 const GAP = 5;
 const HEAD = 26;
 const CHAR = 6.4;
+/** Width of a pause where no step ran (Timeline.breaks). */
+const BREAK_PX = 64;
 
 interface Frame {
   tl: Timeline;
@@ -88,7 +92,8 @@ function stepLane(f: Frame, lane: StepLane, y: number): string {
     const label = `${short}${b.step.resolved !== null ? ` → ${b.step.resolved}` : ''}`;
     return rect(x, y, w, LANE, STEP_COLORS[b.step.status] ?? '#999', stepTitle(b.step, b.from - f.tl.from), ' rx="2"') + inside(x, w, y, label, 'in');
   });
-  return laneLabel(y, lane.group, `${lane.bars.length} step${lane.bars.length === 1 ? '' : 's'}`) + bars.join('');
+  const started = lane.bars.length < lane.total ? `${lane.bars.length} of ` : '';
+  return laneLabel(y, lane.group, `${started}${lane.total} step${lane.total === 1 ? '' : 's'}`) + bars.join('');
 }
 
 function serverLane(f: Frame, lane: ServerLane, y: number): string {
@@ -139,6 +144,37 @@ function clientLaneSvg(f: Frame, c: ClientLane, y: number): string {
   return laneLabel(y, c.name, sub) + band + outs.join('');
 }
 
+/** Time → x: linear, except that each pause (Timeline.breaks) is BREAK_PX wide. */
+function scale(tl: Timeline): (t: number) => number {
+  const paused = tl.breaks.reduce((a, b) => a + b.to - b.from, 0);
+  const px = (PW - tl.breaks.length * BREAK_PX) / Math.max(1, tl.to - tl.from - paused);
+  return (t) => {
+    let x = X0;
+    let from = tl.from;
+    for (const b of tl.breaks) {
+      if (t <= b.from) break;
+      x += (b.from - from) * px;
+      if (t < b.to) return x + ((t - b.from) / (b.to - b.from)) * BREAK_PX;
+      x += BREAK_PX;
+      from = b.to;
+    }
+    return x + (t - from) * px;
+  };
+}
+
+/** A pause, drawn as a shaded narrow band over every lane with its length on the axis. */
+function pause(f: Frame, b: { from: number; to: number }, top: number, bottom: number): string {
+  const x = f.x(b.from);
+  const tip = `no step ran for ${duration(b.to - b.from)} (+${offset(b.from - f.tl.from)} to +${offset(b.to - f.tl.from)}): drawn narrow`;
+  const edge = (at: number) => `<line x1="${at.toFixed(1)}" x2="${at.toFixed(1)}" y1="${top}" y2="${bottom}" class="edge"/>`;
+  return (
+    rect(x, top, BREAK_PX, bottom - top, PAUSE, tip) +
+    edge(x) +
+    edge(x + BREAK_PX) +
+    text(x + BREAK_PX / 2, top - 6, duration(b.to - b.from), 'tick brk', 'middle')
+  );
+}
+
 /** Tick spacing (ms) for about 12 ticks. */
 function tickStep(span: number): number {
   const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600].map((s) => s * 1000);
@@ -146,14 +182,19 @@ function tickStep(span: number): number {
 }
 
 function axis(f: Frame, top: number, bottom: number): string {
-  const step = tickStep(f.tl.to - f.tl.from);
+  const { breaks, from, to } = f.tl;
+  const step = tickStep(to - from - breaks.reduce((a, b) => a + b.to - b.from, 0));
+  const near = (x: number) => breaks.some((b) => x > f.x(b.from) - 24 && x < f.x(b.to) + 24);
   const out: string[] = [];
-  for (let o = 0; f.tl.from + o <= f.tl.to; o += step) {
-    const x = f.x(f.tl.from + o);
-    out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${top}" y2="${bottom}" class="grid"/>`);
-    out.push(text(x, top - 6, offset(o), 'tick', 'middle'), text(x, bottom + 14, offset(o), 'tick', 'middle'));
-  }
-  return out.join('');
+  const edges = [from, ...breaks.flatMap((b) => [b.from, b.to]), to];
+  for (let i = 0; i < edges.length; i += 2)
+    for (let o = Math.ceil((edges[i]! - from) / step) * step; from + o <= edges[i + 1]!; o += step) {
+      const x = f.x(from + o);
+      if (near(x) && o > 0) continue;
+      out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${top}" y2="${bottom}" class="grid"/>`);
+      out.push(text(x, top - 6, offset(o), 'tick', 'middle'), text(x, bottom + 14, offset(o), 'tick', 'middle'));
+    }
+  return out.join('') + breaks.map((b) => pause(f, b, top, bottom)).join('');
 }
 
 function section(y: number, title: string): string {
@@ -162,7 +203,7 @@ function section(y: number, title: string): string {
 
 /** The SVG timeline: axis, step lanes, server lanes, the leader lane, the client lane. */
 function svg(tl: Timeline): string {
-  const f: Frame = { tl, x: (t) => X0 + ((t - tl.from) / (tl.to - tl.from)) * PW };
+  const f: Frame = { tl, x: scale(tl) };
   const parts: string[] = [];
   const top = 26;
   let y = top;
@@ -205,7 +246,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;margin:22px 0 6px}
 .facts span{margin-right:18px}.facts b{font-weight:600}
 svg text{font-family:inherit}.lane{font-size:12px;font-weight:600;fill:#1f2328}.sub{font-size:10px;fill:#6e7781}
 .in{font-size:10.5px;fill:#fff;pointer-events:none}.in.dark{fill:#1f2328}.lbl{font-size:10.5px;fill:#1f2328}
-.tick{font-size:10px;fill:#6e7781}.sec{font-size:11px;font-weight:700;fill:#57606a;letter-spacing:.08em;text-transform:uppercase}
+.tick{font-size:10px;fill:#6e7781}.brk{font-weight:600}.edge{stroke:#8c959f;stroke-dasharray:3 3}.sec{font-size:11px;font-weight:700;fill:#57606a;letter-spacing:.08em;text-transform:uppercase}
 .grid{stroke:#eaeef2;stroke-width:1}.rule{stroke:#d0d7de;stroke-width:1}.nodata{stroke:#d0d7de;stroke-dasharray:2 3}
 .elect{stroke:${ELECTION};stroke-width:1.5;stroke-dasharray:4 3}
 .legend{display:flex;flex-wrap:wrap;gap:4px 16px;margin:6px 0 0;color:#57606a}.legend i{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-2px;margin-right:5px}
@@ -240,9 +281,10 @@ function facts(input: ReportInput, tl: Timeline): string {
   const steps = input.report.steps;
   const count = (st: string) => steps.filter((s) => s.status === st).length;
   const el = tl.elections.map((e) => e.step.election!.ms);
+  const paused = tl.breaks.reduce((a, b) => a + b.to - b.from, 0);
   const out: string[] = [
     `<b>${count('done')}</b> of ${steps.length} steps done${count('skipped') ? `, ${count('skipped')} skipped` : ''}${count('failed') ? `, <span class="fail">${count('failed')} failed</span>` : ''}`,
-    `took <b>${duration(runMs(steps))}</b>`,
+    `took <b>${duration(runMs(steps))}</b>${paused ? `, ${duration(runMs(steps) - paused)} without the pauses` : ''}`,
     el.length ? `<b>${el.length}</b> election${el.length === 1 ? '' : 's'}, ${span(el)}` : 'no election measured',
   ];
   if (tl.client) {

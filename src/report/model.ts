@@ -61,7 +61,10 @@ export interface StepBar extends Interval {
 
 export interface StepLane {
   group: string;
+  /** Steps of the group that started (pending ones draw nothing). */
   bars: StepBar[];
+  /** Steps in the group, started or not. */
+  total: number;
 }
 
 export interface StateSegment extends Interval {
@@ -90,6 +93,8 @@ export interface ClientLane {
 }
 
 export interface Timeline extends Interval {
+  /** Pauses where no step ran for more than BREAK_MS (a resume hours later): drawn narrow. */
+  breaks: Interval[];
   steps: StepLane[];
   servers: ServerLane[];
   /** Sampled intervals without any leading server. */
@@ -120,16 +125,18 @@ function window(input: ReportInput): Interval {
 }
 
 function stepLanes(report: ReportJson, w: Interval, now: number): StepLane[] {
-  const lanes = new Map<string, StepBar[]>();
+  const lanes = new Map<string, StepLane>();
   for (const step of report.steps) {
     const group = stepGroup(step.id);
-    if (!lanes.has(group)) lanes.set(group, []);
+    const lane = lanes.get(group) ?? { group, bars: [], total: 0 };
+    lanes.set(group, lane);
+    lane.total++;
     const from = ms(step.startedAt);
     if (from === null) continue;
     const to = step.status === 'running' ? now : (ms(step.endedAt) ?? from);
-    lanes.get(group)!.push({ step, from: Math.max(w.from, from), to: Math.min(w.to, Math.max(from, to)) });
+    lane.bars.push({ step, from: Math.max(w.from, from), to: Math.min(w.to, Math.max(from, to)) });
   }
-  return [...lanes].map(([group, bars]) => ({ group, bars }));
+  return [...lanes.values()];
 }
 
 const byLabel = new Intl.Collator('en', { numeric: true });
@@ -221,14 +228,31 @@ export function clientLane(name: string, events: ClientEvent[], w: Interval): Cl
   };
 }
 
+/** A pause longer than this (ms) where no step ran is drawn narrow. */
+export const BREAK_MS = 120_000;
+
+/** The pauses between steps (and after the last one) longer than BREAK_MS. */
+function breaks(lanes: StepLane[], w: Interval): Interval[] {
+  const bars = lanes.flatMap((l) => l.bars).sort((a, b) => a.from - b.from);
+  const out: Interval[] = [];
+  let end = bars[0]?.from ?? w.from;
+  for (const b of [...bars, { from: w.to, to: w.to }]) {
+    if (b.from - end > BREAK_MS) out.push({ from: end, to: b.from });
+    end = Math.max(end, b.to);
+  }
+  return out;
+}
+
 /** Everything report.html draws. */
 export function timeline(input: ReportInput): Timeline {
   const states = [...input.states].sort((a, b) => a.t - b.t);
   const w = window({ ...input, states });
   const gaps = leaderless(states, w);
+  const steps = stepLanes(input.report, w, input.now);
   return {
     ...w,
-    steps: stepLanes(input.report, w, input.now),
+    breaks: breaks(steps, w),
+    steps,
     servers: serverLanes(states, w),
     leaderless: gaps,
     elections: elections(input.report, gaps, w),

@@ -132,6 +132,29 @@ describe('report.html of a large plan', () => {
   });
 });
 
+describe('report.html of a run resumed hours later', () => {
+  it('draws the pause narrow, so the steps on both sides stay readable', () => {
+    const later = 3 * 3_600_000;
+    const steps = [step(1, 'a/1', 0, 30_000), step(2, 'a/2', 30_000, 5_000, { status: 'failed' }), step(3, 'b/1', later, 30_000)];
+    const input: ReportInput = {
+      report: { runId: 'r', startedAt: steps[0]!.startedAt!, state: 'done', failure: null, steps },
+      cluster: 'c',
+      states: [],
+      now: T0,
+    };
+    const tl = timeline(input);
+    assert.deepEqual(
+      tl.breaks.map((b) => [b.from - T0, b.to - T0]),
+      [[35_000, later]],
+    );
+    const svg = svgOf(renderReportHtml(input));
+    assert.match(svg, /<title>no step ran for 2 h 59 min \(\+0:35 to \+3:00:00\): drawn narrow<\/title>/);
+    const widths = [...svg.matchAll(/width="([\d.]+)" height="22" fill="#4f9a61"/g)].map((m) => Number(m[1]));
+    assert.equal(widths.length, 2);
+    for (const w of widths) assert.ok(w > 300, `a 30 s step is ${w} px wide`);
+  });
+});
+
 describe('report model', () => {
   const w = { from: T0, to: T0 + 10_000 };
 
@@ -213,7 +236,7 @@ describe('report model', () => {
     );
   });
 
-  it('a running step ends at now; pending steps draw nothing', () => {
+  it('a running step ends at now; pending steps draw nothing but count in their group', () => {
     const tl = timeline({
       report: {
         runId: 'r',
@@ -232,10 +255,10 @@ describe('report model', () => {
     });
     assert.equal(tl.to, T0 + 4000);
     assert.deepEqual(
-      tl.steps.map((l) => [l.group, l.bars.map((b) => b.to - b.from)]),
+      tl.steps.map((l) => [l.group, l.total, l.bars.map((b) => b.to - b.from)]),
       [
-        ['a', [1000, 3000]],
-        ['b', []],
+        ['a', 2, [1000, 3000]],
+        ['b', 1, []],
       ],
     );
   });
