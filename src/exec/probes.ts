@@ -6,6 +6,7 @@
 import { snapshotName } from '../check/datafiles.js';
 import type { NodeRef } from '../compile/types.js';
 import { listVersion2, readDataDirs, sshDataRemote } from '../check/datadir.js';
+import { DataScanError } from '../check/datascan.js';
 import { ZkClient } from '../zk/client.js';
 import { srvrProbe } from '../zk/fourlw.js';
 import { readMonitor } from '../zk/monitor.js';
@@ -39,7 +40,13 @@ export function liveProbes(hosts: (host: string) => Promise<SshHost>, deadlineMs
       const names = await listVersion2(sshDataRemote(await hosts(node.host), 10000), node.dataDir);
       return names.some((n) => snapshotName(n) !== null);
     },
-    dataCheck: async (node, runningZxid) => readDataDirs(sshDataRemote(await hosts(node.host), deadlineMs), node.dataDir, node.dataLogDir, runningZxid),
+    // a host that cannot be scanned (no java, an unreadable file) stops the step with why, never a verdict
+    dataCheck: async (node, runningZxid) =>
+      readDataDirs(sshDataRemote(await hosts(node.host), deadlineMs), node.dataDir, node.dataLogDir, runningZxid).catch((e: unknown) => {
+        throw e instanceof DataScanError
+          ? new StepError(`the data check of ${node.dataDir} could not run, so nothing was done to the server: ${e.message}`, e.stderr)
+          : e;
+      }),
     connect: (cs, timeoutMs) => ZkClient.connect(cs, timeoutMs),
   };
 }

@@ -1,51 +1,18 @@
 // Real-world data directories (test/fixtures/realworld/datadir-*, see its README): each folder
-// is read from disk and run through the code path readDataDirs uses (dataFilesOf, fed in
-// 64 KiB pieces, and once more through the gzip transport), with variants of the same kind.
+// is read from disk and judged as readDataDirs judges a host's: the real scanner
+// (java/ZkrollDataScan.java) run on a directory of the files, exactly as on a host
+// (src/check/datascan-local.ts), then continuity(); with variants of the same kind.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { dataFilesOf, gunzipTransport, verdictOfFiles } from '../../src/check/datadir.js';
-import { adler32, continuity, SNAPPY_MAGIC, SnappySnapshotChecker, snapshotName, zxidOfName } from '../../src/check/datafiles.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/realworld');
+import { snapshotName, zxidOfName } from '../../src/check/datafiles.js';
+import { verdictOfFiles as verdict } from '../../src/check/datascan-local.js';
+import { entryOffset, fixtures, judgeFiles, readDir, renumber, SNAPPY_MAGIC } from './check-datafixtures.js';
 
 /** A fixture's version-2 directory: {file name: bytes}. */
-function version2(folder: string): Record<string, Buffer> {
-  const dir = path.join(root, folder, 'data/version-2');
-  return Object.fromEntries(fs.readdirSync(dir).map((n) => [n, fs.readFileSync(path.join(dir, n))]));
-}
-
-/** The verdict as readDataDirs reaches it: each file `gzip -c`'d on the host, gunzipped here, then checked. */
-async function verdictOverTransport(files: Record<string, Buffer>) {
-  const names = Object.keys(files).sort();
-  return continuity(await dataFilesOf({ snapshots: names, logs: names }, async (_kind, name) => gunzipTransport(zlib.gzipSync(files[name]!))));
-}
-
-/** Both paths must agree; returns the verdict. */
-async function verdict(files: Record<string, Buffer>) {
-  const a = await verdictOfFiles(files);
-  const b = await verdictOverTransport(files);
-  assert.deepEqual(b, a);
-  return a;
-}
-
-/** A copy of a log with every zxid moved by `delta` (each entry's Adler32 recomputed). */
-function renumber(log: Buffer, delta: bigint): Buffer {
-  const out = Buffer.from(log);
-  let off = 16;
-  while (off + 12 <= out.length) {
-    const len = out.readInt32BE(off + 8);
-    if (len < 20 || off + 12 + len + 1 > out.length) break;
-    const body = out.subarray(off + 12, off + 12 + len);
-    body.writeBigUInt64BE(body.readBigUInt64BE(12) + delta, 12);
-    out.writeBigUInt64BE(BigInt(adler32(body)), off);
-    off += 12 + len + 1;
-  }
-  return out;
-}
+const version2 = (folder: string): Record<string, Buffer> => readDir(path.join(fixtures, 'realworld', folder, 'data/version-2'));
 
 describe('compressed snapshot names (SnapStream.getStreamMode)', () => {
   it('recognises snapshot.<zxid>, .gz and .snappy, in any case of the extension', () => {
@@ -67,7 +34,7 @@ describe('realworld datadir-compressed-snapshot (snapshot.0.gz, 3.6+ compression
   const files = version2('datadir-compressed-snapshot');
   const inner = zlib.gunzipSync(files['snapshot.0.gz']!);
 
-  it('is healthy: the .gz snapshot is read (double-gzipped over the transport) and checked', async () => {
+  it('is healthy: the .gz snapshot is read and checked', async () => {
     const c = await verdict(files);
     assert.equal(c.ok, true, c.detail);
     assert.equal(c.snapshotZxid, 0n);
@@ -106,29 +73,25 @@ describe('realworld datadir-compressed-snapshot (snapshot.0.gz, 3.6+ compression
 
 describe('snappy snapshots (compression.method=snappy): read and checked like plain ones', () => {
   // written by a real ZooKeeper 3.9.3 (snappy-java's SnappyOutputStream), 60 znodes of ~2 KB
-  const real = fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/data-3.9.3-snappy/snapshot.3d.snappy'));
+  const real = fs.readFileSync(path.join(fixtures, 'data-3.9.3-snappy/snapshot.3d.snappy'));
   const files = version2('datadir-compressed-snapshot');
   const log = files['log.100000001']!;
 
-  it('a real 3.9.3 snappy snapshot passes, fed whole or in pieces of any size', () => {
+  it('a real 3.9.3 snappy snapshot passes, read in pieces of any size', async () => {
     for (const size of [1, 7, 4096, real.length]) {
-      const c = new SnappySnapshotChecker();
-      for (let i = 0; i < real.length; i += size) c.push(real.subarray(i, i + size));
-      assert.deepEqual(c.finish(), { ok: true }, `pieces of ${size}`);
+      const scan = await judgeFiles([['snapshot.3d.snappy', real]], size);
+      assert.deepEqual(scan.files.snapshots[0]!.verdict, { ok: true }, `pieces of ${size}`);
     }
   });
-  it('a damaged block, a cut file, a bad checksum inside are refused', () => {
-    const check = (b: Buffer) => {
-      const c = new SnappySnapshotChecker();
-      c.push(b);
-      return c.finish();
-    };
+  it('a damaged block, a cut file, a bad checksum inside are refused', async () => {
     const flipped = Buffer.from(real);
     flipped[40] = flipped[40]! ^ 0xff;
-    assert.equal(check(flipped).ok, false);
-    assert.match((check(real.subarray(0, real.length - 10)) as { why: string }).why, /truncated|cut/);
     const garbage = Buffer.concat([SNAPPY_MAGIC, Buffer.from([0, 0, 0, 1, 0, 0, 0, 1]), Buffer.alloc(64, 7)]);
-    assert.equal(check(garbage).ok, false);
+    const scan = await judgeFiles([flipped, real.subarray(0, real.length - 10), garbage].map((b) => ['snapshot.3d.snappy', b]));
+    const [a, b, c] = scan.files.snapshots.map((s) => s.verdict);
+    assert.equal(a!.ok, false);
+    assert.match((b as { why: string }).why, /truncated|cut/);
+    assert.equal(c!.ok, false);
   });
   it('in a dataDir: the newest snappy snapshot is what the data check verifies', async () => {
     const c = await verdict({ 'snapshot.3d.snappy': real });
@@ -208,9 +171,7 @@ describe('realworld datadir-logs-without-snapshot (a 3.4 dataDir: log.100000001,
     assert.match(c.detail, /first transaction of epoch 2, complete only if the ensemble wrote nothing in earlier epochs/);
   });
   it('a log that begins after the first transaction is refused', async () => {
-    let off = 16;
-    for (let i = 0; i < 3; i++) off += 12 + log.readInt32BE(off + 8) + 1;
-    const c = await verdict({ 'log.100000004': Buffer.concat([log.subarray(0, 16), log.subarray(off)]) });
+    const c = await verdict({ 'log.100000004': Buffer.concat([log.subarray(0, 16), log.subarray(entryOffset(log, 3))]) });
     assert.equal(c.ok, false);
     assert.match(c.detail, /begins at 0x100000004/);
   });
