@@ -8,7 +8,7 @@
 import { hexZxid } from '../zk/zxid.js';
 import type { SshHost } from '../remote/ssh.js';
 import { continuity, type Continuity } from './datafiles.js';
-import { runDataScan } from './datascan.js';
+import { MAX_SCAN_OUTPUT_BYTES, runDataScan } from './datascan.js';
 
 export interface DataRemote {
   /** The host's name, for messages. */
@@ -19,13 +19,21 @@ export interface DataRemote {
 
 /**
  * The DataRemote of an SSH connection; every command gets `timeoutMs` and is audited as a read.
- * SshHost.exec brings back the last 64 KiB of stdout (OUTPUT_CAP_BYTES): a scan's answer longer
- * than that (some 1700 data files in version-2) arrives cut and is refused as such.
+ * Up to MAX_SCAN_OUTPUT_BYTES and 64 KiB more of stdout come back whole (a longer answer is
+ * cut and refused as such by the scan's parser).
  */
-export function sshDataRemote(h: Pick<SshHost, 'exec' | 'label'>, timeoutMs: number): DataRemote {
+export function sshDataRemote(h: Pick<SshHost, 'execBytes' | 'label'>, timeoutMs: number): DataRemote {
   return {
     host: h.label,
-    exec: (argv, stdin) => h.exec(argv, stdin === undefined ? { timeoutMs, raw: true, purpose: 'read' } : { timeoutMs, raw: true, purpose: 'read', stdin }),
+    exec: async (argv, stdin) => {
+      const r = await h.execBytes(argv, {
+        timeoutMs,
+        maxStdoutBytes: MAX_SCAN_OUTPUT_BYTES + 64 * 1024,
+        purpose: 'read',
+        ...(stdin === undefined ? {} : { stdin }),
+      });
+      return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+    },
   };
 }
 

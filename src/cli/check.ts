@@ -55,7 +55,7 @@ export async function cmdVerify(file: string, json: boolean, out: (s: string) =>
   if (json) out(JSON.stringify(r, null, 2));
   else {
     out(
-      `compared ${r.paths} paths on ${r.servers.length} serving servers (${r.servers.join(', ') || 'none'})${r.unreachable.length ? `; could not read ${r.unreachable.join(', ')}` : ''}`,
+      `compared ${r.paths} paths on ${r.servers.length} serving servers (${r.servers.join(', ') || 'none'}) by ${r.method}${r.unreachable.length ? `; could not read ${r.unreachable.join(', ')}` : ''}`,
     );
     if (r.differences.length === 0) out('the data is the same on every server');
     else {

@@ -145,6 +145,7 @@ async function main(argv: string[]): Promise<number> {
     .argument('<plan>', 'plan YAML file')
     .option('--down <myids>', 'servers to leave stopped, e.g. 6,8 or "none" (default: plan lab.down, else the broken servers)', idList)
     .option('--znodes <n>', 'data znodes to load (default: plan lab.znodes)', int)
+    .option('--data-mb <n>', 'also load about this many MiB of production-like znodes under /lab/bulk (1024 per MiB, 1 KiB JSON on average)', int)
     .option('--proxies <n>', 'Codis-like proxies registering ephemeral nodes (default: plan lab.proxies.count)', int)
     .option('--initial-zxid <zxid>', 'start the servers at this zxid (e.g. 0x1fffff000: near the counter rollover)', zxidArg)
     .option(
@@ -168,6 +169,7 @@ async function main(argv: string[]): Promise<number> {
         o: {
           down?: number[];
           znodes?: number;
+          dataMb?: number;
           proxies?: number;
           initialZxid?: bigint;
           whitelist?: string;

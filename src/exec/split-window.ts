@@ -7,26 +7,104 @@
 // changed since the copy is written to the new ensemble. Nodes only the new ensemble has are
 // reported, never deleted.
 // The readers are started and stopped by the step's compiled commands (src/compile/split.ts).
+// Each tree is walked once on its own session (zk/walk.ts), keeping only what changed after the
+// copy, so a tree of a million nodes is never held in memory.
 // Invariants: the old servers' own files are never touched (only copies are opened); the
 // temporary copies and readers are zkroll's own and are removed; safe to run twice (creates are
 // create-if-missing, changes set-if-different).
-import { formatHostPort } from '../plan/host.js';
 import { hexZxid } from '../zk/zxid.js';
 import type { MemberAction, NodeRef, Step } from '../compile/types.js';
 import { readerDir, readerPort } from '../compile/split.js';
-import { hostsConnectString, ZNODEEXISTS, ZkError, type ZkClient } from '../zk/client.js';
+import { ZNODEEXISTS, ZkError } from '../zk/client.js';
+import { statZxid, WireSession } from '../zk/wire.js';
+import { childPath, isGone, walkWire } from '../zk/walk.js';
 import { ensembleView } from '../zk/gates.js';
 import { COPY_SUFFIX } from '../zk/persisted.js';
-import { walkTree } from '../zk/tree.js';
-import { errorText, runCommand, StepError, withRunId, withZks, type RunEnv } from './env.js';
+import { errorText, runCommand, StepError, withRunId, type RunEnv } from './env.js';
 
-/** Every persistent node except "/" with its data (owners re-register their ephemerals). */
-async function persistentTree(zk: ZkClient, skip: (p: string) => boolean): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  await walkTree(zk, skip, (p, data, stat) => {
-    if (p !== '/' && String(stat.ephemeralOwner) === '0') out.set(p, data);
+/** What one walk of a tree keeps: only what changed after the copy (`since`), never the tree. */
+interface Changes {
+  /** Persistent nodes created or changed after `since`, with their data. */
+  nodes: Map<string, Buffer>;
+  /** Nodes whose children changed after `since` (created or deleted). */
+  dirs: Set<string>;
+  /** Every persistent node created after `since`. */
+  created: Set<string>;
+}
+
+/** Walk a tree once, keeping only the changes after zxid `since`. */
+async function changesSince(s: WireSession, skip: (p: string) => boolean, since: bigint): Promise<Changes> {
+  const c: Changes = { nodes: new Map(), dirs: new Set(), created: new Set() };
+  await walkWire(s, skip, (p, data, stat) => {
+    if (statZxid(stat, 'pzxid') > since) c.dirs.add(p);
+    if (p === '/' || stat.ephemeral) return;
+    const born = statZxid(stat, 'czxid') > since;
+    if (born) c.created.add(p);
+    if (born || statZxid(stat, 'mzxid') > since) c.nodes.set(p, Buffer.from(data));
   });
-  return out;
+  return c;
+}
+
+/** Is `p` a persistent node on this session? */
+async function persistentAt(s: WireSession, p: string): Promise<Buffer | null> {
+  try {
+    const { data, stat } = await s.getData(p);
+    return stat.ephemeral ? null : data;
+  } catch (e) {
+    if (isGone(e)) return null;
+    throw e;
+  }
+}
+
+/** A session on the first member of `nodes` that serves. */
+async function sessionOn(nodes: readonly NodeRef[], port: number): Promise<WireSession> {
+  let last: unknown;
+  for (const n of nodes) {
+    try {
+      return await WireSession.connect(n.host, port, 10000);
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new StepError(`no server of the new ensemble took a session: ${errorText(last)}`);
+}
+
+/**
+ * Carry the old ensemble's writes after the copy (zxid `since`) into the new ensemble: each
+ * tree is walked once on its own session, keeping only nodes and directories changed after the
+ * copy (a node's czxid, mzxid and pzxid say when it was created, changed and its children
+ * changed); the new ensemble's zxids continue from the copy, so its own writes are after it too.
+ * Nodes the old tree lost after the copy, or the new one created, are reported and kept.
+ */
+async function carry(oldS: WireSession, newS: WireSession, skip: (p: string) => boolean, since: bigint) {
+  await newS.sync('/');
+  const [a, b] = await Promise.all([changesSince(oldS, skip, since), changesSince(newS, skip, since)]);
+  const candidates = new Set(b.created);
+  for (const d of a.dirs)
+    for (const c of await newS.getChildren(d).catch((e: unknown) => (isGone(e) ? [] : Promise.reject(e)))) candidates.add(childPath(d, c));
+  const onlyNew: string[] = [];
+  for (const p of [...candidates].sort()) {
+    if (skip(p) || a.nodes.has(p)) continue;
+    if ((await persistentAt(newS, p)) !== null && (await persistentAt(oldS, p)) === null) onlyNew.push(p);
+  }
+  const created: string[] = [];
+  const changed: string[] = [];
+  // parents before children
+  for (const [p, data] of [...a.nodes.entries()].sort(([x], [y]) => x.split('/').length - y.split('/').length || x.localeCompare(y))) {
+    const mine = await persistentAt(newS, p);
+    if (mine === null) {
+      try {
+        await newS.create(p, data);
+      } catch (e) {
+        if (!(e instanceof ZkError && e.rc === ZNODEEXISTS)) throw e;
+      }
+      created.push(p);
+    } else if (!mine.equals(data)) {
+      await newS.setData(p, data);
+      changed.push(p);
+    }
+  }
+  return { created, changed, onlyNew };
 }
 
 export interface SplitResult {
@@ -107,34 +185,22 @@ export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kin
     env.progress(`the old ensemble ended at ${hex}, after the copy at ${seedZxid ?? 'unknown'}: comparing with the new ensemble`);
     const canary = env.settings.canaryPath;
     const skip = (p: string) => p === '/zookeeper' || p.startsWith('/zookeeper/') || p === canary || p.endsWith(COPY_SUFFIX);
-    const oldAt = formatHostPort(best.r.node.host, best.r.port);
     const from = best.r.node.myid;
-    // old reader and new ensemble on connections of their own; a lost connection starts the
-    // comparison over on fresh ones (creates are create-if-missing, changes set-if-different;
-    // what an earlier attempt carried stays counted)
-    const created = new Set<string>();
-    const changed = new Set<string>();
-    const onlyNew = await withZks(env, [oldAt, hostsConnectString(step.target.neu, port)], async ([oldZk, newZk]) => {
-      const [a, b] = [await persistentTree(oldZk!, skip), await persistentTree(newZk!, skip)];
-      // parents before children
-      for (const [p, data] of [...a.entries()].sort(([x], [y]) => x.split('/').length - y.split('/').length || x.localeCompare(y))) {
-        const mine = b.get(p);
-        if (mine === undefined) {
-          try {
-            await newZk!.create(p, data);
-          } catch (e) {
-            if (!(e instanceof ZkError && e.rc === ZNODEEXISTS)) throw e;
-          }
-          created.add(p);
-        } else if (!mine.equals(data)) {
-          await newZk!.set(p, data);
-          changed.add(p);
-        }
-      }
-      return [...b.keys()].filter((p) => !a.has(p));
-    });
-    env.progress(`carried ${created.size} new and ${changed.size} changed nodes to the new ensemble; ${onlyNew.length} nodes only in the new one (kept)`);
-    return { oldZxid: hex, from, created: [...created], changed: [...changed], onlyNew };
+    // a reader older than the copy was not compared above; without a known copy point every node counts as changed
+    const since = seedZxid !== undefined && /^0x[0-9a-f]+$/i.test(seedZxid) ? BigInt(seedZxid) : 0n;
+    const sessions: WireSession[] = [];
+    let result: { created: string[]; changed: string[]; onlyNew: string[] };
+    try {
+      sessions.push(await WireSession.connect(best.r.node.host, best.r.port, 10000));
+      sessions.push(await sessionOn(step.target.neu, port));
+      result = await carry(sessions[0]!, sessions[1]!, skip, since);
+    } finally {
+      // (an error after Ctrl-C is an interruption: executeStep says so)
+      await Promise.all(sessions.map((x) => x.close()));
+    }
+    const { created, changed, onlyNew } = result;
+    env.progress(`carried ${created.length} new and ${changed.length} changed nodes to the new ensemble; ${onlyNew.length} nodes only in the new one (kept)`);
+    return { oldZxid: hex, from, created, changed, onlyNew };
   } finally {
     // the readers and their copies are zkroll's own: the compiled stop of each one started
     // (even after Ctrl-C: a reader left behind would hold its port and a copy of the data)

@@ -12,6 +12,7 @@ import { hasListenerBug, LabError, type LabHost, type LabServer, type LabSpec } 
 export interface LabOverrides {
   down?: number[];
   znodes?: number;
+  dataMb?: number;
   proxies?: number;
   initialZxid?: bigint;
   whitelist?: string;
@@ -97,6 +98,7 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
     servers,
     down,
     znodes: o.znodes ?? plan.lab.znodes,
+    dataMb: o.dataMb ?? 0,
     proxies: proxies && proxies.count > 0 ? proxies : null,
     initialZxid: o.initialZxid ?? null,
     currentVersion: current,

@@ -4,6 +4,7 @@
 // (small heaps: several servers share two cores).
 // Invariants: only writes below the host's lab directory; re-running overwrites the same files
 // (safe twice); never touches an existing conf/zoo.cfg of an install (zkroll owns it then).
+import { BATCH, bulkCount } from './bulk.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,15 +32,22 @@ export function checkPrerequisites(): void {
 
 // Small heaps: several servers share two cores and the lab should start fast. Sourced by every
 // release's bin/zkEnv.sh (3.4 and 3.5+ alike) when present.
-const JAVA_ENV = `# JVM settings of a zkroll lab server (sourced by bin/zkEnv.sh)
-JVMFLAGS="-Xms32m -Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 $JVMFLAGS"
+/**
+ * conf/java.env of a lab install (sourced by bin/zkEnv.sh): a small heap for the lab's small
+ * trees, or room for `dataMb` MiB of znodes (a DataTree holds about 2.5 times its payload).
+ */
+export function javaEnv(dataMb = 0): string {
+  const heap = Math.max(192, Math.ceil(dataMb * 2.5) + 256);
+  return `# JVM settings of a zkroll lab server (sourced by bin/zkEnv.sh)
+JVMFLAGS="-Xms32m -Xmx${heap}m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 $JVMFLAGS"
 `;
+}
 
 /** Install the unpacked release `release` at `dir` (the host's backing path of the install home). */
-export function writeInstall(dir: string, release: string, extraJvmFlags = ''): void {
+export function writeInstall(dir: string, release: string, extraJvmFlags = '', dataMb = 0): void {
   installRelease(release, dir);
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'conf', 'java.env'), extraJvmFlags ? `${JAVA_ENV}JVMFLAGS="$JVMFLAGS ${extraJvmFlags}"\n` : JAVA_ENV);
+  fs.writeFileSync(path.join(dir, 'conf', 'java.env'), extraJvmFlags ? `${javaEnv(dataMb)}JVMFLAGS="$JVMFLAGS ${extraJvmFlags}"\n` : javaEnv(dataMb));
 }
 
 /**
@@ -66,6 +74,8 @@ export function renderLabZooCfg(spec: LabSpec, server: LabServer): string {
     'maxClientCnxns=0',
     ...(spec.whitelist !== null ? [`4lw.commands.whitelist=${spec.whitelist}`] : []),
     ...(server.observer ? ['peerType=observer'] : []),
+    // lab only, with --data-mb: one snapshot during the load (snapCount counts transactions: one per BATCH creates)
+    ...(spec.dataMb > 0 ? [`snapCount=${Math.ceil(bulkCount(spec.dataMb) / BATCH)}`] : []),
     "# lab only: every lab host shares this machine's kernel, so bind to the host's own address",
     `clientPortAddress=${server.ip}`,
     `admin.serverAddress=${server.ip}`,

@@ -5,6 +5,7 @@
 // Invariants: nothing is started before every check passed (ports, packages, paths); the state
 // file is written as soon as a process exists, so `down` can always find what `up` started;
 // `down` kills by recorded pid / recorded namespace only, and is safe to run twice.
+import { bulkCount, loadBulk } from './bulk.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -158,6 +159,16 @@ async function loadData(spec: LabSpec, myids: number[], count: number): Promise<
   }
 }
 
+/** `--data-mb`: production-size data through the first server, timed. */
+async function loadBulkData(spec: LabSpec, log: (l: string) => void): Promise<void> {
+  const count = bulkCount(spec.dataMb);
+  const first = spec.servers.find((s) => !spec.down.includes(s.myid)) ?? spec.servers[0]!;
+  const t0 = Date.now();
+  const bytes = await loadBulk(first.ip, spec.ports.client, count, (n) => log(`  ${n} of ${count} bulk znodes`));
+  const s = (Date.now() - t0) / 1000;
+  log(`loaded ${count} znodes (${(bytes / 1048576).toFixed(0)} MiB of payload) under /lab/bulk in ${s.toFixed(1)} s (${Math.round(count / s)} creates/s)`);
+}
+
 /** Start the Codis-like proxies; like real clients they are given every server of the config. */
 function startProxies(spec: LabSpec, dir: string): number {
   if (!spec.proxies) throw new LabError('lab: no proxies configured');
@@ -282,7 +293,7 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
     const at = (p: string) => backingPath(hd.dir, roots, p);
     const current = new Set(spec.servers.map((s) => s.home));
     const zxidFlag = spec.initialZxid !== null ? `-Dzookeeper.testingonly.initialZxid=${spec.initialZxid}` : '';
-    for (const inst of h.installs) writeInstall(at(inst.home), releases.get(inst.version)!, current.has(inst.home) ? zxidFlag : '');
+    for (const inst of h.installs) writeInstall(at(inst.home), releases.get(inst.version)!, current.has(inst.home) ? zxidFlag : '', spec.dataMb);
     for (const s of spec.servers.filter((x) => x.ip === h.ip)) {
       fs.mkdirSync(at(s.dataDir), { recursive: true });
       fs.mkdirSync(at(s.dataLogDir), { recursive: true });
@@ -309,6 +320,7 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
   log(`ensemble of ${all.length} formed (${all.join(', ')})`);
   await loadData(spec, all, spec.znodes);
   if (spec.znodes > 0) log(`loaded ${spec.znodes} znodes under /lab/data`);
+  if (spec.dataMb > 0) await loadBulkData(spec, log);
 
   if (spec.deadListeners !== null) {
     // the incident: every election listener dies (a port scanner), then the down servers are

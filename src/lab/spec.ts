@@ -44,6 +44,8 @@ export interface LabSpec {
   servers: LabServer[];
   down: number[];
   znodes: number;
+  /** Production-size data: about this many MiB of znodes under /lab/bulk (lab/bulk.ts); 0: none. */
+  dataMb: number;
   proxies: { product: string; count: number } | null;
   /** Start the current servers with -Dzookeeper.testingonly.initialZxid (zxid-rollover rehearsals). */
   initialZxid: bigint | null;

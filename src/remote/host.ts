@@ -318,9 +318,12 @@ export class SshHost {
    * output (a gzip stream, a data file) comes back exact. Never throws on an exit code; throws
    * RemoteError when the command's outcome is unknown (connection or remote shell lost, deadline).
    */
-  async execBytes(cmd: string[] | { script: string }, opts: { timeoutMs: number; maxStdoutBytes: number; purpose?: string }): Promise<ExecBytesResult> {
+  async execBytes(
+    cmd: string[] | { script: string },
+    opts: { timeoutMs: number; maxStdoutBytes: number; purpose?: string; stdin?: string | Buffer },
+  ): Promise<ExecBytesResult> {
     const command = Array.isArray(cmd) ? shellCommand(cmd) : cmd.script;
-    const run = await this.run(command, opts.timeoutMs, undefined, opts.maxStdoutBytes);
+    const run = await this.run(command, opts.timeoutMs, opts.stdin, opts.maxStdoutBytes);
     const stderr = decodeOutput(run.stderr, run.stderrTruncated);
     this.audit(command, { code: run.code, durationMs: run.durationMs, stdout: `(${run.stdout.length} bytes)`, stderr }, opts.purpose);
     if (run.failure !== undefined) throw run.failure;

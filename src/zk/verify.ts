@@ -1,14 +1,25 @@
-// Data consistency across servers (RUNBOOK.md §4): connect to each server alone, sync, walk the
-// tree (except /zookeeper and the canary), and compare per-server digests of paths, data and
-// ephemeral-ness; name the servers and paths that differ. Paths that differ are read again
-// after a fresh sync before they are reported, so a write racing the walk is not a finding.
-// Invariants: read-only; compares only servers that serve; a digest is sha256 of the data plus
-// an ephemeral flag.
-import { formatHostPort } from '../plan/host.js';
+// Data consistency across servers (RUNBOOK.md §4): are the trees of the serving servers the same,
+// and if not, which paths differ where?
+// 1. Where every server keeps a tree digest (3.6+, DataTree.getDigestLog via the AdminServer's
+//    `hash` command: {zxid, digestVersion, digest} every 128 zxids, the last 1024 kept), the
+//    digests at the newest zxid all servers logged are compared: equal there is the same tree,
+//    and nothing is walked.
+// 2. Otherwise every server is walked at once, each on its own session (zk/wire.ts) with many
+//    requests in flight, after a sync. A walk keeps no per-path state: each node's
+//    128-bit sha1 prefix of (path, ephemeral flag, data) is XORed into one of 4096 buckets chosen by its path, and
+//    the directories (nodes with children) are listed. Servers whose buckets all agree hold the
+//    same tree; for buckets that differ, the paths falling in them are listed again and read
+//    again on every server after a fresh sync (so a write racing the walk is not a finding):
+//    only what differs is read twice.
+// Invariants: read-only; compares only servers that serve; the per-path digest reported is
+// sha256 of the data plus an ephemeral flag ('missing' when absent); paths are unique per
+// server, so XOR over a bucket is a set digest.
 import crypto from 'node:crypto';
-import { ZkClient } from './client.js';
+import { adminCommand } from './admin.js';
 import { readMonitor } from './monitor.js';
-import { walkTree } from './tree.js';
+import { WireSession, type WireStat } from './wire.js';
+import { childPath, isGone, walkWire } from './walk.js';
+import { hexZxid } from './zxid.js';
 
 export interface VerifyServer {
   label: string;
@@ -25,77 +36,199 @@ export interface Difference {
 export interface VerifyResult {
   servers: string[];
   unreachable: string[];
+  /** Znodes compared (the most any server holds). */
   paths: number;
   differences: Difference[];
   /** zk_digest_mismatches_count per server, where the server reports it (3.6+). */
   digestMismatches: Record<string, number>;
+  /** How the trees were compared: `tree digest at zxid 0x…` or `walk`. */
+  method: string;
 }
 
-function digest(data: Buffer, ephemeral: boolean): string {
+export interface VerifyOptions {
+  skip?: string[];
+  maxReported?: number;
+  adminPort?: number;
+  /** Requests in flight per server during a walk. */
+  depth?: number;
+}
+
+const BUCKETS = 4096;
+
+/** FNV-1a of the path, as a bucket index: the bucket a path falls in never depends on its data. */
+export function bucketOf(path: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
+  return (h >>> 0) & (BUCKETS - 1);
+}
+
+const ephemeral = (s: WireStat) => s.ephemeral;
+
+/**
+ * The 128-bit content hash of one node: the first 16 bytes of sha1(path, a 0 byte and the
+ * ephemeral flag, then its data), as four 32-bit words in `out`.
+ */
+export function nodeHash(path: string, data: Buffer, isEphemeral: boolean, out: Uint32Array): void {
+  const d = crypto
+    .createHash('sha1')
+    .update(isEphemeral ? `${path}\0E` : `${path}\0P`)
+    .update(data)
+    .digest();
+  for (let i = 0; i < 4; i++) out[i] = d.readUInt32LE(i * 4);
+}
+
+/** The per-path digest reported in a Difference. */
+function digest(data: Buffer, isEphemeral: boolean): string {
   return crypto
     .createHash('sha256')
     .update(data)
-    .update(ephemeral ? 'E' : 'P')
+    .update(isEphemeral ? 'E' : 'P')
     .digest('hex')
     .slice(0, 16);
 }
 
-async function readNode(zk: ZkClient, p: string): Promise<string> {
+interface Walked {
+  nodes: number;
+  /** BUCKETS × 16 bytes: the XOR of the nodes' content hashes per bucket. */
+  buckets: Uint32Array;
+  dirs: string[];
+}
+
+/** Walk one server's tree: bucket digests, node count and directories (skipped subtrees left out). */
+async function walkServer(s: WireSession, skip: (p: string) => boolean, depth: number): Promise<Walked> {
+  const w: Walked = { nodes: 0, buckets: new Uint32Array(BUCKETS * 4), dirs: [] };
+  const h = new Uint32Array(4);
+  await walkWire(
+    s,
+    skip,
+    (p, data, stat) => {
+      w.nodes++;
+      nodeHash(p, data, ephemeral(stat), h);
+      const at = bucketOf(p) * 4;
+      for (let i = 0; i < 4; i++) w.buckets[at + i]! ^= h[i]!;
+      if (stat.numChildren > 0) w.dirs.push(p);
+    },
+    { depth },
+  );
+  return w;
+}
+
+/** Buckets whose digests are not the same on every server. */
+function differingBuckets(walks: Walked[]): Set<number> {
+  const out = new Set<number>();
+  for (let b = 0; b < BUCKETS; b++) {
+    const at = b * 4;
+    const first = walks[0]!.buckets;
+    if (walks.some((w) => [0, 1, 2, 3].some((i) => w.buckets[at + i] !== first[at + i]))) out.add(b);
+  }
+  return out;
+}
+
+async function readDigest(s: WireSession, p: string): Promise<string> {
   try {
-    const { data, stat } = await zk.get(p);
-    return digest(data, String(stat.ephemeralOwner) !== '0');
+    const { data, stat } = await s.getData(p);
+    return digest(data, ephemeral(stat));
   } catch (e) {
-    if ((e as { rc?: number }).rc === -101) return 'missing';
+    if (isGone(e)) return 'missing';
     throw e;
   }
 }
 
-async function walk(zk: ZkClient, skip: (p: string) => boolean): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  await walkTree(zk, skip, (p, data, stat) => out.set(p, digest(data, String(stat.ephemeralOwner) !== '0')));
+/** The paths in `buckets`, listed again from every server's directories, read again on every server after a sync. */
+async function reread(sessions: Map<string, WireSession>, walks: Walked[], buckets: Set<number>, skip: (p: string) => boolean): Promise<Difference[]> {
+  const dirs = new Set(walks.flatMap((w) => w.dirs));
+  const suspects = new Set<string>();
+  if (buckets.has(bucketOf('/'))) suspects.add('/');
+  for (const s of sessions.values()) {
+    await Promise.all(
+      [...dirs].map(async (d) => {
+        const names = await s.getChildren(d).catch((e: unknown) => (isGone(e) ? [] : Promise.reject(e)));
+        for (const n of names) {
+          const p = childPath(d, n);
+          if (!skip(p) && buckets.has(bucketOf(p))) suspects.add(p);
+        }
+      }),
+    );
+  }
+  await Promise.all([...sessions.values()].map((s) => s.sync('/')));
+  const out: Difference[] = [];
+  for (const p of [...suspects].sort()) {
+    const values: Record<string, string> = {};
+    for (const [label, s] of sessions) values[label] = await readDigest(s, p);
+    if (new Set(Object.values(values)).size > 1) out.push({ path: p, values });
+  }
   return out;
 }
 
-export async function verifyConsistency(
-  servers: VerifyServer[],
-  opts: { skip?: string[]; maxReported?: number; adminPort?: number } = {},
-): Promise<VerifyResult> {
+/** One entry of a digest log; zxid and digest are Java longs, kept as decimal text (JSON numbers lose bits past 2^53). */
+export interface DigestEntry {
+  zxid: string;
+  digestVersion: number;
+  digest: string;
+}
+
+/** `hash` of one server through its AdminServer: its digest log, or null (3.4/3.5, digest disabled, no AdminServer). */
+async function digestLog(host: string, adminPort: number): Promise<DigestEntry[] | null> {
+  try {
+    const text = (await adminCommand(host, adminPort, 'hash', 2000)).replace(/"(zxid|digest)"\s*:\s*(-?\d+)/g, '"$1":"$2"');
+    const body = JSON.parse(text) as { digests?: unknown };
+    if (!Array.isArray(body.digests) || body.digests.length === 0) return null;
+    return body.digests.filter((d): d is DigestEntry => typeof d === 'object' && d !== null && typeof (d as DigestEntry).zxid === 'string');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The zxid of the newest digest every server logged, and whether the digests there agree;
+ * null when a server keeps none or they share no zxid.
+ */
+export function commonDigest(logs: DigestEntry[][]): { zxid: bigint; same: boolean } | null {
+  const keyed = logs.map((l) => new Map(l.map((d) => [BigInt(d.zxid), `${d.digestVersion}:${d.digest}`])));
+  const shared = [...keyed[0]!.keys()].filter((z) => keyed.every((k) => k.has(z))).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+  const zxid = shared[0];
+  if (zxid === undefined) return null;
+  return { zxid, same: new Set(keyed.map((k) => k.get(zxid))).size === 1 };
+}
+
+export async function verifyConsistency(servers: VerifyServer[], opts: VerifyOptions = {}): Promise<VerifyResult> {
   const skipPrefixes = ['/zookeeper', ...(opts.skip ?? [])];
   const skip = (p: string) => skipPrefixes.some((s) => p === s || p.startsWith(s + '/'));
-  const clients = new Map<string, ZkClient>();
+  const adminPort = opts.adminPort ?? 8080;
+  const sessions = new Map<string, WireSession>();
   const unreachable: string[] = [];
   await Promise.all(
     servers.map(async (s) => {
-      const c = await ZkClient.connect(formatHostPort(s.host, s.port), 5000).catch(() => null);
-      if (c) clients.set(s.label, c);
+      const c = await WireSession.connect(s.host, s.port, 5000).catch(() => null);
+      if (c) sessions.set(s.label, c);
       else unreachable.push(s.label);
     }),
   );
+  const reached = servers.filter((s) => sessions.has(s.label));
   try {
-    const trees = new Map<string, Map<string, string>>();
-    for (const [label, c] of clients) {
-      await c.sync('/');
-      trees.set(label, await walk(c, skip));
-    }
-    const all = new Set<string>();
-    for (const t of trees.values()) for (const p of t.keys()) all.add(p);
-    const suspects = [...all].filter((p) => new Set([...trees.values()].map((t) => t.get(p) ?? 'missing')).size > 1);
-    // read the suspects again after a fresh sync: a write during the walk is not a difference
-    if (suspects.length > 0) {
-      for (const c of clients.values()) await c.sync('/');
-      const again: Difference[] = [];
-      for (const p of suspects) {
-        const values: Record<string, string> = {};
-        for (const [label, c] of clients) values[label] = await readNode(c, p);
-        if (new Set(Object.values(values)).size > 1) again.push({ path: p, values });
-      }
-      const digestMismatches = await mismatches(servers, opts.adminPort ?? 8080);
-      return { servers: [...clients.keys()], unreachable, paths: all.size, differences: again.slice(0, opts.maxReported ?? 50), digestMismatches };
-    }
-    return { servers: [...clients.keys()], unreachable, paths: all.size, differences: [], digestMismatches: await mismatches(servers, opts.adminPort ?? 8080) };
+    const base = { servers: [...sessions.keys()], unreachable, digestMismatches: await mismatches(reached, adminPort) };
+    const viaDigest = reached.length > 1 ? await byDigest(reached, adminPort) : null;
+    if (viaDigest !== null) return { ...base, ...viaDigest, differences: [] };
+    await Promise.all([...sessions.values()].map((s) => s.sync('/')));
+    const walks = await Promise.all([...sessions.values()].map((s) => walkServer(s, skip, opts.depth ?? 256)));
+    const paths = Math.max(0, ...walks.map((w) => w.nodes));
+    const buckets = walks.length > 1 ? differingBuckets(walks) : new Set<number>();
+    const differences = buckets.size > 0 ? await reread(sessions, walks, buckets, skip) : [];
+    return { ...base, paths, differences: differences.slice(0, opts.maxReported ?? 50), method: 'walk' };
   } finally {
-    for (const c of clients.values()) c.close();
+    await Promise.all([...sessions.values()].map((s) => s.close()));
   }
+}
+
+/** The comparison by tree digest when every server logs one and they agree at a shared zxid. */
+async function byDigest(servers: VerifyServer[], adminPort: number): Promise<{ paths: number; method: string } | null> {
+  const logs = await Promise.all(servers.map((s) => digestLog(s.host, adminPort)));
+  if (logs.some((l) => l === null)) return null;
+  const common = commonDigest(logs as DigestEntry[][]);
+  if (common === null || !common.same) return null;
+  const counts = await Promise.all(servers.map((s) => readMonitor(s.host, s.port, adminPort, 1500)));
+  const paths = Math.max(0, ...counts.map((c) => (c.via ? Number(c.values.get('zk_znode_count') ?? 0) : 0)));
+  return { paths, method: `tree digest at zxid ${hexZxid(common.zxid)}` };
 }
 
 async function mismatches(servers: VerifyServer[], adminPort: number): Promise<Record<string, number>> {
