@@ -127,21 +127,35 @@ function electionLane(f: Frame, y: number): string {
     const el = e.step.election!;
     const label = `${el.from ?? '?'}→${el.to ?? '?'} ${duration(el.ms)}`;
     const tip = `election at step ${e.step.n} (${e.step.title}): leader ${el.from ?? '?'} → ${el.to ?? '?'} in ${el.ms} ms (measured)${e.at === 'step' ? '; placed at the step start (not seen by the sampler)' : ''}`;
-    return rect(x, y + 3, w, LANE - 6, ELECTION, tip, ' rx="2"') + text(x + w + 4, y + LANE / 2 + 4, label, 'lbl');
+    return { x, w, label, bar: rect(x, y + 3, w, LANE - 6, ELECTION, tip, ' rx="2"') };
   });
-  return laneLabel(y, 'elections', `${f.tl.elections.length} measured`) + gaps.join('') + marks.join('');
+  return laneLabel(y, 'elections', `${f.tl.elections.length} measured`) + gaps.join('') + labelled(marks, y);
+}
+
+/**
+ * Bars with a label right of each where it fits before the next bar (else inside the bar when
+ * it is wide enough, else none: the tooltip has it).
+ */
+function labelled(bars: { x: number; w: number; label: string; bar: string }[], y: number): string {
+  return bars
+    .map((b, i) => {
+      const room = (bars[i + 1]?.x ?? X0 + PW + 20) - (b.x + b.w) - 8;
+      if (room >= b.label.length * CHAR) return b.bar + text(b.x + b.w + 4, y + LANE / 2 + 4, b.label, 'lbl');
+      return b.bar + inside(b.x, b.w, y, b.label, 'in');
+    })
+    .join('');
 }
 
 function clientLaneSvg(f: Frame, c: ClientLane, y: number): string {
   const band = c.observed ? rect(f.x(c.observed.from), y, f.x(c.observed.to) - f.x(c.observed.from), LANE, '#cfe8d4', `${c.name}: writing`) : '';
   const outs = c.outages.map((o) => {
     const x = f.x(o.from);
-    const w = f.x(o.to) - x;
+    const w = Math.max(1.5, f.x(o.to) - x);
     const tip = `${c.name}: outage from +${offset(o.from - f.tl.from)} for ${duration(o.to - o.from)}: ${o.error}`;
-    return rect(x, y, w, LANE, OUTAGE, tip) + text(x + Math.max(w, 1.5) + 4, y + LANE / 2 + 4, duration(o.to - o.from), 'lbl');
+    return { x, w, label: duration(o.to - o.from), bar: rect(x, y, w, LANE, OUTAGE, tip) };
   });
   const sub = c.observed ? `${c.outages.length} outage${c.outages.length === 1 ? '' : 's'}` : 'no data in this window';
-  return laneLabel(y, c.name, sub) + band + outs.join('');
+  return laneLabel(y, c.name, sub) + band + labelled(outs, y);
 }
 
 /** Time → x: linear, except that each pause (Timeline.breaks) is BREAK_PX wide. */

@@ -29,7 +29,7 @@ function step(n: number, id: string, at: number, ms: number, extra: Partial<Repo
   };
 }
 
-describe('report.html of the incident run', () => {
+describe('report.html of a real run of the incident plan', () => {
   const input = incidentInput();
   const html = renderReportHtml(input);
   const svg = svgOf(html);
@@ -38,7 +38,7 @@ describe('report.html of the incident run', () => {
     for (const g of ['prepare', 'broken', 'seed', 'mini', 'old', 'grow-4', 'grow-5', 'grow-6', 'retire', 'final'])
       assert.match(svg, new RegExp(`class="lane" text-anchor="end">${g}</text>`), g);
     assert.equal(count(svg, /<title>step \d+: /), 68);
-    assert.match(svg, /<title>step 32: Restart the leader \(last of 3\)\ndone, 3.61 s, at \+0:20\nresolved to server 1\nelection 1 → 4 in 1505 ms<\/title>/);
+    assert.match(svg, /<title>step 32: Restart the leader \(last of 3\)\ndone, 3.28 s, at \+1:00\nresolved to server 1\nelection 1 → 4 in 1258 ms<\/title>/);
     assert.match(svg, /class="in" text-anchor="start">split-window<\/text>/, 'a long bar carries its name');
   });
 
@@ -52,10 +52,10 @@ describe('report.html of the incident run', () => {
 
   it('marks the four elections and the client outages', () => {
     assert.equal(count(svg, /<title>election at step \d+/), 4);
-    assert.match(svg, /leader 1 → 4 in 1505 ms \(measured\)/);
-    assert.equal(count(svg, /<title>lab writer: outage from/), 5);
-    assert.match(svg, /lab writer: outage from \+0:09 for 2\.35 s: set \/lab-writer\/w: -4 connection loss/);
-    assert.match(html, /lab writer: <b>5<\/b> outages, longest 2\.35 s/);
+    assert.match(svg, /leader 1 → 4 in 1258 ms \(measured\)/);
+    assert.equal(count(svg, /<title>lab writer: outage from/), 7);
+    assert.match(svg, /lab writer: outage from \+0:15 for 410 ms: set \/lab-writer\/w: -4 connection loss/);
+    assert.match(html, /lab writer: <b>7<\/b> outages, longest 2\.45 s/);
     assert.match(html, /<h2>Elections<\/h2>/);
   });
 
