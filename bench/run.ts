@@ -4,8 +4,16 @@
 //   BENCH_RUNS=5 npm run bench    more runs
 //   npm run bench -- --incident   also the Codis incident recovery (68 steps, once per run)
 //   BENCH_LOGIN_DELAY=0 npm run bench   lab hosts without the slow startup file (default 1000 ms)
-//   BENCH_SEED_MIB=1024 (default)       with --incident: a ballast file of this size in each old
-//                                       server's dataDir, so the seed copy streams that much
+//   BENCH_DATA_MB=1024 (default)        with --incident: the lab is loaded with this many MiB of
+//                                       znodes (lab up --data-mb: 1024 znodes per MiB), so the
+//                                       seed copy, the data checks, the split window and verify
+//                                       work on production-size data
+// With --incident, on that data: zkroll's peak memory; the seed copy's throughput against a
+// plain `cat` of the same files between the same hosts (two ssh clients piped); `zkroll verify`
+// of the whole tree on the 5 servers; the wall time against the servers' own start-to-serving
+// time (floor.ts); and the same recovery run with fixed waits as a playbook does it (every gate
+// polls every 5 s: the first poll comes as the server has just been started, which never serves
+// yet, so it is "sleep 5 s, then poll every 5 s"), each printed next to its goal.
 // Also: each real release (3.4.6, 3.4.13, 3.8.0, 3.9.3) started standalone 5 times, start to
 // serving (bench/versions.ts), and the 3.4.13 → 3.8.0 upgrade (ZOOKEEPER-3056) once per run.
 // Measures: lab up; SSH connect, the remote shell's start (the one login, whose startup file
@@ -26,7 +34,8 @@ import type { Plan } from '../src/plan/schema.js';
 import { sshTargets } from '../src/plan/helpers.js';
 import { labSpecFromPlan } from '../src/lab/fromplan.js';
 import { labDir, labDown, labUp, readState } from '../src/lab/lab.js';
-import { encodeRoot } from '../src/lab/spec.js';
+import { compile } from '../src/compile/index.js';
+import { runPlan } from '../src/run/driver.js';
 import { shellEvent, SshHost, SshPool } from '../src/remote/ssh.js';
 import { StartPoller } from './floor.js';
 import { fourLetterWord, probeSrvr } from '../src/zk/fourlw.js';
@@ -44,7 +53,7 @@ const runs = Number(process.env['BENCH_RUNS'] ?? 3);
 process.env['ZKROLL_SSH_CONFIG'] = '';
 const withIncident = process.argv.includes('--incident');
 const loginDelayMs = Number(process.env['BENCH_LOGIN_DELAY'] ?? 1000);
-const seedMib = Number(process.env['BENCH_SEED_MIB'] ?? 1024);
+const dataMb = Number(process.env['BENCH_DATA_MB'] ?? 1024);
 
 function load(file: string): Plan {
   const r = loadPlanFile(file);
@@ -148,32 +157,90 @@ async function apply(plan: string, name: string): Promise<Report> {
   return report;
 }
 
-async function up(planFile: string, name: string, znodes: number) {
+async function up(planFile: string, name: string, znodes: number, mb = 0) {
   const plan = load(planFile);
   await labDown(plan.cluster.name, quiet);
-  const spec = labSpecFromPlan(plan, planFile, { znodes, loginDelayMs });
-  await timed(`${name}: lab up (${spec.servers.length} servers, ${znodes} znodes)`, () => labUp(spec, quiet));
+  const spec = labSpecFromPlan(plan, planFile, { znodes, loginDelayMs, dataMb: mb });
+  const data = mb > 0 ? `${znodes} znodes and ${mb} MiB more` : `${znodes} znodes`;
+  await timed(`${name}: lab up (${spec.servers.length} servers, ${data})`, () => labUp(spec, quiet));
   return plan;
 }
 
-/** A file of `mib` MiB in version-2 of each serving old server's dataDir (ZooKeeper ignores it; the seed copy streams it). */
-function ballast(plan: Plan, mib: number): void {
-  const lab = readState(labDir(plan.cluster.name))!;
-  for (const s of plan.servers.filter((x) => !plan.lab.down.includes(x.myid))) {
-    const dir = path.join(
-      labDir(plan.cluster.name),
-      'hosts',
-      s.host,
-      'fs',
-      encodeRoot(lab.roots.find((r) => s.dataDir.startsWith(r))!),
-      s.dataDir.slice(lab.roots.find((r) => s.dataDir.startsWith(r))!.length),
-      'version-2',
-    );
-    const fd = fs.openSync(path.join(dir, 'zkroll-bench-ballast'), 'w');
-    const chunk = Buffer.alloc(1048576, 0x5a);
-    for (let i = 0; i < mib; i++) fs.writeSync(fd, chunk);
-    fs.closeSync(fd);
+/** The old ensemble's leader now (the seed the copy will stream from). */
+async function leaderOf(plan: Plan): Promise<Plan['servers'][number]> {
+  for (const s of plan.servers) {
+    const r = await probeSrvr(s.host, plan.cluster.ports.client, 1000);
+    if (r?.mode === 'leader') return s;
   }
+  throw new Error('bench: the old ensemble has no leader');
+}
+
+/**
+ * The baseline of the seed copy: a plain `cat` of the seed's version-2 files (dataDir and
+ * dataLogDir) on the leader, piped by two OpenSSH clients into a file beside the temporary
+ * server's dataDir (removed after), between the same hosts. MiB/s.
+ */
+async function catBaseline(plan: Plan, name: string): Promise<void> {
+  const from = await leaderOf(plan);
+  const to = plan.strategy.kind === 'rebuild' ? plan.strategy.temporary : null;
+  if (to === null) return;
+  const lab = readState(labDir(plan.cluster.name))!;
+  const ssh = (ip: string) => {
+    const port = lab.hosts.find((h) => h.ip === ip)!.sshPort;
+    return `ssh -p ${port} -i ${plan.ssh.identityFile} -o UserKnownHostsFile=${plan.ssh.knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes ${plan.ssh.user}@${ip}`;
+  };
+  const sink = `${to.dataDir}.zkroll-bench-cat`;
+  const pipeline = `${ssh(from.host)} 'cat ${from.dataDir}/version-2/* ${from.dataLogDir}/version-2/*' | ${ssh(to.host)} 'cat > ${sink}; stat -c %s ${sink}; rm -f ${sink}'`;
+  const t0 = performance.now();
+  const r = await spawnAsync(['/bin/sh', '-c', pipeline], process.env, true);
+  const secs = (performance.now() - t0) / 1000;
+  const bytes = Number(/^(\d+)$/m.exec(r.out)?.[1] ?? NaN);
+  if (r.code !== 0 || !Number.isFinite(bytes)) throw new Error(`bench: cat baseline failed (${r.code}): ${r.out.slice(-500)}`);
+  record(`${name}: plain cat of the seed's files, host to host, MiB/s`, bytes / 1048576 / secs, 'n');
+}
+
+/** `zkroll verify` of the whole tree on every serving server, timed. */
+async function verifyTimed(planFile: string, name: string): Promise<void> {
+  const t0 = performance.now();
+  const r = await spawnAsync([zkroll, 'verify', planFile], { ...process.env, ZKROLL_SSH_CONFIG: '' });
+  const ms = performance.now() - t0;
+  const m = /compared (\d+) paths on (\d+) serving servers .* by (.+?)(;|$)/m.exec(r.out);
+  if (r.code !== 0 || !m) throw new Error(`bench: verify exited ${r.code}: ${r.out.slice(-1000)}`);
+  record(`${name}: verify, ${m[1]} znodes on ${m[2]} servers (${m[3]})`, ms);
+}
+
+/**
+ * The same recovery with fixed waits: compiled as zkroll compiles it, with every gate polling
+ * every 5 s, run in this process through the run driver (its own state dir), wall time and
+ * servers' own start-to-serving time recorded like apply().
+ */
+async function playbook(planFile: string, name: string): Promise<void> {
+  const plan = load(planFile);
+  const compiled = compile(plan);
+  compiled.settings.pollIntervalMs = 5000;
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-bench-'));
+  process.env['ZKROLL_STATE_DIR'] = state;
+  const lab = readState(labDir(plan.cluster.name))!;
+  const poller = new StartPoller(new Map(lab.hosts.map((h) => [h.ns, h.ip])), plan.cluster.ports.client);
+  poller.start();
+  const t0 = performance.now();
+  const progress = { start: quiet, update: quiet, succeed: quiet, fail: quiet, info: quiet, stop: quiet };
+  let end: string;
+  try {
+    end = await runPlan(
+      { plan, planFile, compiled, resume: false, stopRequested: () => false },
+      { out: quiet, progress, ask: null, render: () => '', health: async () => '', warn: quiet },
+    );
+  } finally {
+    delete process.env['ZKROLL_STATE_DIR'];
+  }
+  const wall = performance.now() - t0;
+  const starts = await poller.stop();
+  fs.rmSync(state, { recursive: true, force: true });
+  if (end !== 'done') throw new Error(`bench: the fixed-waits run ended ${end}`);
+  const floor = starts.reduce((s, x) => s + x.ms, 0);
+  record(`${name}: fixed waits (sleep 5 s, poll every 5 s), wall`, wall);
+  record(`${name}: fixed waits, wall / servers' own start-to-serving`, wall / floor, 'x');
 }
 
 async function probes(planFile: string): Promise<void> {
@@ -215,6 +282,60 @@ async function probes(planFile: string): Promise<void> {
   for (let i = 0; i < 50; i++) await timed('zk: monitor through the AdminServer', () => adminCommand(host, plan.cluster.adminPort, 'monitor'));
 }
 
+/** The median of the row whose name starts with `prefix` (null when there is none). */
+function medianOf(prefix: string): number | null {
+  const row = [...samples.entries()].find(([n]) => n.startsWith(prefix));
+  return row ? median(row[1]) : null;
+}
+
+/** The issue's goals for the incident on production-size data, each next to what was measured (medians). */
+function goals(name: string): string {
+  const ratio = medianOf(`${name}: wall / servers' own`);
+  const copy = medianOf(`${name}: seed copy, MiB/s`);
+  const cat = medianOf(`${name}: plain cat`);
+  const rss = medianOf(`${name}: zkroll's peak resident memory`);
+  const verify = medianOf(`${name}: verify,`);
+  const baseline = medianOf(`${name}: fixed waits, wall /`);
+  const row = (what: string, v: number | null, shown: (v: number) => string, goal: string, met: (v: number) => boolean) => [
+    what,
+    v === null ? 'not measured' : shown(v),
+    goal,
+    v === null ? '-' : met(v) ? 'met' : 'NOT met',
+  ];
+  const rows = [
+    row(
+      "wall / servers' own start-to-serving",
+      ratio,
+      (v) => `${v.toFixed(2)}×`,
+      '≤ 1.3×',
+      (v) => v <= 1.3,
+    ),
+    row(
+      'seed copy / plain cat (throughput)',
+      copy !== null && cat !== null ? copy / cat : null,
+      (v) => `${(v * 100).toFixed(0)} %`,
+      '≥ 80 %',
+      (v) => v >= 0.8,
+    ),
+    row(
+      "zkroll's peak resident memory",
+      rss,
+      (v) => `${(v * 1.048576).toFixed(0)} MB`,
+      '≤ 200 MB',
+      (v) => v * 1.048576 <= 200,
+    ),
+    row('verify of every znode on 5 servers', verify, fmt, '≤ 60 s', (v) => v <= 60000),
+    row(
+      'baseline: fixed waits, wall / floor',
+      baseline,
+      (v) => `${v.toFixed(2)}×`,
+      '(playbook)',
+      () => true,
+    ),
+  ];
+  return `goals (${name}):\n${table(['what', 'measured', 'goal', ''], rows)}`;
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   process.stderr.write(
@@ -234,9 +355,13 @@ async function main(): Promise<void> {
       await labDown(load(rolling).cluster.name, quiet);
       process.stderr.write(`bench: rolling run ${i + 1} done\n`);
       if (withIncident) {
-        await up(incident, 'incident', 300);
-        if (seedMib > 0) ballast(load(incident), seedMib);
-        await apply(incident, 'incident');
+        const name = `incident, ${dataMb} MiB`;
+        await up(incident, name, 300, dataMb);
+        await catBaseline(load(incident), name);
+        await apply(incident, name);
+        await verifyTimed(incident, name);
+        await up(incident, name, 300, dataMb);
+        await playbook(incident, name);
         await labDown(load(incident).cluster.name, quiet);
         process.stderr.write(`bench: incident run ${i + 1} done\n`);
       }
@@ -256,6 +381,7 @@ async function main(): Promise<void> {
     show(name, Math.max(...xs)),
   ]);
   process.stdout.write(`${table(['what', 'n', 'min', 'median', 'max'], rows, [1, 2, 3, 4])}\n`);
+  if (withIncident) process.stdout.write(`\n${goals(`incident, ${dataMb} MiB`)}\n`);
   process.stdout.write(`\nbench: ${((Date.now() - t0) / 1000).toFixed(0)} s in all; node ${process.version}\n`);
 }
 
