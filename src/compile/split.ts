@@ -31,7 +31,9 @@ fi`;
 // ZooKeeper itself replays the logs onto the newest snapshot: the reader serves the server's
 // final state. The spare port must be free on the host's address once an earlier reader is
 // stopped (ss; no check where ss is missing), so that what answers there is this reader; free space is checked before the copy (the copy's size + 64 MiB
-// for the reader's own snapshot and log).
+// for the reader's own snapshot and log). Its heap is twice the copy's size + 256 MiB (MiB): a
+// DataTree holds about twice its snapshot's bytes, and a 1 GiB dataDir's reader ran out of a
+// fixed 256 MiB (seen on the lab with --data-mb 1024).
 const START = `set -e
 ${STOP}
 tmp="$1"; home="$2"; data="$3"; log="$4"; addr="$5"; port="$6"
@@ -47,7 +49,8 @@ cp -a "$data/version-2/." "$tmp/data/version-2/"
 if [ "$log" != "$data" ]; then cp -a "$log/version-2/." "$tmp/data/version-2/"; fi
 printf 'tickTime=2000\\ndataDir=%s/data\\nclientPort=%s\\nclientPortAddress=%s\\nadmin.enableServer=false\\n4lw.commands.whitelist=*\\nmaxClientCnxns=0\\n' "$tmp" "$port" "$addr" > "$tmp/zoo.cfg"
 cd "$tmp"
-nohup java -Xmx256m -cp "$home/*:$home/lib/*:$home/conf" -Dzookeeper.log.dir="$tmp" -Dzookeeper.root.logger=INFO,CONSOLE org.apache.zookeeper.server.ZooKeeperServerMain "$tmp/zoo.cfg" > "$tmp/reader.log" 2>&1 < /dev/null &
+heap=$((need / 1024 * 2 + 256))
+nohup java -Xmx"$heap"m -cp "$home/*:$home/lib/*:$home/conf" -Dzookeeper.log.dir="$tmp" -Dzookeeper.root.logger=INFO,CONSOLE org.apache.zookeeper.server.ZooKeeperServerMain "$tmp/zoo.cfg" > "$tmp/reader.log" 2>&1 < /dev/null &
 echo $! > "$tmp/reader.pid"`;
 
 /** [start the reader, stop it and remove its copy], run on the old server's host. */

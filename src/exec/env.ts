@@ -7,6 +7,7 @@
 // id in every argv; the only changing commands are the compiled ones and the file writes of
 // compiled FileWrites (audited as `write <path>`); a file is never overwritten without its
 // previous content kept beside it.
+import type { WireSession } from '../zk/wire.js';
 import { INTERRUPTED } from '../machine/contract.js';
 import type { NodeRef, RemoteCommand, RunSettings } from '../compile/types.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
@@ -43,6 +44,8 @@ export interface Probes {
   dataCheck: (node: NodeRef, runningZxid: bigint | null | undefined) => Promise<DataReport>;
   /** A ZooKeeper client session (zk/client.ts ZkClient.connect); timeout in ms. */
   connect: (connectString: string, timeoutMs: number) => Promise<ZkClient>;
+  /** A session on one server for bulk reads and writes (zk/wire.ts WireSession.connect); timeout in ms. */
+  session: (host: string, port: number, timeoutMs: number) => Promise<WireSession>;
 }
 
 export interface RunEnv {

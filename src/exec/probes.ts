@@ -8,6 +8,7 @@ import type { NodeRef } from '../compile/types.js';
 import { listVersion2, readDataDirs, sshDataRemote } from '../check/datadir.js';
 import { DataScanError } from '../check/datascan.js';
 import { ZkClient } from '../zk/client.js';
+import { WireSession } from '../zk/wire.js';
 import { srvrProbe } from '../zk/fourlw.js';
 import { readMonitor } from '../zk/monitor.js';
 import { LIST_ZK_JVMS, parseZkJvms, RESOLVE_PATH } from '../zk/process.js';
@@ -48,5 +49,6 @@ export function liveProbes(hosts: (host: string) => Promise<SshHost>, deadlineMs
           : e;
       }),
     connect: (cs, timeoutMs) => ZkClient.connect(cs, timeoutMs),
+    session: (host, port, timeoutMs) => WireSession.connect(host, port, timeoutMs),
   };
 }

@@ -16,7 +16,7 @@ import { hexZxid } from '../zk/zxid.js';
 import type { MemberAction, NodeRef, Step } from '../compile/types.js';
 import { readerDir, readerPort } from '../compile/split.js';
 import { ZNODEEXISTS, ZkError } from '../zk/client.js';
-import { statZxid, WireSession } from '../zk/wire.js';
+import { statZxid, type WireSession } from '../zk/wire.js';
 import { childPath, isGone, walkWire } from '../zk/walk.js';
 import { ensembleView } from '../zk/gates.js';
 import { COPY_SUFFIX } from '../zk/persisted.js';
@@ -57,11 +57,11 @@ async function persistentAt(s: WireSession, p: string): Promise<Buffer | null> {
 }
 
 /** A session on the first member of `nodes` that serves. */
-async function sessionOn(nodes: readonly NodeRef[], port: number): Promise<WireSession> {
+async function sessionOn(env: RunEnv, nodes: readonly NodeRef[], port: number): Promise<WireSession> {
   let last: unknown;
   for (const n of nodes) {
     try {
-      return await WireSession.connect(n.host, port, 10000);
+      return await env.probes.session(n.host, port, 10000);
     } catch (e) {
       last = e;
     }
@@ -191,8 +191,8 @@ export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kin
     const sessions: WireSession[] = [];
     let result: { created: string[]; changed: string[]; onlyNew: string[] };
     try {
-      sessions.push(await WireSession.connect(best.r.node.host, best.r.port, 10000));
-      sessions.push(await sessionOn(step.target.neu, port));
+      sessions.push(await env.probes.session(best.r.node.host, best.r.port, 10000));
+      sessions.push(await sessionOn(env, step.target.neu, port));
       result = await carry(sessions[0]!, sessions[1]!, skip, since);
     } finally {
       // (an error after Ctrl-C is an interruption: executeStep says so)

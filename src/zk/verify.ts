@@ -152,12 +152,16 @@ async function reread(sessions: Map<string, WireSession>, walks: Walked[], bucke
   }
   await Promise.all([...sessions.values()].map((s) => s.sync('/')));
   const out: Difference[] = [];
-  for (const p of [...suspects].sort()) {
-    const values: Record<string, string> = {};
-    for (const [label, s] of sessions) values[label] = await readDigest(s, p);
-    if (new Set(Object.values(values)).size > 1) out.push({ path: p, values });
-  }
-  return out;
+  const queue = [...suspects];
+  const worker = async () => {
+    for (let p = queue.pop(); p !== undefined; p = queue.pop()) {
+      const read = await Promise.all([...sessions].map(async ([label, s]) => [label, await readDigest(s, p)] as const));
+      const values = Object.fromEntries(read);
+      if (new Set(Object.values(values)).size > 1) out.push({ path: p, values });
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+  return out.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
 }
 
 /** One entry of a digest log; zxid and digest are Java longs, kept as decimal text (JSON numbers lose bits past 2^53). */

@@ -153,5 +153,6 @@ function fakeProbes(c: FakeCluster): Probes {
       };
     },
     connect: () => Promise.reject(new Error('no ZooKeeper client in the fake')),
+    session: () => Promise.reject(new Error('no ZooKeeper session in the fake')),
   };
 }
