@@ -397,7 +397,7 @@ async function act(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome
       out.notes.push(
         r.oldZxid === null
           ? 'no old server data to compare'
-          : `old ensemble ended at ${r.oldZxid} (server ${r.from}): carried ${r.created.length} created and ${r.changed.length} changed nodes${r.onlyNew.length ? `; only in the new ensemble (kept): ${r.onlyNew.slice(0, 20).join(', ')}` : ''}`,
+          : `old ensemble ended at ${r.oldZxid} (server ${r.from}): carried ${r.created.length} created and ${r.changed.length} changed nodes${r.onlyNew.length ? `; only in the new ensemble (kept): ${r.onlyNew.slice(0, 20).join(', ')}` : ''}${r.conflicts.length ? `; not carried (the new ensemble's state kept, the old value is in the old server's files): ${r.conflicts.slice(0, 20).join(', ')}` : ''}`,
       );
       return out;
     }

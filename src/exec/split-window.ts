@@ -24,32 +24,32 @@ import { errorText, runCommand, StepError, withRunId, type RunEnv } from './env.
 
 /** What one walk of a tree keeps: only what changed after the copy (`since`), never the tree. */
 interface Changes {
-  /** Persistent nodes created or changed after `since`, with their data. */
-  nodes: Map<string, Buffer>;
+  /** Persistent nodes created or changed after `since`, with their data (null: not kept). */
+  nodes: Map<string, Buffer | null>;
   /** Nodes whose children changed after `since` (created or deleted). */
   dirs: Set<string>;
   /** Every persistent node created after `since`. */
   created: Set<string>;
 }
 
-/** Walk a tree once, keeping only the changes after zxid `since`. */
-async function changesSince(s: WireSession, skip: (p: string) => boolean, since: bigint): Promise<Changes> {
+/** Walk a tree once, keeping only the changes after zxid `since` (their data when `keepData`). */
+async function changesSince(s: WireSession, skip: (p: string) => boolean, since: bigint, keepData: boolean): Promise<Changes> {
   const c: Changes = { nodes: new Map(), dirs: new Set(), created: new Set() };
   await walkWire(s, skip, (p, data, stat) => {
     if (statZxid(stat, 'pzxid') > since) c.dirs.add(p);
     if (p === '/' || stat.ephemeral) return;
     const born = statZxid(stat, 'czxid') > since;
     if (born) c.created.add(p);
-    if (born || statZxid(stat, 'mzxid') > since) c.nodes.set(p, Buffer.from(data));
+    if (born || statZxid(stat, 'mzxid') > since) c.nodes.set(p, keepData ? Buffer.from(data) : null);
   });
   return c;
 }
 
-/** Is `p` a persistent node on this session? */
-async function persistentAt(s: WireSession, p: string): Promise<Buffer | null> {
+/** The node on this session: its data and whether it is ephemeral; null when it does not exist. */
+async function nodeAt(s: WireSession, p: string): Promise<{ data: Buffer; ephemeral: boolean } | null> {
   try {
     const { data, stat } = await s.getData(p);
-    return stat.ephemeral ? null : data;
+    return { data, ephemeral: stat.ephemeral };
   } catch (e) {
     if (isGone(e)) return null;
     throw e;
@@ -69,42 +69,68 @@ async function sessionOn(env: RunEnv, nodes: readonly NodeRef[], port: number): 
   throw new StepError(`no server of the new ensemble took a session: ${errorText(last)}`);
 }
 
+const parentOf = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
+
+interface Carried {
+  created: string[];
+  changed: string[];
+  onlyNew: string[];
+  /** Writes not carried because the new ensemble changed the same node (or its parent) after the copy too. */
+  conflicts: string[];
+}
+
 /**
  * Carry the old ensemble's writes after the copy (zxid `since`) into the new ensemble: each
- * tree is walked once on its own session, keeping only nodes and directories changed after the
- * copy (a node's czxid, mzxid and pzxid say when it was created, changed and its children
- * changed); the new ensemble's zxids continue from the copy, so its own writes are after it too.
+ * tree is walked once on its own session (zk/walk.ts), keeping only nodes and directories
+ * changed after the copy (a node's czxid, mzxid and pzxid say when it was created, changed and
+ * its children changed); the new ensemble's zxids continue from the copy, so its own writes are
+ * after it too. A node both ensembles changed after the copy, or that the new one deleted (or
+ * holds as ephemeral, or lost the parent of), is a conflict: the new ensemble's state is kept and
+ * the node named (the old value stays in the old server's files, which zkroll never changes).
  * Nodes the old tree lost after the copy, or the new one created, are reported and kept.
  */
-async function carry(oldS: WireSession, newS: WireSession, skip: (p: string) => boolean, since: bigint) {
+export async function carry(oldS: WireSession, newS: WireSession, skip: (p: string) => boolean, since: bigint): Promise<Carried> {
   await newS.sync('/');
-  const [a, b] = await Promise.all([changesSince(oldS, skip, since), changesSince(newS, skip, since)]);
+  const [a, b] = await Promise.all([changesSince(oldS, skip, since, true), changesSince(newS, skip, since, false)]);
   const candidates = new Set(b.created);
   for (const d of a.dirs)
     for (const c of await newS.getChildren(d).catch((e: unknown) => (isGone(e) ? [] : Promise.reject(e)))) candidates.add(childPath(d, c));
   const onlyNew: string[] = [];
   for (const p of [...candidates].sort()) {
     if (skip(p) || a.nodes.has(p)) continue;
-    if ((await persistentAt(newS, p)) !== null && (await persistentAt(oldS, p)) === null) onlyNew.push(p);
+    const [mine, theirs] = [await nodeAt(newS, p), await nodeAt(oldS, p)];
+    if (mine !== null && !mine.ephemeral && theirs === null) onlyNew.push(p);
   }
-  const created: string[] = [];
-  const changed: string[] = [];
+  const out: Carried = { created: [], changed: [], onlyNew, conflicts: [] };
+  const held: string[] = [];
+  const conflict = (p: string, why: string) => {
+    out.conflicts.push(`${p} (${why})`);
+    held.push(p);
+  };
   // parents before children
   for (const [p, data] of [...a.nodes.entries()].sort(([x], [y]) => x.split('/').length - y.split('/').length || x.localeCompare(y))) {
-    const mine = await persistentAt(newS, p);
-    if (mine === null) {
+    if (held.some((h) => p.startsWith(`${h}/`))) continue; // under a conflict: left with it
+    if (b.nodes.has(p)) {
+      conflict(p, 'changed in both ensembles after the copy');
+      continue;
+    }
+    const mine = await nodeAt(newS, p);
+    if (mine?.ephemeral === true) conflict(p, 'an ephemeral node of the new ensemble');
+    else if (mine === null && !a.created.has(p)) conflict(p, 'deleted in the new ensemble after the copy');
+    else if (mine === null && parentOf(p) !== '/' && (await nodeAt(newS, parentOf(p))) === null) conflict(p, 'its parent is gone from the new ensemble');
+    else if (mine === null) {
       try {
-        await newS.create(p, data);
+        await newS.create(p, data!);
       } catch (e) {
         if (!(e instanceof ZkError && e.rc === ZNODEEXISTS)) throw e;
       }
-      created.push(p);
-    } else if (!mine.equals(data)) {
-      await newS.setData(p, data);
-      changed.push(p);
+      out.created.push(p);
+    } else if (!mine.data.equals(data!)) {
+      await newS.setData(p, data!);
+      out.changed.push(p);
     }
   }
-  return { created, changed, onlyNew };
+  return out;
 }
 
 export interface SplitResult {
@@ -114,6 +140,8 @@ export interface SplitResult {
   created: string[];
   changed: string[];
   onlyNew: string[];
+  /** Old writes not carried (Carried.conflicts). */
+  conflicts: string[];
 }
 
 interface Reader {
@@ -176,11 +204,11 @@ export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kin
         `every old server's final data is older than the copy at ${seedZxid}: ${older.join(', ')}; what answers on the readers' port is not the old ensemble's data`,
       );
     }
-    if (!best) return { oldZxid: null, from: null, created: [], changed: [], onlyNew: [] };
+    if (!best) return { oldZxid: null, from: null, created: [], changed: [], onlyNew: [], conflicts: [] };
     const hex = hexZxid(best.zxid);
     if (seedZxid !== undefined && hex === seedZxid) {
       env.progress(`the old ensemble ended at ${hex}, where the data was copied: no writes to carry over`);
-      return { oldZxid: hex, from: best.r.node.myid, created: [], changed: [], onlyNew: [] };
+      return { oldZxid: hex, from: best.r.node.myid, created: [], changed: [], onlyNew: [], conflicts: [] };
     }
     env.progress(`the old ensemble ended at ${hex}, after the copy at ${seedZxid ?? 'unknown'}: comparing with the new ensemble`);
     const canary = env.settings.canaryPath;
@@ -189,7 +217,7 @@ export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kin
     // a reader older than the copy was not compared above; without a known copy point every node counts as changed
     const since = seedZxid !== undefined && /^0x[0-9a-f]+$/i.test(seedZxid) ? BigInt(seedZxid) : 0n;
     const sessions: WireSession[] = [];
-    let result: { created: string[]; changed: string[]; onlyNew: string[] };
+    let result: Carried;
     try {
       sessions.push(await env.probes.session(best.r.node.host, best.r.port, 10000));
       sessions.push(await sessionOn(env, step.target.neu, port));
@@ -198,9 +226,10 @@ export async function carrySplitWindow(env: RunEnv, step: Step & { target: { kin
       // (an error after Ctrl-C is an interruption: executeStep says so)
       await Promise.all(sessions.map((x) => x.close()));
     }
-    const { created, changed, onlyNew } = result;
+    const { created, changed, onlyNew, conflicts } = result;
     env.progress(`carried ${created.length} new and ${changed.length} changed nodes to the new ensemble; ${onlyNew.length} nodes only in the new one (kept)`);
-    return { oldZxid: hex, from, created, changed, onlyNew };
+    if (conflicts.length > 0) env.progress(`not carried, the new ensemble's state kept: ${conflicts.join('; ')}`);
+    return { oldZxid: hex, from, created, changed, onlyNew, conflicts };
   } finally {
     // the readers and their copies are zkroll's own: the compiled stop of each one started
     // (even after Ctrl-C: a reader left behind would hold its port and a copy of the data)

@@ -2,8 +2,11 @@
 // and if not, which paths differ where?
 // 1. Where every server keeps a tree digest (3.6+, DataTree.getDigestLog via the AdminServer's
 //    `hash` command: {zxid, digestVersion, digest} every 128 zxids, the last 1024 kept), the
-//    digests at the newest zxid all servers logged are compared: equal there is the same tree,
-//    and nothing is walked.
+//    digests at the newest zxid all servers logged are compared. Only when every server is at
+//    that very zxid, before and after they are read, does agreement settle it without a walk
+//    (a digest of an older zxid says nothing of later writes, and a restarted server logs old
+//    zxids again); otherwise the walk decides and the digests' verdict is shown beside it.
+//    Digests of 0 (zookeeper.digest.enabled=false still logs them) count as none.
 // 2. Otherwise every server is walked at once, each on its own session (zk/wire.ts) with many
 //    requests in flight, after a sync. A walk keeps no per-path state: each node's
 //    128-bit sha1 prefix of (path, ephemeral flag, data) is XORed into one of 4096 buckets chosen by its path, and
@@ -20,6 +23,7 @@ import { readMonitor } from './monitor.js';
 import { WireSession, type WireStat } from './wire.js';
 import { childPath, isGone, walkWire } from './walk.js';
 import { hexZxid } from './zxid.js';
+import { probeSrvr } from './fourlw.js';
 
 export interface VerifyServer {
   label: string;
@@ -135,7 +139,13 @@ async function readDigest(s: WireSession, p: string): Promise<string> {
 }
 
 /** The paths in `buckets`, listed again from every server's directories, read again on every server after a sync. */
-async function reread(sessions: Map<string, WireSession>, walks: Walked[], buckets: Set<number>, skip: (p: string) => boolean): Promise<Difference[]> {
+async function reread(
+  sessions: Map<string, WireSession>,
+  walks: Walked[],
+  buckets: Set<number>,
+  skip: (p: string) => boolean,
+  max: number,
+): Promise<Difference[]> {
   const dirs = new Set(walks.flatMap((w) => w.dirs));
   const suspects = new Set<string>();
   if (buckets.has(bucketOf('/'))) suspects.add('/');
@@ -152,16 +162,19 @@ async function reread(sessions: Map<string, WireSession>, walks: Walked[], bucke
   }
   await Promise.all([...sessions.values()].map((s) => s.sync('/')));
   const out: Difference[] = [];
-  const queue = [...suspects];
-  const worker = async () => {
-    for (let p = queue.pop(); p !== undefined; p = queue.pop()) {
-      const read = await Promise.all([...sessions].map(async ([label, s]) => [label, await readDigest(s, p)] as const));
-      const values = Object.fromEntries(read);
-      if (new Set(Object.values(values)).size > 1) out.push({ path: p, values });
-    }
-  };
-  await Promise.all(Array.from({ length: 64 }, worker));
-  return out.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  const sorted = [...suspects].sort();
+  // in name order, 1000 at a time, until `max` differ (a server that lost its data differs everywhere)
+  for (let i = 0; i < sorted.length && out.length < max; i += 1000) {
+    const found = await Promise.all(
+      sorted.slice(i, i + 1000).map(async (p) => {
+        const read = await Promise.all([...sessions].map(async ([label, s]) => [label, await readDigest(s, p)] as const));
+        const values = Object.fromEntries(read);
+        return new Set(Object.values(values)).size > 1 ? { path: p, values } : null;
+      }),
+    );
+    for (const d of found) if (d !== null && out.length < max) out.push(d);
+  }
+  return out;
 }
 
 /** One entry of a digest log; zxid and digest are Java longs, kept as decimal text (JSON numbers lose bits past 2^53). */
@@ -199,6 +212,8 @@ export async function verifyConsistency(servers: VerifyServer[], opts: VerifyOpt
   const skipPrefixes = ['/zookeeper', ...(opts.skip ?? [])];
   const skip = (p: string) => skipPrefixes.some((s) => p === s || p.startsWith(s + '/'));
   const adminPort = opts.adminPort ?? 8080;
+  // the digests first: opening a session is itself a transaction
+  const viaDigest = servers.length > 1 ? await byDigest(servers, adminPort) : null;
   const sessions = new Map<string, WireSession>();
   const unreachable: string[] = [];
   await Promise.all(
@@ -211,28 +226,45 @@ export async function verifyConsistency(servers: VerifyServer[], opts: VerifyOpt
   const reached = servers.filter((s) => sessions.has(s.label));
   try {
     const base = { servers: [...sessions.keys()], unreachable, digestMismatches: await mismatches(reached, adminPort) };
-    const viaDigest = reached.length > 1 ? await byDigest(reached, adminPort) : null;
-    if (viaDigest !== null) return { ...base, ...viaDigest, differences: [] };
+    if (viaDigest?.settled === true && unreachable.length === 0) {
+      const counts = await Promise.all(reached.map((s) => readMonitor(s.host, s.port, adminPort, 1500)));
+      const paths = Math.max(0, ...counts.map((c) => (c.via ? Number(c.values.get('zk_znode_count') ?? 0) : 0)));
+      return { ...base, paths, differences: [], method: viaDigest.note };
+    }
     await Promise.all([...sessions.values()].map((s) => s.sync('/')));
     const walks = await Promise.all([...sessions.values()].map((s) => walkServer(s, skip, opts.depth ?? 256)));
     const paths = Math.max(0, ...walks.map((w) => w.nodes));
     const buckets = walks.length > 1 ? differingBuckets(walks) : new Set<number>();
-    const differences = buckets.size > 0 ? await reread(sessions, walks, buckets, skip) : [];
-    return { ...base, paths, differences: differences.slice(0, opts.maxReported ?? 50), method: 'walk' };
+    const differences = buckets.size > 0 ? await reread(sessions, walks, buckets, skip, opts.maxReported ?? 50) : [];
+    return { ...base, paths, differences, method: viaDigest === null ? 'walk' : `walk (${viaDigest.note})` };
   } finally {
     await Promise.all([...sessions.values()].map((s) => s.close()));
   }
 }
 
-/** The comparison by tree digest when every server logs one and they agree at a shared zxid. */
-async function byDigest(servers: VerifyServer[], adminPort: number): Promise<{ paths: number; method: string } | null> {
+/** The servers' current zxids (srvr), or null when one does not answer with one. */
+async function currentZxids(servers: VerifyServer[], adminPort: number): Promise<bigint[] | null> {
+  const r = await Promise.all(servers.map((s) => probeSrvr(s.host, s.port, 1500, { adminPort }).catch(() => null)));
+  return r.every((x) => x?.zxid != null) ? r.map((x) => x!.zxid!) : null;
+}
+
+/**
+ * The tree digests (3.6+) compared where every server logged one: `settled` when they agree at
+ * the zxid every server is at now, before and after reading them (nothing happened since: the
+ * trees are the same, no walk needed); otherwise what they say about that older zxid (a walk
+ * still compares the present). Null when a server keeps no digest or digests are disabled
+ * (zookeeper.digest.enabled=false still logs them, as 0: DataTree.logZxidDigest).
+ */
+async function byDigest(servers: VerifyServer[], adminPort: number): Promise<{ settled: boolean; note: string } | null> {
+  const before = await currentZxids(servers, adminPort);
   const logs = await Promise.all(servers.map((s) => digestLog(s.host, adminPort)));
-  if (logs.some((l) => l === null)) return null;
+  if (logs.some((l) => l === null || l.every((d) => /^0+$/.test(d.digest)))) return null;
   const common = commonDigest(logs as DigestEntry[][]);
-  if (common === null || !common.same) return null;
-  const counts = await Promise.all(servers.map((s) => readMonitor(s.host, s.port, adminPort, 1500)));
-  const paths = Math.max(0, ...counts.map((c) => (c.via ? Number(c.values.get('zk_znode_count') ?? 0) : 0)));
-  return { paths, method: `tree digest at zxid ${hexZxid(common.zxid)}` };
+  if (common === null) return null;
+  const after = await currentZxids(servers, adminPort);
+  const still = before !== null && after !== null && [...before, ...after].every((z) => z === common.zxid);
+  if (!common.same) return { settled: false, note: `tree digests differ at zxid ${hexZxid(common.zxid)}` };
+  return { settled: still, note: `tree digests agree at zxid ${hexZxid(common.zxid)}${still ? '' : ", before the servers' current zxid"}` };
 }
 
 async function mismatches(servers: VerifyServer[], adminPort: number): Promise<Record<string, number>> {

@@ -69,7 +69,7 @@ export interface WireStat {
 function readStat(b: Buffer, at: number): WireStat {
   return {
     version: b.readInt32BE(at + 32),
-    ephemeral: b.readInt32BE(at + 44) !== 0 || b.readInt32BE(at + 48) !== 0,
+    ephemeral: isSessionOwner(b.readUInt32BE(at + 44), b.readUInt32BE(at + 48)),
     dataLength: b.readInt32BE(at + 52),
     numChildren: b.readInt32BE(at + 56),
     raw: b,
@@ -77,10 +77,24 @@ function readStat(b: Buffer, at: number): WireStat {
   };
 }
 
+/**
+ * Is an ephemeralOwner (high, low 32 bits) a session, i.e. the node ephemeral? 0 is a
+ * persistent node; since 3.5.3/3.6 (EphemeralType.java) Long.MIN_VALUE marks a container node
+ * and a high byte of 0xff a TTL node: both persistent as far as a carry-over or a digest goes.
+ */
+export function isSessionOwner(high: number, low: number): boolean {
+  if (high === 0 && low === 0) return false;
+  if (high === 0x80000000 && low === 0) return false;
+  return high >>> 24 !== 0xff;
+}
+
 /** czxid (created), mzxid (data last changed) or pzxid (children last changed) of a Stat. */
 export function statZxid(s: WireStat, which: 'czxid' | 'mzxid' | 'pzxid'): bigint {
   return s.raw.readBigInt64BE(s.at + (which === 'czxid' ? 0 : which === 'mzxid' ? 8 : 60));
 }
+
+/** The largest reply accepted (bytes): jute.maxbuffer's default is 1 MiB - 1; a getChildren of a huge directory can exceed it only if the server's own limit was raised. */
+const MAX_PACKET = 256 * 1024 * 1024;
 
 interface Pending {
   resolve: (body: Buffer) => void;
@@ -122,6 +136,8 @@ export class WireSession {
       };
       const timer = setTimeout(() => fail(`no session within ${timeoutMs} ms`), timeoutMs);
       socket.once('error', (e) => fail(e.message));
+      // a 3.4 server that is not running closes at once: no need to wait out the timeout
+      socket.once('close', () => fail('the server closed the connection (it does not serve)'));
       socket.once('connect', () => {
         const req = Buffer.alloc(44);
         req.writeInt32BE(sessionMs, 12);
@@ -136,6 +152,7 @@ export class WireSession {
         const body = got.subarray(4, 4 + len);
         socket.off('data', onData);
         socket.removeAllListeners('error');
+        socket.removeAllListeners('close');
         clearTimeout(timer);
         const negotiated = len >= 8 ? body.readInt32BE(4) : 0;
         if (negotiated <= 0) return fail('the server refused the session (timeout 0: it is not serving)');
@@ -205,6 +222,7 @@ export class WireSession {
     let at = 0;
     while (this.inbuf.length - at >= 4) {
       const len = this.inbuf.readInt32BE(at);
+      if (len < 16 || len > MAX_PACKET) return this.kill(new ZkError(`${this.where} sent a packet of ${len} bytes: not a ZooKeeper reply`, -4));
       if (this.inbuf.length - at - 4 < len) break;
       this.reply(this.inbuf.subarray(at + 4, at + 4 + len));
       at += 4 + len;
