@@ -12,62 +12,67 @@ export const isGone = (e: unknown): boolean => e instanceof ZkError && e.rc === 
 export const childPath = (p: string, c: string): string => (p === '/' ? `/${c}` : `${p}/${c}`);
 
 /**
- * Run `visit` over a tree from `root` with at most `depth` visits in flight; `visit` returns the
- * paths to visit next. Rejects with the first error of a visit.
- */
-export function pool(root: string, depth: number, visit: (p: string) => Promise<string[]>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const queue = [root];
-    let active = 0;
-    let failed = false;
-    const pump = () => {
-      while (!failed && active < depth && queue.length > 0) {
-        const p = queue.pop()!;
-        active++;
-        visit(p).then(
-          (next) => {
-            active--;
-            for (const n of next) queue.push(n);
-            if (queue.length === 0 && active === 0) resolve();
-            else pump();
-          },
-          (e: unknown) => {
-            failed = true;
-            reject(e);
-          },
-        );
-      }
-    };
-    pump();
-  });
-}
-
-/**
  * Every node under `root` (skipped subtrees left out) with its data and stat; `depth` requests
- * in flight (default 256). `onNode` runs once per node, in completion order.
+ * in flight (default 256). `onNode` runs once per node, in completion order. Nodes are read
+ * before more directories are listed: a directory's children are listed (at most 2 listings
+ * at once) only when fewer than 4 × `depth` nodes wait to be read, so the paths held at once stay
+ * near one directory's children, not every directory's (1050 directories of 1000 children
+ * listed at once held a quarter of a million paths per server).
  */
-export async function walkWire(
+export function walkWire(
   s: WireSession,
   skip: (path: string) => boolean,
   onNode: (path: string, data: Buffer, stat: WireStat) => void,
   o: { root?: string; depth?: number } = {},
 ): Promise<void> {
-  await pool(o.root ?? '/', o.depth ?? 256, async (p) => {
-    if (skip(p)) return [];
-    let node: { data: Buffer; stat: WireStat };
-    try {
-      node = await s.getData(p);
-    } catch (e) {
-      if (isGone(e)) return [];
-      throw e;
-    }
-    onNode(p, node.data, node.stat);
-    if (node.stat.numChildren === 0) return [];
-    try {
-      return (await s.getChildren(p)).map((c) => childPath(p, c));
-    } catch (e) {
-      if (isGone(e)) return [];
-      throw e;
-    }
+  const depth = o.depth ?? 256;
+  return new Promise((resolve, reject) => {
+    const queue: string[] = [o.root ?? '/'];
+    const dirs: string[] = [];
+    let active = 0;
+    let listing = 0;
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (!failed) reject(e);
+      failed = true;
+    };
+    const done = () => {
+      active--;
+      if (failed) return;
+      if (queue.length === 0 && dirs.length === 0 && active === 0) resolve();
+      else pump();
+    };
+    const read = async (p: string) => {
+      if (skip(p)) return;
+      try {
+        const node = await s.getData(p);
+        onNode(p, node.data, node.stat);
+        if (node.stat.numChildren > 0) dirs.push(p);
+      } catch (e) {
+        if (!isGone(e)) throw e;
+      }
+    };
+    const list = async (d: string) => {
+      try {
+        for (const c of await s.getChildren(d)) queue.push(childPath(d, c));
+      } catch (e) {
+        if (!isGone(e)) throw e;
+      } finally {
+        listing--;
+      }
+    };
+    const pump = () => {
+      while (!failed && active < depth) {
+        if (dirs.length > 0 && queue.length < 4 * depth && listing < 2) {
+          listing++;
+          active++;
+          list(dirs.shift()!).then(done, fail);
+        } else if (queue.length > 0) {
+          active++;
+          read(queue.pop()!).then(done, fail);
+        } else break;
+      }
+    };
+    pump();
   });
 }
