@@ -6,10 +6,11 @@
 //   YAML (syntax errors, duplicate keys, warnings treated as errors) -> schema -> rules; a
 //   stage only runs when the previous one found nothing (a broken YAML file or a plan with
 //   schema errors would make later findings misleading).
-// - Positions are 1-based line:col as yaml's LineCounter gives them; an unreadable file
-//   gives one error without a position.
+// - Positions are 1-based line:col counted from the text itself (a line ends at "\n"), always
+//   inside the file (yaml's own LineCounter misses the line breaks inside some tokens it cannot
+//   parse); an unreadable file gives one error without a position.
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import { isAlias, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import { fallbackErrorMap, formatPath, issueMessages, type PathMessage } from './issues.js';
 import { keyAt, locate } from './locate.js';
 import { checkRules } from './rules.js';
@@ -56,22 +57,31 @@ function yamlMessage(err: YAMLError, doc: Document, warning: boolean): string {
   }
 }
 
+/** line:col of every offset of `text`, by its "\n" line breaks; an offset past the end is clamped to it. */
+function textLineCounter(text: string): LineCounter {
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
+  const linePos = lc.linePos;
+  lc.linePos = (offset: number) => linePos(Math.max(0, Math.min(offset, text.length)));
+  return lc;
+}
+
 function yamlErrors(doc: Document, lc: LineCounter, file: string): PlanError[] {
   const at = (offset: number): { line: number; col: number } => lc.linePos(offset);
   const out: PlanError[] = [
     ...doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: yamlMessage(e, doc, false) })),
     ...doc.warnings.map((e) => ({ file, ...at(e.pos[0]), message: yamlMessage(e, doc, true) })),
   ];
+  // one walk, in document order (as Alias.resolve looks for the anchor, but without its walk of
+  // the whole document per alias: a file of many aliases would take minutes)
+  const anchors = new Set<string>();
   visit(doc, {
-    Alias(_key, node) {
-      let target: unknown;
-      try {
-        target = node.resolve(doc);
-      } catch {
-        target = undefined;
-      }
-      if (target === undefined)
-        out.push({ file, ...at(node.range?.[0] ?? 0), message: `YAML error: alias *${node.source} refers to no anchor defined before it` });
+    Node(_key, node) {
+      if (isAlias(node)) {
+        if (!anchors.has(node.source))
+          out.push({ file, ...at(node.range?.[0] ?? 0), message: `YAML error: alias *${node.source} refers to no anchor defined before it` });
+      } else if (node.anchor !== undefined) anchors.add(node.anchor);
     },
   });
   return out;
@@ -84,8 +94,10 @@ function located(doc: Document, lc: LineCounter, file: string, m: PathMessage): 
 /** Parses and validates plan text; `file` is only used to label errors. */
 export function loadPlanText(text: string, file: string): LoadResult {
   try {
-    const lc = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+    const lc = textLineCounter(text);
+    // logLevel 'error': yaml's warnings (a mapping used as a key, ...) are plan errors here, not
+    // Node process warnings printed beside them
+    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
     const yamlErrs = yamlErrors(doc, lc, file);
     if (yamlErrs.length > 0) return { ok: false, errors: sortErrors(yamlErrs) };
 

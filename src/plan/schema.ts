@@ -47,11 +47,14 @@ export const AbsPathSchema = z.string({ error: ABS }).regex(ABS_RE, { error: ABS
 const ZNODE = 'expected a znode path like "/jodis/codis-demo" (no trailing "/", no "//")';
 export const ZnodePathSchema = z.string({ error: ZNODE }).regex(ZNODE_RE, { error: ZNODE });
 
-const HOST = 'expected a host name or IP address (no spaces; an IPv6 address bare or in brackets)';
-/** A host; an IPv6 address may be written in brackets and is kept bare (brackets are added where ZooKeeper needs them). */
+const HOST = 'expected a host name or IP address (no blanks or control characters, none of @ / ; | [ ]; an IPv6 address bare or in brackets)';
+/**
+ * A host; an IPv6 address may be written in brackets and is kept bare (brackets are added where
+ * ZooKeeper needs them). ';' and '|' separate the parts of a server.N line, so a host cannot hold them.
+ */
 export const HostSchema = z
   .string({ error: HOST })
-  .regex(/^(?:[^\s@/[\]]+|\[[0-9A-Fa-f:.%\w-]+\])$/, { error: HOST })
+  .regex(/^(?:[^\s\x00-\x20\x7f@/[\];|]+|\[[0-9A-Fa-f:.%\w-]+\])$/, { error: HOST })
   .max(253, { error: HOST })
   .transform(normalizeHost);
 
@@ -108,12 +111,12 @@ export const SshOverrideSchema = z.strictObject({
 
 // ---------- servers ----------
 
-const UNIT = 'expected a systemd unit name like "zookeeper.service"';
+const UNIT = 'expected a systemd unit name like "zookeeper.service" (not starting with "-": systemctl would read it as an option)';
 export const ServiceSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('zkServer') }),
   z.strictObject({
     kind: z.literal('systemd'),
-    unit: z.string({ error: UNIT }).regex(/^[A-Za-z0-9:_.@\\-]+$/, { error: UNIT }),
+    unit: z.string({ error: UNIT }).regex(/^[A-Za-z0-9:_.@\\][A-Za-z0-9:_.@\\-]*$/, { error: UNIT }),
   }),
 ]);
 
@@ -122,13 +125,22 @@ export function defaultConfigPath(home: string): string {
   return path.posix.join(home, 'conf', 'zoo.cfg');
 }
 
+const DATA =
+  'expected a data directory with no line break, tab or other control character and no blank at the end (ZooKeeper reads dataDir trimmed from zoo.cfg, and zkServer.sh line by line)';
+/**
+ * dataDir / dataLogDir: an absolute path that zoo.cfg can carry as it is. One regex, so that the
+ * JSON schema carries all of it; the message says which part failed.
+ */
+const DATA_RE = /^(?![\s\S]*\/\.\.(?:\/|$))\/(?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$/;
+const DataDirSchema = z.string({ error: ABS }).regex(DATA_RE, { error: (iss) => (typeof iss.input === 'string' && isAbsolutePath(iss.input) ? DATA : ABS) });
+
 const nodeFields = {
   myid: MyidSchema,
   host: HostSchema,
   home: AbsPathSchema,
   config: AbsPathSchema.optional(),
-  dataDir: AbsPathSchema,
-  dataLogDir: AbsPathSchema.optional(),
+  dataDir: DataDirSchema,
+  dataLogDir: DataDirSchema.optional(),
   service: ServiceSchema.prefault({ kind: 'zkServer' }),
   ssh: SshOverrideSchema.optional(),
 };
