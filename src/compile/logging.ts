@@ -4,7 +4,9 @@
 // (and 3.4 ZOO_LOG_DIR=.), which zkServer.sh passes as -Dzookeeper.root.logger and wins over
 // the file, sending everything to the never-rotated zookeeper.out; so a managed block in
 // conf/zookeeper-env.sh (sourced by zkEnv.sh) selects ROLLINGFILE and <home>/logs.
-// Pure. Invariants: chosen by the target version only; the operator's own env lines are kept.
+// Pure. Invariants: chosen by the target version only; the operator's own env lines are kept;
+// a path in the env block is data to the shell that sources it, never code.
+import { shq } from '../remote/quote.js';
 import type { FileWrite } from './types.js';
 
 export const RETENTION_DAYS = 30;
@@ -57,12 +59,17 @@ const LOGBACK = `<!-- written by zkroll: logs under zookeeper.log.dir (<home>/lo
 </configuration>
 `;
 
-/** The zookeeper-env.sh block of a log4j install: ROLLINGFILE unless already chosen, logs under <home>/logs unless set. */
+/**
+ * The zookeeper-env.sh block of a log4j install: ROLLINGFILE unless already chosen, logs under
+ * <home>/logs unless set. zkEnv.sh sources the file: the path is quoted for sh (a home with `$`,
+ * a backquote, a quote or `}` would otherwise be code it runs).
+ */
 export function log4jEnvBlock(home: string): string {
+  const logs = `${home}/logs`;
   return [
     '# daily-rolled logs (conf/log4j.properties): zkEnv.sh would otherwise default to INFO,CONSOLE,',
     '# which zkServer.sh sends to the never-rotated zookeeper.out',
-    `ZOO_LOG_DIR="\${ZOO_LOG_DIR:-${home}/logs}"`,
+    shq(logs) === logs ? `ZOO_LOG_DIR="\${ZOO_LOG_DIR:-${logs}}"` : `ZOO_LOG_DIR=\${ZOO_LOG_DIR:-${shq(logs)}}`,
     'case "$ZOO_LOG4J_PROP" in *ROLLINGFILE*) ;; *) ZOO_LOG4J_PROP="INFO,ROLLINGFILE" ;; esac',
   ].join('\n');
 }

@@ -4,8 +4,9 @@
 // and escaping are the dot-properties library's (parseLines with source ranges, stringify);
 // this module only keeps each logical line's raw text beside its parsed key and value. Pure.
 // Invariants: render(parse(text)) === text for every input; an edit touches only the lines it
-// names; a value zkroll writes is escaped as java.util.Properties reads it back; new lines use
-// the file's own line ending.
+// names; a value zkroll writes is escaped as java.util.Properties reads it back from the UTF-8
+// file zkroll writes (only printable ASCII is written raw); new lines use the file's own line
+// ending.
 import { parseLines, stringify } from 'dot-properties';
 
 /** One logical line (a continued value spans several physical lines) with its raw text. */
@@ -59,9 +60,17 @@ export function propertyValue(doc: PropertiesDoc, key: string): string | undefin
   return undefined;
 }
 
-/** `value` escaped as a properties value (leading blanks, backslashes, line breaks, non-Latin-1). */
+/**
+ * `value` escaped as a properties value (leading blanks, backslashes, line breaks), every
+ * character outside printable ASCII as \uXXXX: ZooKeeper reads zoo.cfg with
+ * Properties.load(InputStream), i.e. as ISO-8859-1, and zkroll writes UTF-8, so a raw "é" (two
+ * bytes) would come back as "Ã©".
+ */
 export function escapeValue(value: string): string {
-  return stringify({ k: value }, { lineWidth: 0 }).replace(/^k = /, '').replace(/\n$/, '');
+  return stringify({ k: value }, { lineWidth: 0, latin1: true })
+    .replace(/^k = /, '')
+    .replace(/\n$/, '')
+    .replace(/[^\x20-\x7e]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A new line `key=value` ending with `eol`. */

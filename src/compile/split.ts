@@ -4,8 +4,10 @@
 // Invariants: the old servers' own files are only read (cp -a into zkroll's own directory
 // beside the dataDir, refused when that filesystem lacks room); both commands are safe to run
 // twice (a start first stops a reader left by an earlier attempt; a stop of a stopped reader
-// does nothing); what the stop removes is zkroll's own copy, never the server's data.
+// does nothing); what the stop removes is zkroll's own copy, never the server's data; the
+// reader's zoo.cfg gets its paths escaped as the server's own does (properties.ts).
 import { RUN_TOKEN } from './nodes.js';
+import { escapeValue } from './properties.js';
 import type { NodeRef, RemoteCommand } from './types.js';
 
 /** The spare client port of the readers: 30000 + (client port mod 10000). */
@@ -36,7 +38,7 @@ fi`;
 // fixed 256 MiB (seen on the lab with --data-mb 1024).
 const START = `set -e
 ${STOP}
-tmp="$1"; home="$2"; data="$3"; log="$4"; addr="$5"; port="$6"
+tmp="$1"; home="$2"; data="$3"; log="$4"; addr="$5"; port="$6"; cfgdata="$7"; cfgaddr="$8"
 taken=$(ss -ltn 2>/dev/null | awk -v a="$addr" -v p="$port" 'NR > 1 { l = $4; if (l == a ":" p || l == "[" a "]:" p || l == "0.0.0.0:" p || l == "*:" p || l == "[::]:" p) print l }')
 if [ -n "$taken" ]; then echo "$taken is already taken (another server listens there): the split-window reader needs it free" >&2; exit 4; fi
 if [ -d "$tmp" ]; then rm -rf "$tmp"; fi
@@ -47,7 +49,7 @@ if [ "$room" -lt $((need + 65536)) ]; then echo "not enough room beside $data fo
 mkdir -p "$tmp/data/version-2"
 cp -a "$data/version-2/." "$tmp/data/version-2/"
 if [ "$log" != "$data" ]; then cp -a "$log/version-2/." "$tmp/data/version-2/"; fi
-printf 'tickTime=2000\\ndataDir=%s/data\\nclientPort=%s\\nclientPortAddress=%s\\nadmin.enableServer=false\\n4lw.commands.whitelist=*\\nmaxClientCnxns=0\\n' "$tmp" "$port" "$addr" > "$tmp/zoo.cfg"
+printf 'tickTime=2000\\ndataDir=%s\\nclientPort=%s\\nclientPortAddress=%s\\nadmin.enableServer=false\\n4lw.commands.whitelist=*\\nmaxClientCnxns=0\\n' "$cfgdata" "$port" "$cfgaddr" > "$tmp/zoo.cfg"
 cd "$tmp"
 heap=$((need / 1024 * 2 + 256))
 nohup java -Xmx"$heap"m -cp "$home/*:$home/lib/*:$home/conf" -Dzookeeper.log.dir="$tmp" -Dzookeeper.root.logger=INFO,CONSOLE org.apache.zookeeper.server.ZooKeeperServerMain "$tmp/zoo.cfg" > "$tmp/reader.log" 2>&1 < /dev/null &
@@ -59,7 +61,8 @@ export function readerCommands(o: NodeRef, clientPort: number, timeoutMs: number
   const port = String(readerPort(clientPort));
   return [
     {
-      argv: ['sh', '-c', START, 'zkroll-split-reader', tmp, o.home, o.dataDir, o.dataLogDir, o.host, port],
+      // the reader's dataDir and address also as its zoo.cfg spells them (java.util.Properties escapes)
+      argv: ['sh', '-c', START, 'zkroll-split-reader', tmp, o.home, o.dataDir, o.dataLogDir, o.host, port, escapeValue(`${tmp}/data`), escapeValue(o.host)],
       timeoutMs,
       does: `copy the final data of old server ${o.myid} to ${tmp} and open it read-only with a standalone ZooKeeper of ${o.home} on ${o.host}:${port}`,
       host: o.host,

@@ -5,7 +5,17 @@
 // Invariants: the output lists exactly the given servers, in myid order; a key zkroll does not
 // own is never added, removed or reordered.
 import type { NodeRef, ServerLine } from './types.js';
-import { appendLines, newLine, parseProperties, propertyValue, renderProperties, withValue, type PropertiesDoc, type PropLine } from './properties.js';
+import {
+  appendLines,
+  escapeValue,
+  newLine,
+  parseProperties,
+  propertyValue,
+  renderProperties,
+  withValue,
+  type PropertiesDoc,
+  type PropLine,
+} from './properties.js';
 import { normalizeHost, parseServerKey, parseServerValue, renderServerValue } from './serverline.js';
 
 /** Keys whose value is the server's own address: they follow the host, not the file. */
@@ -167,10 +177,10 @@ export function synthesizeZooCfg(node: NodeRef, servers: ServerLine[], clientPor
     [
       '# (your zoo.cfg: every line zkroll does not own is kept as it is)',
       ...(node.observer ? ['peerType=observer'] : []),
-      `dataDir=${node.dataDir}`,
-      ...(node.dataLogDir !== node.dataDir ? [`dataLogDir=${node.dataLogDir}`] : []),
+      `dataDir=${escapeValue(node.dataDir)}`,
+      ...(node.dataLogDir !== node.dataDir ? [`dataLogDir=${escapeValue(node.dataLogDir)}`] : []),
       `clientPort=${clientPort}`,
-      ...[...servers].sort((a, b) => a.myid - b.myid).map((s) => serverLine(s, fmt)),
+      ...[...servers].sort((a, b) => a.myid - b.myid).map((s) => serverLine(s, fmt).replace(/=([\s\S]*)$/, (_, v: string) => `=${escapeValue(v)}`)),
     ].join('\n') + '\n'
   );
 }
