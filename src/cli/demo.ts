@@ -1,8 +1,9 @@
 // `npm run demo` (an entry point of its own, beside main.ts): rehearse the Codis incident on
 // the lab. Lab up in the incident state → `zkroll apply plans/codis-incident.yaml --yes` (the
 // real CLI, as an operator runs it) → end-state check → a short summary → lab down
-// (`npm run demo -- --keep` leaves the lab up). The run's report.html is drawn again with the
-// lab writer's outages as its client lane (the run itself knows nothing of the lab's clients).
+// (`npm run demo -- --keep` leaves the lab up). The run's report.html is drawn again with a
+// lane per lab client (the writer and the Java clients of two releases: their outages and
+// errors; the run itself knows nothing of the lab's clients).
 // Invariants: always tears down what it started unless --keep, also on failure; exits non-zero
 // when the recovery or the end-state check fails.
 import { hexZxid } from '../zk/zxid.js';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { compile } from '../compile/index.js';
 import { loadPlanFile, formatPlanError } from '../plan/load.js';
 import { labSpecFromPlan } from '../lab/fromplan.js';
-import { labDown, labUp, writerLog } from '../lab/lab.js';
+import { labClients, labDown, labUp } from '../lab/lab.js';
 import { writeReportHtml } from '../report/write.js';
 import { fourLetterWord, probeSrvr } from '../zk/fourlw.js';
 import { readMonitor } from '../zk/monitor.js';
@@ -59,11 +60,12 @@ async function main(): Promise<number> {
     const code = await zkroll(['apply', planFile, '--yes'], { ...process.env, ZKROLL_STATE_DIR: stateDir });
     const seconds = (Date.now() - t0) / 1000;
     const runDir = path.join(stateDir, plan.cluster.name);
-    const drawn = writeReportHtml(runDir, { cluster: plan.cluster.name, client: { name: 'lab writer', file: writerLog(spec.cluster) } });
+    const clients = labClients(spec.cluster);
+    const drawn = writeReportHtml(runDir, { cluster: plan.cluster.name, clients });
     say(
       drawn
         ? `\ndemo: could not draw report.html: ${drawn.message}`
-        : `\npicture of the run, with the lab writer's outages: ${path.join(runDir, 'report.html')}`,
+        : `\npicture of the run, with the outages of ${clients.map((c) => c.name).join(', ') || 'no client'}: ${path.join(runDir, 'report.html')}`,
     );
     if (code !== 0) {
       say(`\ndemo: zkroll apply exited ${code}; run state and report in ${stateDir}`);

@@ -47,6 +47,7 @@ export async function cmdLabStatus(file: string, json: boolean, out: (s: string)
   out(table(['host', 'sshd', 'myid', 'mode', 'version', 'zxid', 'znodes'], rows));
   if (spec.proxies)
     out(`proxies: ${st.proxies.length} registered under /jodis/${spec.proxies.product} (process ${st.proxiesProcess ? 'running' : 'not running'})`);
+  if (st.clients.length > 0) out(`clients: ${st.clients.map((c) => `${c.name} ${c.running ? 'running' : 'NOT running'}`).join(', ')} (logs in ${st.dir})`);
   return 0;
 }
 

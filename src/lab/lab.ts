@@ -1,7 +1,8 @@
 // The lab: `up` builds a local replica of a plan's hosts (sshd per loopback address in its own
 // mount namespace, ZooKeeper installs, the current ensemble started, data and proxies loaded
-// (with the proxies, a writer client that logs its outcomes: src/lab/writer.ts), the plan's
-// down servers stopped); `status` reads it; `down` ends it.
+// (with the proxies, clients that log their outcomes: the writer, src/lab/writer.ts, and Java
+// clients of two releases, src/lab/javaclients.ts), the plan's down servers stopped); `status`
+// reads it; `down` ends it.
 // Invariants: nothing is started before every check passed (ports, packages, paths); the state
 // file is written as soon as a process exists, so `down` can always find what `up` started;
 // `down` kills by recorded pid / recorded namespace only, and is safe to run twice.
@@ -14,6 +15,7 @@ import { probeSrvr, type Srvr } from '../zk/fourlw.js';
 import { ZkClient } from '../zk/client.js';
 import { checkPrerequisites, renderLabZooCfg, writeInstall } from './install.js';
 import { killListener } from './faults.js';
+import { JAVA_CLIENT_FILE_PREFIX, startJavaClients, waitAnswered, type JavaClientProc } from './javaclients.js';
 import { findTarball, unpackedRelease } from './releases.js';
 import { isAlive, killAll, pidsInNamespace, pidsWithCmdline, pollUntil, portFree, spawnDetached } from './procs.js';
 import { backingPath, connectString, encodeRoot, hasListenerBug, isLoopbackV4, LabError, mountRoots, type LabServer, type LabSpec } from './spec.js';
@@ -30,6 +32,8 @@ export interface LabState {
   proxiesPid: number | null;
   /** The writer client (src/lab/writer.ts), started with the proxies; absent in older state files. */
   writerPid?: number | null;
+  /** The Java clients (src/lab/javaclients.ts), started with the proxies; absent in older state files. */
+  javaClients?: JavaClientProc[];
 }
 
 export function labRoot(): string {
@@ -181,6 +185,20 @@ function startProxies(spec: LabSpec, dir: string): number {
 /** The writer client's outcome log (JSON lines, see src/lab/writer.ts). */
 export function writerLog(cluster: string): string {
   return path.join(labDir(cluster), 'writer.jsonl');
+}
+
+/** How the report names the writer's lane. */
+export const WRITER_NAME = 'lab writer (node)';
+
+/** How long `lab up` waits for the Java clients' first answer (ms; a JVM starts in 1-2 s). */
+const JAVA_CLIENTS_WAIT_MS = 30_000;
+
+/** Every client the lab started, with its outcome log, in the order the report draws them (none when the lab is not up). */
+export function labClients(cluster: string): { name: string; file: string; pid: number }[] {
+  const st = readState(labDir(cluster));
+  if (!st) return [];
+  const writer = st.writerPid != null ? [{ name: WRITER_NAME, file: writerLog(cluster), pid: st.writerPid }] : [];
+  return [...writer, ...(st.javaClients ?? []).map((c) => ({ name: c.name, file: c.log, pid: c.pid }))];
 }
 
 /** Start the writer client against every server of the config; its pid. */
@@ -342,12 +360,22 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
       st.proxiesPid = startProxies(spec, dir);
       st.writerPid = startWriter(spec, dir);
       writeState(dir, st);
+      const java: JavaClientProc[] = (st.javaClients = []);
+      startJavaClients(spec, dir, releaseCache(), log, (c) => {
+        java.push(c);
+        writeState(dir, st);
+      });
       const want = spec.proxies.count;
       proxies = await pollUntil(`${want} proxies to register`, 30000, 100, async () => {
         const n = await proxyNodes(spec, serving);
         return n.length >= want ? n : null;
       });
       log(`${proxies.length} proxies registered under /jodis/${spec.proxies.product}; a writer client logs its outcomes to ${writerLog(spec.cluster)}`);
+      const silent = await waitAnswered(java, JAVA_CLIENTS_WAIT_MS);
+      if (java.length > 0)
+        log(`${java.map((c) => c.name).join(' and ')} write and read, logging to ${java.map((c) => path.basename(c.log)).join(', ')} beside it`);
+      if (silent.length > 0)
+        log(`warning: ${silent.join(', ')} not answered within ${JAVA_CLIENTS_WAIT_MS / 1000} s (see ${path.join(dir, `${JAVA_CLIENT_FILE_PREFIX}*.log`)})`);
     }
   } else {
     log(`only ${serving.length} of ${all.length} servers serve: below quorum (${quorum}), the ensemble is down`);
@@ -363,6 +391,8 @@ export interface LabStatus {
   leader: number | null;
   proxies: string[];
   proxiesProcess: boolean;
+  /** The lab's clients (writer, Java clients) and whether each still runs. */
+  clients: { name: string; file: string; running: boolean }[];
 }
 
 export async function labStatus(spec: LabSpec): Promise<LabStatus> {
@@ -383,6 +413,7 @@ export async function labStatus(spec: LabSpec): Promise<LabStatus> {
     leader,
     proxies,
     proxiesProcess: st?.proxiesPid != null && isAlive(st.proxiesPid),
+    clients: labClients(spec.cluster).map((c) => ({ name: c.name, file: c.file, running: isAlive(c.pid) })),
   };
 }
 
@@ -393,6 +424,9 @@ export async function labDown(cluster: string, log: Log): Promise<{ killed: numb
   const pids = new Set<number>();
   if (st?.proxiesPid != null && isAlive(st.proxiesPid)) pids.add(st.proxiesPid);
   if (st?.writerPid != null && isAlive(st.writerPid)) pids.add(st.writerPid);
+  for (const c of st?.javaClients ?? []) if (isAlive(c.pid)) pids.add(c.pid);
+  // (a lost state file must not leave Java clients behind either: they name their log in the lab dir)
+  for (const p of pidsWithCmdline(path.join(dir, JAVA_CLIENT_FILE_PREFIX))) pids.add(p);
   for (const h of st?.hosts ?? []) {
     for (const p of pidsInNamespace(h.ns)) pids.add(p);
     if (isAlive(h.sshPid)) pids.add(h.sshPid);

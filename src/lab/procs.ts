@@ -115,8 +115,14 @@ export function portFree(host: string, port: number): Promise<boolean> {
  * appended to `logFile`. Returns its pid; throws naming `what` when it could not be started.
  */
 export function spawnDetached(script: string, args: string[], logFile: string, what: string): number {
+  return spawnDetachedCommand(process.execPath, [script, ...args], logFile, what);
+}
+
+/** Start a lab process running `command <args>` (for example `java`), as spawnDetached does. */
+export function spawnDetachedCommand(command: string, args: string[], logFile: string, what: string): number {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [script, ...args], { detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log] });
+  child.on('error', () => {}); // a command that cannot run has no pid: reported below
   fs.closeSync(log);
   child.unref();
   if (child.pid === undefined) throw new LabError(`lab: could not start ${what}`);

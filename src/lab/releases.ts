@@ -54,7 +54,7 @@ function sha256(file: string): string {
 }
 
 /** The server jar a release holds for `version`: 3.4 at the top (zookeeper-<v>.jar), 3.5+ in lib/. */
-function serverJar(dir: string, version: string): string | null {
+export function serverJar(dir: string, version: string): string | null {
   for (const p of [path.join(dir, `zookeeper-${version}.jar`), path.join(dir, 'lib', `zookeeper-${version}.jar`)]) if (fs.existsSync(p)) return p;
   return null;
 }

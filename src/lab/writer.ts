@@ -4,13 +4,15 @@
 // second through the ZooKeeper client, one write in flight at a time, and appends each change of
 // outcome to a JSON-lines file (times in epoch ms):
 //   {"t":…,"event":"start","connect":"…","path":"/lab-writer/w","hz":15}
-//   {"t":…,"event":"ok","acked":N}               a write acknowledged after an error (or the first one); t = its answer
+//   {"t":…,"event":"ok","acked":N}               a write acknowledged after an error (or the first one); t = its answer;
+//        after an outage also "failed":K (writes that failed in it) and "lastError":"…" (its last error)
 //   {"t":…,"event":"error","error":"…","acked":N} a write that failed or was slow after ok; t = when it was sent
 //   {"t":…,"event":"heartbeat","state":"ok"|"error"|"none","acked":N}   once a minute
 //   {"t":…,"event":"stop","acked":N}             on SIGTERM/SIGINT
 // `acked` counts acknowledged writes since start. A write unanswered after STALL_MS is an outage
 // from the moment it was sent, until a write is answered (during an election the client library
-// queues requests and answers them late rather than failing them). Runs until SIGTERM.
+// queues requests and answers them late rather than failing them). Runs until SIGTERM. The lab's
+// Java clients (java/ZkrollLabClient.java) write the same lines, with reads counted too.
 // Invariants: the node lives outside /lab (the lab tests count the nodes under /lab) and its
 // data never changes (the data checks compare contents: a changing value would show up as a
 // difference between servers and as a write carried across a split window); never more than one
@@ -42,6 +44,8 @@ let acked = 0;
 let state: 'none' | 'ok' | 'error' = 'none';
 /** Send time (ms) of the write in flight, or null. */
 let inFlight: number | null = null;
+/** In the current outage: writes that failed, the send time of the last one counted, the last error. */
+let outage = { failed: 0, lastAt: -1, lastError: '' };
 
 /**
  * Outcome of one write sent at `sentAt` (ms): `error` null when acknowledged. A failed or slow
@@ -50,11 +54,21 @@ let inFlight: number | null = null;
 function outcome(sentAt: number, error: string | null): void {
   const now = Date.now();
   const failed = error ?? (now - sentAt >= STALL_MS ? `answered after ${now - sentAt} ms` : null);
-  if (failed !== null && state !== 'error') emit('error', { error: failed, acked }, sentAt);
-  if (failed !== null) state = 'error';
+  if (failed !== null) {
+    if (state !== 'error') {
+      emit('error', { error: failed, acked }, sentAt);
+      outage = { failed: 0, lastAt: -1, lastError: failed };
+    }
+    state = 'error';
+    if (sentAt !== outage.lastAt) outage.failed++;
+    outage.lastAt = sentAt;
+    // (the late answer that ends an outage is no error of its own: the errors before it tell more)
+    if (error !== null) outage.lastError = error;
+  }
   if (error !== null) return;
   acked++;
-  if (state !== 'ok') emit('ok', { acked }, now);
+  if (state !== 'ok') emit('ok', { acked, ...(outage.failed > 0 ? { failed: outage.failed, lastError: outage.lastError } : {}) }, now);
+  outage.failed = 0;
   state = 'ok';
 }
 

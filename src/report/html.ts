@@ -2,14 +2,27 @@
 // SVG, no script, no external reference: it reads offline and can be mailed). A time axis; one
 // lane per step group (bars coloured by status); one lane per server (its sampled state over
 // time: down, looking, following, leading, observing); the elections (where no server led, and
-// each measured election); a client's outages when one was measured; then tables of the
-// elections, outages and steps. Every bar has its details as a tooltip (<title>).
+// each measured election); one lane per client measured (the lab writer, the Java clients of
+// several releases: each its outages, its failed operations and first and last errors); then
+// tables of the elections, the clients, their outages and the steps. Every bar has its details
+// as a tooltip (<title>).
 // Pure: ReportInput (src/report/model.ts) → one HTML string.
 // Invariants: every text from the run (plan names, step titles, notes, errors) is escaped; the
 // page holds no URL at all; drawn for 1400 px wide windows, lanes grow with the plan (70 steps
-// in 10 groups, 8 servers fit a 900 px tall window).
+// in 10 groups, 8 servers fit a 900 px tall window; so do the incident's 68 steps, 6 servers and
+// 3 clients).
 import type { ServerState } from '../run/sampler.js';
-import { timeline, type ClientLane, type ElectionMark, type ReportInput, type ReportStep, type ServerLane, type StepLane, type Timeline } from './model.js';
+import {
+  timeline,
+  type ClientLane,
+  type ClientOutage,
+  type ElectionMark,
+  type ReportInput,
+  type ReportStep,
+  type ServerLane,
+  type StepLane,
+  type Timeline,
+} from './model.js';
 
 /** Escape text for HTML and SVG text and attribute values. */
 export function esc(text: unknown): string {
@@ -146,15 +159,26 @@ function labelled(bars: { x: number; w: number; label: string; bar: string }[], 
     .join('');
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** An outage's errors in words: its failed operations, its first error, and its last one when it differs. */
+function outageErrors(o: ClientOutage): string {
+  const last = o.lastError !== null && o.lastError !== o.error ? `; last: ${o.lastError}` : '';
+  return `${plural(o.failed, 'failed operation')}; first error: ${o.error}${last}`;
+}
+
 function clientLaneSvg(f: Frame, c: ClientLane, y: number): string {
-  const band = c.observed ? rect(f.x(c.observed.from), y, f.x(c.observed.to) - f.x(c.observed.from), LANE, '#cfe8d4', `${c.name}: writing`) : '';
+  const version = c.version ? ` (${c.version})` : '';
+  const band = c.observed
+    ? rect(f.x(c.observed.from), y, f.x(c.observed.to) - f.x(c.observed.from), LANE, '#cfe8d4', `${c.name}${version}: running, answered`)
+    : '';
   const outs = c.outages.map((o) => {
     const x = f.x(o.from);
     const w = Math.max(1.5, f.x(o.to) - x);
-    const tip = `${c.name}: outage from +${offset(o.from - f.tl.from)} for ${duration(o.to - o.from)}: ${o.error}`;
+    const tip = `${c.name}: outage from +${offset(o.from - f.tl.from)} for ${duration(o.to - o.from)}: ${outageErrors(o)}`;
     return { x, w, label: duration(o.to - o.from), bar: rect(x, y, w, LANE, OUTAGE, tip) };
   });
-  const sub = c.observed ? `${c.outages.length} outage${c.outages.length === 1 ? '' : 's'}` : 'no data in this window';
+  const sub = c.observed ? `${plural(c.outages.length, 'outage')}, ${plural(c.errors.count, 'error')}` : 'no data in this window';
   return laneLabel(y, c.name, sub) + band + labelled(outs, y);
 }
 
@@ -242,7 +266,10 @@ function svg(tl: Timeline): string {
   );
   const serversBottom = y - GAP - 4;
   lanes('Leader', [(yy: number) => electionLane(f, yy)]);
-  if (tl.client) lanes('Clients', [(yy: number) => clientLaneSvg(f, tl.client!, yy)]);
+  lanes(
+    'Clients',
+    tl.clients.map((c) => (yy: number) => clientLaneSvg(f, c, yy)),
+  );
   const markers = tl.servers.length > 0 ? tl.elections.map((e) => electionLine(f, e, serversTop, serversBottom)).join('') : '';
   const height = y + 22;
   return `<svg width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" role="img" aria-label="timeline of the run">${axis(f, top, y - 6)}${parts.join('')}${markers}</svg>`;
@@ -274,7 +301,11 @@ function legend(tl: Timeline): string {
     .filter(([k]) => k !== 'pending')
     .map(([k, c]) => item(c, `step ${k}`));
   const states = Object.entries(STATE_COLORS).map(([k, c]) => item(c, k));
-  const rest = [item(LEADERLESS, 'no leader (sampled)'), item(ELECTION, 'election (measured)'), ...(tl.client ? [item(OUTAGE, 'client outage')] : [])];
+  const rest = [
+    item(LEADERLESS, 'no leader (sampled)'),
+    item(ELECTION, 'election (measured)'),
+    ...(tl.clients.length > 0 ? [item(OUTAGE, 'client outage')] : []),
+  ];
   return `<div class="legend">${[...steps, ...states, ...rest].join('')}</div>`;
 }
 
@@ -301,16 +332,48 @@ function facts(input: ReportInput, tl: Timeline): string {
     `took <b>${duration(runMs(steps))}</b>${paused ? `, ${duration(runMs(steps) - paused)} without the pauses` : ''}`,
     el.length ? `<b>${el.length}</b> election${el.length === 1 ? '' : 's'}, ${span(el)}` : 'no election measured',
   ];
-  if (tl.client) {
-    const total = tl.client.outages.reduce((a, o) => a + o.to - o.from, 0);
-    const longest = Math.max(0, ...tl.client.outages.map((o) => o.to - o.from));
+  for (const c of tl.clients) {
+    const n = c.outages.length;
     out.push(
-      tl.client.outages.length
-        ? `${esc(tl.client.name)}: <b>${tl.client.outages.length}</b> outage${tl.client.outages.length === 1 ? '' : 's'}, longest ${duration(longest)}, ${duration(total)} in all`
-        : `${esc(tl.client.name)}: no outage`,
+      n
+        ? `${esc(c.name)}: <b>${n}</b> outage${n === 1 ? '' : 's'}, longest ${duration(longest(c))}, ${duration(outageMs(c))} in all`
+        : `${esc(c.name)}: no outage`,
     );
   }
   return `<p class="facts">${out.map((o) => `<span>${o}</span>`).join('')}</p>`;
+}
+
+const outageMs = (c: ClientLane) => c.outages.reduce((a, o) => a + o.to - o.from, 0);
+const longest = (c: ClientLane) => Math.max(0, ...c.outages.map((o) => o.to - o.from));
+
+/** The clients: one row each (outages, errors, what it had done), then every outage of every client in time order. */
+function clientTables(tl: Timeline, at: (t: number) => string): string {
+  const count = (n: number | null) => (n === null ? '' : String(n));
+  const error = (e: { at: number; error: string } | null) => (e ? `${esc(e.error)} <span class="meta">(outage at ${at(e.at)})</span>` : '');
+  const rows = tl.clients.map((c) => {
+    const n = c.outages.length;
+    const cells = [
+      `<td class="id">${esc(c.name)}</td><td>${esc(c.version ?? '')}</td>`,
+      `<td class="num">${n}</td><td class="num">${n ? duration(longest(c)) : ''}</td><td class="num">${n ? duration(outageMs(c)) : ''}</td>`,
+      `<td class="num">${c.errors.count}</td><td>${error(c.errors.first)}</td><td>${n > 1 || c.outages[0]?.lastError ? error(c.errors.last) : ''}</td>`,
+      `<td class="num">${count(c.acked)}</td><td class="num">${count(c.reads)}</td>`,
+    ];
+    return `<tr>${cells.join('')}</tr>`;
+  });
+  const head =
+    '<tr><th>client</th><th>library</th><th>outages</th><th>longest</th><th>in all</th><th>errors</th><th>first error</th><th>last error</th><th>writes</th><th>reads</th></tr>';
+  const out = [`<h2>Clients</h2><table>${head}${rows.join('')}</table>`];
+  const outages = tl.clients.flatMap((c) => c.outages.map((o) => ({ c, o }))).sort((a, b) => a.o.from - b.o.from);
+  if (outages.length > 0) {
+    const orows = outages.map(
+      ({ c, o }) =>
+        `<tr><td class="id">${esc(c.name)}</td><td>${at(o.from)}</td><td class="num">${duration(o.to - o.from)}</td><td class="num">${o.failed}</td><td>${esc(o.error)}</td><td>${o.lastError !== null && o.lastError !== o.error ? esc(o.lastError) : ''}</td></tr>`,
+    );
+    out.push(
+      `<h2>Client outages</h2><table><tr><th>client</th><th>from</th><th>for</th><th>errors</th><th>first error</th><th>last error</th></tr>${orows.join('')}</table>`,
+    );
+  }
+  return out.join('\n');
 }
 
 function tables(input: ReportInput, tl: Timeline): string {
@@ -325,10 +388,7 @@ function tables(input: ReportInput, tl: Timeline): string {
     });
     out.push(`<h2>Elections</h2><table><tr><th>step</th><th></th><th>leader</th><th>measured</th><th>at</th></tr>${rows.join('')}</table>`);
   }
-  if (tl.client && tl.client.outages.length > 0) {
-    const rows = tl.client.outages.map((o) => `<tr><td>${at(o.from)}</td><td class="num">${duration(o.to - o.from)}</td><td>${esc(o.error)}</td></tr>`);
-    out.push(`<h2>${esc(tl.client.name)}: outages</h2><table><tr><th>from</th><th>for</th><th>first error</th></tr>${rows.join('')}</table>`);
-  }
+  if (tl.clients.length > 0) out.push(clientTables(tl, at));
   const rows = input.report.steps.map(
     (s) =>
       `<tr><td class="num">${s.n}</td><td class="id">${esc(s.id)}</td><td>${esc(s.title)}</td><td style="color:${STEP_COLORS[s.status] ?? '#999'}">${esc(s.status)}</td><td class="num">${s.durationMs === null ? '' : duration(s.durationMs)}</td><td class="num">${s.attempts}</td><td>${s.notes.map(esc).join('<br>')}</td></tr>`,

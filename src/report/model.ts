@@ -1,9 +1,11 @@
 // The run's picture as data: from report.json (the steps), states.jsonl (each server's state
-// changes, src/run/sampler.ts) and a client's outcome log (the lab's writer.jsonl,
-// src/lab/writer.ts) to what report.html draws: a time window, step lanes, server lanes,
-// elections and client outages. Pure: no clock (the caller passes `now`), no I/O.
+// changes, src/run/sampler.ts) and the outcome logs of the clients measured (the lab's writer.jsonl,
+// src/lab/writer.ts, and its Java clients' logs in the same format, java/ZkrollLabClient.java)
+// to what report.html draws: a time window, step lanes, server lanes, elections, and per client
+// its outages and errors. Pure: no clock (the caller passes `now`), no I/O.
 // Invariants: times are epoch ms; every interval lies inside the window [t0, t1] (clipped);
-// inputs in any order and with odd lines give a picture, never a throw.
+// inputs in any order and with odd lines give a picture, never a throw; client lanes keep the
+// order they were given in.
 import type { ServerState, StateChange } from '../run/sampler.js';
 
 /** A step as report.json has it (src/run/driver.ts writeReport). */
@@ -30,12 +32,45 @@ export interface ReportJson {
   steps: ReportStep[];
 }
 
-/** One line of a client's outcome log (src/lab/writer.ts). */
+/** One line of a client's outcome log (src/lab/writer.ts, java/ZkrollLabClient.java). */
 export interface ClientEvent {
   t: number;
+  /** start, ok, error, heartbeat or stop. */
   event: string;
+  /** error: the error that began an outage. */
   error?: string;
+  /** Writes acknowledged since the client started. */
   acked?: number;
+  /** Reads answered since the client started (clients that read: the Java clients). */
+  reads?: number;
+  /** ok after an outage: operations that failed in it. */
+  failed?: number;
+  /** ok after an outage: its last error. */
+  lastError?: string;
+  /** error: the operation that failed (the Java clients: write or read). */
+  op?: string;
+  /** heartbeat: ok, error or none. */
+  state?: string;
+  /** start: the servers, the znode, operations a second. */
+  connect?: string;
+  path?: string;
+  hz?: number;
+  /** start: the release the client was built from and its library's own version (the Java clients). */
+  release?: string;
+  version?: string;
+}
+
+/** A client log's events: one JSON object a line; lines that are not an event (torn, garbage) are skipped. */
+export function parseClientLog(text: string): ClientEvent[] {
+  return text.split('\n').flatMap((l) => {
+    if (l.trim() === '') return [];
+    try {
+      const e = JSON.parse(l) as ClientEvent | null;
+      return e !== null && typeof e === 'object' && typeof e.t === 'number' && typeof e.event === 'string' ? [e] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** What the renderer is given. */
@@ -44,8 +79,8 @@ export interface ReportInput {
   /** The cluster's name (the title). */
   cluster: string;
   states: StateChange[];
-  /** A client's outcome log, when a client was measured (the lab's writer). */
-  client?: { name: string; events: ClientEvent[] };
+  /** The outcome logs of the clients measured (the lab's writer and Java clients), one lane each. */
+  clients?: { name: string; events: ClientEvent[] }[];
   /** The clock (epoch ms): where running steps end. */
   now: number;
 }
@@ -83,13 +118,34 @@ export interface ElectionMark extends Interval {
   at: 'sampled' | 'step';
 }
 
+export interface ClientOutage extends Interval {
+  /** The error that began it. */
+  error: string;
+  /** Its last error (the ok that ended it says), null when the log does not say or it is still open. */
+  lastError: string | null;
+  /** Operations that failed in it (the ok that ended it says; at least 1). */
+  failed: number;
+}
+
+/** An error and the start of the outage it belongs to (ms). */
+export interface ClientError {
+  at: number;
+  error: string;
+}
+
 export interface ClientLane {
   name: string;
-  /** When the client's log says it was writing (within the window). */
+  /** The client library's version, when its log says (the Java clients' start event). */
+  version: string | null;
+  /** When the client's log says it was running (within the window). */
   observed: Interval | null;
-  outages: (Interval & { error: string })[];
+  outages: ClientOutage[];
+  /** The outages' errors: failed operations in all, the first and the last error. */
+  errors: { count: number; first: ClientError | null; last: ClientError | null };
   /** Writes the client had acknowledged by the end of the window (its own count), if known. */
   acked: number | null;
+  /** Reads it had been answered by the end of the window, if it reads and says. */
+  reads: number | null;
 }
 
 export interface Timeline extends Interval {
@@ -100,7 +156,8 @@ export interface Timeline extends Interval {
   /** Sampled intervals without any leading server. */
   leaderless: Interval[];
   elections: ElectionMark[];
-  client: ClientLane | null;
+  /** One lane per client, in the order given. */
+  clients: ClientLane[];
 }
 
 const ms = (iso: string | null): number | null => {
@@ -201,30 +258,48 @@ function elections(report: ReportJson, gaps: Interval[], w: Interval): ElectionM
   return out;
 }
 
-/** The client lane: when it wrote, and its outages (error → next ok), clipped to the window. */
+/**
+ * A client's lane: when it ran, its outages (error → next ok, or stop, or the window's end) with
+ * their first and last errors and failed operations, clipped to the window.
+ */
 export function clientLane(name: string, events: ClientEvent[], w: Interval): ClientLane {
   const sorted = events.filter((e) => typeof e.t === 'number').sort((a, b) => a.t - b.t);
-  const outages: (Interval & { error: string })[] = [];
+  const outages: ClientOutage[] = [];
   let open: { from: number; error: string } | null = null;
   let acked: number | null = null;
+  let reads: number | null = null;
   let stopAt: number | null = null;
   for (const e of sorted) {
     if (e.t <= w.to && typeof e.acked === 'number') acked = e.acked;
+    if (e.t <= w.to && typeof e.reads === 'number') reads = e.reads;
     if (e.event === 'error' && open === null) open = { from: e.t, error: e.error ?? 'error' };
     if ((e.event === 'ok' || e.event === 'stop') && open !== null) {
-      outages.push({ ...open, to: e.t });
+      const ended = e.event === 'ok';
+      const failed = ended && typeof e.failed === 'number' && e.failed >= 1 ? e.failed : 1;
+      outages.push({ ...open, to: e.t, lastError: ended && typeof e.lastError === 'string' ? e.lastError : null, failed });
       open = null;
     }
     if (e.event === 'stop') stopAt = e.t;
   }
-  if (open !== null) outages.push({ ...open, to: w.to });
+  if (open !== null) outages.push({ ...open, to: w.to, lastError: null, failed: 1 });
   const first = sorted[0]?.t;
   const observed = first === undefined ? null : { from: Math.max(w.from, first), to: Math.min(w.to, stopAt ?? w.to) };
+  const clipped = outages.map((o) => ({ ...o, from: Math.max(w.from, o.from), to: Math.min(w.to, o.to) })).filter((o) => o.to > o.from);
+  const head = clipped[0];
+  const tail = clipped[clipped.length - 1];
+  const version = sorted.find((e) => e.event === 'start' && typeof e.version === 'string')?.version ?? null;
   return {
     name,
+    version,
     observed: observed && observed.to > observed.from ? observed : null,
-    outages: outages.map((o) => ({ ...o, from: Math.max(w.from, o.from), to: Math.min(w.to, o.to) })).filter((o) => o.to > o.from),
+    outages: clipped,
+    errors: {
+      count: clipped.reduce((a, o) => a + o.failed, 0),
+      first: head ? { at: head.from, error: head.error } : null,
+      last: tail ? { at: tail.from, error: tail.lastError ?? tail.error } : null,
+    },
     acked,
+    reads,
   };
 }
 
@@ -256,6 +331,6 @@ export function timeline(input: ReportInput): Timeline {
     servers: serverLanes(states, w),
     leaderless: gaps,
     elections: elections(input.report, gaps, w),
-    client: input.client ? clientLane(input.client.name, input.client.events, w) : null,
+    clients: (input.clients ?? []).map((c) => clientLane(c.name, c.events, w)),
   };
 }

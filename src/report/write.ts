@@ -1,6 +1,6 @@
 // Writes report.html beside report.json in a run's state directory: reads the run's states.jsonl
-// (src/run/sampler.ts) and, when given, a client's outcome log (the lab's writer.jsonl), renders
-// (src/report/html.ts) and replaces the file atomically.
+// (src/run/sampler.ts) and, when given, clients' outcome logs (the lab's writer.jsonl and its
+// Java clients' logs), renders (src/report/html.ts) and replaces the file atomically.
 // Invariants: never throws (a report that cannot be drawn is the caller's warning, not the
 // run's failure): it returns the error instead; a missing states or client file draws without
 // those lanes.
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { writeAtomic } from '../machine/store.js';
 import { readStates, statesFile } from '../run/sampler.js';
 import { renderReportHtml } from './html.js';
-import type { ClientEvent, ReportJson } from './model.js';
+import { parseClientLog, type ClientEvent, type ReportJson } from './model.js';
 
 /** Where report.html lives in a run's state directory. */
 export function reportHtmlFile(dir: string): string {
@@ -18,45 +18,30 @@ export function reportHtmlFile(dir: string): string {
 
 /** The events of a JSON-lines client log (missing file: null; bad lines skipped). */
 export function readClientEvents(file: string): ClientEvent[] | null {
-  let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return parseClientLog(fs.readFileSync(file, 'utf8'));
   } catch {
     return null;
   }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((l) => {
-      try {
-        const e = JSON.parse(l) as ClientEvent;
-        return typeof e.t === 'number' && typeof e.event === 'string' ? [e] : [];
-      } catch {
-        return [];
-      }
-    });
 }
 
 export interface HtmlOptions {
   cluster: string;
   /** The report (default: the directory's report.json). */
   report?: ReportJson;
-  /** A client's outcome log to draw as the client lane. */
-  client?: { name: string; file: string };
+  /** Clients' outcome logs, a lane each (a missing file: no lane). */
+  clients?: { name: string; file: string }[];
 }
 
 /** Render <dir>/report.html; null when written, else the error. */
 export function writeReportHtml(dir: string, o: HtmlOptions): Error | null {
   try {
     const report = o.report ?? (JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as ReportJson);
-    const events = o.client ? readClientEvents(o.client.file) : null;
-    const html = renderReportHtml({
-      report,
-      cluster: o.cluster,
-      states: readStates(statesFile(dir)),
-      ...(o.client && events ? { client: { name: o.client.name, events } } : {}),
-      now: Date.now(),
+    const clients = (o.clients ?? []).flatMap((c) => {
+      const events = readClientEvents(c.file);
+      return events ? [{ name: c.name, events }] : [];
     });
+    const html = renderReportHtml({ report, cluster: o.cluster, states: readStates(statesFile(dir)), clients, now: Date.now() });
     writeAtomic(reportHtmlFile(dir), html);
     return null;
   } catch (e) {

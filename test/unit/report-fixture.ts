@@ -2,7 +2,10 @@
 // (run 20261201T030558Z): the 68 steps of its report.json (ids, titles, start offsets and
 // durations in ms, resolved slots, the four measured elections, notes), the 121 lines its
 // sampler wrote to states.jsonl and the lab writer's writer.jsonl, times as ms from the run's
-// start.
+// start. Beside them, the logs of the lab's two Java clients (3.4.6 and 3.8.0): those are made
+// up, not recorded (the run predates them): outages where the writer's are, a little longer
+// (the Java client waits out a failed connection attempt), in the lines java/ZkrollLabClient.java
+// writes (their errors as the real clients wrote them against a standalone server).
 import type { ServerState, StateChange } from '../../src/run/sampler.js';
 import type { ClientEvent, ReportInput, ReportStep } from '../../src/report/model.js';
 
@@ -166,13 +169,65 @@ export function clientEvents(): ClientEvent[] {
   return WRITER.map((e) => ({ ...e, t: T0 + e.t }));
 }
 
-/** The whole input: the run, its states and the lab writer. */
+/** A Java client's outage: [ms from T0 it began, ms it lasted, failed operations, first op, last error is a stall]. */
+type JavaOutage = [from: number, ms: number, failed: number, op: 'write' | 'read', lastStalled: boolean];
+
+// prettier-ignore
+const JAVA: Record<'3.4.6' | '3.8.0', { start: number; version: string; outages: JavaOutage[] }> = {
+  '3.4.6': {
+    start: -6120,
+    version: '3.4.6-1569965, built on 02/20/2014 09:09 GMT',
+    outages: [[15030, 1190, 3, 'write', true], [59702, 2711, 9, 'read', false], [73301, 2119, 5, 'write', false], [86597, 2523, 7, 'read', false], [97391, 2020, 4, 'write', true]],
+  },
+  '3.8.0': {
+    start: -5480,
+    version: '3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC',
+    outages: [[15022, 804, 2, 'read', true], [21340, 402, 1, 'write', true], [60079, 2240, 6, 'write', false], [73290, 2031, 5, 'read', true], [86590, 2470, 6, 'write', false], [97388, 2007, 4, 'read', false]],
+  },
+};
+
+/** A Java client's log (java/ZkrollLabClient.java's lines), t in epoch ms: 15 operations a second, writes and reads alternating. */
+export function javaClientEvents(release: '3.4.6' | '3.8.0'): ClientEvent[] {
+  const { start, version, outages } = JAVA[release];
+  const path = `/lab-clients/java-${release}`;
+  const done = (t: number) => Math.floor(((t - start) * 15) / 1000 / 2);
+  const loss = (op: string) => `${op === 'write' ? 'setData' : 'getData'} ${path}: KeeperErrorCode = ConnectionLoss for ${path}`;
+  const stall = 'no answer within 250 ms';
+  const events: ClientEvent[] = [
+    { t: start, event: 'start', version, connect: '127.0.10.6:2181,127.0.10.7:2181,127.0.10.8:2181,127.0.10.9:2181,127.0.10.10:2181', path, hz: 15, release },
+    { t: start + 380, event: 'ok', acked: 1, reads: 0 },
+  ];
+  for (const [from, ms, failed, op, lastStalled] of outages) {
+    events.push({ t: from, event: 'error', error: failed > 2 ? loss(op) : stall, op, acked: done(from), reads: done(from) });
+    events.push({
+      t: from + ms,
+      event: 'ok',
+      acked: done(from + ms) - failed,
+      reads: done(from + ms) - failed,
+      failed,
+      lastError: lastStalled ? stall : loss(op === 'write' ? 'read' : 'write'),
+    });
+  }
+  for (const t of [53120, 113121, 173121]) events.push({ t, event: 'heartbeat', state: 'ok', acked: done(t), reads: done(t) });
+  return events.sort((a, b) => a.t - b.t).map((e) => ({ ...e, t: T0 + e.t }));
+}
+
+/** The lab's clients as `npm run demo` passes them: the writer, then the Java clients. */
+export function labClientInputs(): { name: string; events: ClientEvent[] }[] {
+  return [
+    { name: 'lab writer (node)', events: clientEvents() },
+    { name: 'Java client 3.4.6', events: javaClientEvents('3.4.6') },
+    { name: 'Java client 3.8.0', events: javaClientEvents('3.8.0') },
+  ];
+}
+
+/** The whole input: the run, its states and the lab's three clients. */
 export function incidentInput(): ReportInput {
   return {
     report: { runId: '20261201T030558Z', startedAt: new Date(T0).toISOString(), state: 'done', failure: null, steps: steps() },
     cluster: 'codis-incident',
     states: states(),
-    client: { name: 'lab writer', events: clientEvents() },
+    clients: labClientInputs(),
     now: T0 + 120_000,
   };
 }

@@ -1,11 +1,12 @@
 // report.html (src/report/html.ts, model.ts): the lanes it draws for a real run's steps (the
-// incident plan's 68) with its servers' states and a client's outages, text escaped wherever a
-// plan, step or client puts it, no reference to anything outside the page, a failed run, and a
-// plan of 70 steps on 8 servers still fitting a 1400×900 window.
+// incident plan's 68) with its servers' states and the outages and errors of the lab's clients
+// (the writer and the Java clients of two releases, a lane each), text escaped wherever a plan,
+// step or client puts it, no reference to anything outside the page, a failed run, a plan of 70
+// steps on 8 servers still fitting a 1400×900 window, and the client logs' lines parsed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { duration, esc, offset, renderReportHtml, STATE_COLORS, STEP_COLORS } from '../../src/report/html.js';
-import { clientLane, timeline, type ReportInput, type ReportStep } from '../../src/report/model.js';
+import { clientLane, parseClientLog, timeline, type ReportInput, type ReportStep } from '../../src/report/model.js';
 import type { StateChange } from '../../src/run/sampler.js';
 import { incidentInput, T0 } from './report-fixture.js';
 
@@ -53,10 +54,60 @@ describe('report.html of a real run of the incident plan', () => {
   it('marks the four elections and the client outages', () => {
     assert.equal(count(svg, /<title>election at step \d+/), 4);
     assert.match(svg, /leader 1 → 4 in 1258 ms \(measured\)/);
-    assert.equal(count(svg, /<title>lab writer: outage from/), 7);
-    assert.match(svg, /lab writer: outage from \+0:15 for 410 ms: set \/lab-writer\/w: -4 connection loss/);
-    assert.match(html, /lab writer: <b>7<\/b> outages, longest 2\.45 s/);
+    assert.equal(count(svg, /<title>lab writer \(node\): outage from/), 7);
+    assert.match(svg, /lab writer \(node\): outage from \+0:15 for 410 ms: 1 failed operation; first error: set \/lab-writer\/w: -4 connection loss<\/title>/);
+    assert.match(html, /lab writer \(node\): <b>7<\/b> outages, longest 2\.45 s/);
     assert.match(html, /<h2>Elections<\/h2>/);
+  });
+
+  it('draws a lane per client, in the order given, each with its outages and errors', () => {
+    const lanes = [...svg.matchAll(/class="lane" text-anchor="end">([^<]+)<\/text><text [^>]*class="sub" text-anchor="end">([^<]+)</g)].slice(-3);
+    assert.deepEqual(
+      lanes.map((m) => [m[1], m[2]]),
+      [
+        ['lab writer (node)', '7 outages, 7 errors'],
+        ['Java client 3.4.6', '5 outages, 28 errors'],
+        ['Java client 3.8.0', '6 outages, 24 errors'],
+      ],
+    );
+    assert.equal(count(svg, /<title>Java client 3\.4\.6: outage from/), 5);
+    assert.equal(count(svg, /<title>Java client 3\.8\.0: outage from/), 6);
+    // an outage's tooltip: how many operations failed, its first and its last error
+    assert.match(
+      svg,
+      /<title>Java client 3\.4\.6: outage from \+1:00 for 2\.71 s: 9 failed operations; first error: getData \/lab-clients\/java-3\.4\.6: KeeperErrorCode = ConnectionLoss for \/lab-clients\/java-3\.4\.6; last: setData \/lab-clients\/java-3\.4\.6: KeeperErrorCode = ConnectionLoss for \/lab-clients\/java-3\.4\.6<\/title>/,
+    );
+    assert.match(svg, /<title>Java client 3\.4\.6 \(3\.4\.6-1569965, built on 02\/20\/2014 09:09 GMT\): running, answered<\/title>/);
+    assert.match(html, /Java client 3\.8\.0: <b>6<\/b> outages, longest 2\.47 s/);
+  });
+
+  it('tables each client (library, outages, errors, first and last error, writes and reads) and every outage in time order', () => {
+    const clients = /<h2>Clients<\/h2><table>([\s\S]*?)<\/table>/.exec(html)![1]!;
+    const rows = [
+      ...clients.matchAll(
+        /<tr><td class="id">([^<]+)<\/td><td>([^<]*)<\/td><td class="num">(\d+)<\/td>.*?<td class="num">(\d+)<\/td><td>(.*?)<\/td><td>(.*?)<\/td><td class="num">(\d*)<\/td><td class="num">(\d*)<\/td><\/tr>/g,
+      ),
+    ];
+    assert.deepEqual(
+      rows.map((r) => [r[1], r[3], r[4]]),
+      [
+        ['lab writer (node)', '7', '7'],
+        ['Java client 3.4.6', '5', '28'],
+        ['Java client 3.8.0', '6', '24'],
+      ],
+    );
+    assert.equal(rows[0]![8], '', 'the writer does not read');
+    assert.match(rows[1]![2]!, /^3\.4\.6-1569965/);
+    assert.match(rows[1]![5]!, /^setData \/lab-clients\/java-3\.4\.6: KeeperErrorCode = ConnectionLoss .*\(outage at \+0:15\)/);
+    assert.match(rows[1]![6]!, /^no answer within 250 ms .*\(outage at \+1:37\)/);
+    assert.ok(Number(rows[2]![8]) > 700, `reads of the 3.8.0 client: ${rows[2]![8]}`);
+    const outages = /<h2>Client outages<\/h2><table>([\s\S]*?)<\/table>/.exec(html)![1]!;
+    const from = [...outages.matchAll(/<tr><td class="id">[^<]+<\/td><td>\+(\d+):(\d+)<\/td>/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+    assert.equal(from.length, 18);
+    assert.deepEqual(
+      from,
+      [...from].sort((a, b) => a - b),
+    );
   });
 
   it('refers to nothing outside the page: no URL, no script, no external resource', () => {
@@ -86,7 +137,17 @@ describe('report.html escapes what runs put in it', () => {
     },
     cluster: evil,
     states: [{ t: T0 + 10, server: 'h:2181', label: `<h> · myid "1"`, state: 'leading' }],
-    client: { name: `writer <&>`, events: [{ t: T0 + 100, event: 'error', error: `<svg onload=alert(1)>` }] },
+    clients: [
+      { name: `writer <&>`, events: [{ t: T0 + 100, event: 'error', error: `<svg onload=alert(1)>` }] },
+      {
+        name: `java "x"`,
+        events: [
+          { t: T0, event: 'start', version: `<i>3.8</i>` },
+          { t: T0 + 200, event: 'error', error: 'e' },
+          { t: T0 + 300, event: 'ok', failed: 2, lastError: `</td><td>` },
+        ],
+      },
+    ],
     now: T0 + 5000,
   };
   const html = renderReportHtml(input);
@@ -95,6 +156,9 @@ describe('report.html escapes what runs put in it', () => {
     assert.doesNotMatch(html, /<script|<img|<b>"data|<svg onload|<h>|<p>/);
     assert.match(html, /&#60;script&#62;alert\(&#34;x&#34;\)&#60;\/script&#62; &#38; &#39;q&#39;/);
     assert.match(html, /&#60;\/title&#62;&#60;img src=x onerror=alert\(1\)&#62;/);
+    assert.doesNotMatch(html, /<i>3\.8/);
+    assert.match(html, /&#60;i&#62;3\.8&#60;\/i&#62;/);
+    assert.match(html, /&#60;\/td&#62;&#60;td&#62;/);
     assert.equal(count(html, /<svg/), 1);
   });
 
@@ -182,6 +246,68 @@ describe('report model', () => {
     );
     assert.deepEqual(lane.observed, w);
     assert.equal(lane.acked, 9);
+  });
+
+  it("an outage's failed operations and last error come from the ok that ends it; errors sum them, first and last", () => {
+    const lane = clientLane(
+      'Java client 3.8.0',
+      [
+        { t: T0 - 100, event: 'start', version: '3.8.0-x' },
+        { t: T0 + 1000, event: 'error', error: 'no answer within 250 ms', op: 'write', acked: 5, reads: 5 },
+        { t: T0 + 3000, event: 'ok', acked: 6, reads: 5, failed: 4, lastError: 'getData /x: ConnectionLoss' },
+        { t: T0 + 5000, event: 'error', error: 'setData /x: ConnectionLoss' },
+        { t: T0 + 5500, event: 'ok', acked: 20, reads: 19 },
+        { t: T0 + 8000, event: 'error', error: 'stalled' },
+        { t: T0 + 9000, event: 'stop', acked: 30, reads: 29 },
+      ],
+      w,
+    );
+    assert.equal(lane.version, '3.8.0-x');
+    assert.deepEqual(
+      lane.outages.map((o) => [o.from - T0, o.to - T0, o.failed, o.error, o.lastError]),
+      [
+        [1000, 3000, 4, 'no answer within 250 ms', 'getData /x: ConnectionLoss'],
+        [5000, 5500, 1, 'setData /x: ConnectionLoss', null],
+        [8000, 9000, 1, 'stalled', null],
+      ],
+    );
+    assert.deepEqual(lane.errors, {
+      count: 6,
+      first: { at: T0 + 1000, error: 'no answer within 250 ms' },
+      last: { at: T0 + 8000, error: 'stalled' },
+    });
+    assert.deepEqual([lane.acked, lane.reads], [30, 29]);
+    assert.deepEqual(lane.observed, { from: T0, to: T0 + 9000 });
+    const quiet = clientLane('w', [{ t: T0 + 1, event: 'ok', acked: 1 }], w);
+    assert.deepEqual([quiet.errors, quiet.reads, quiet.version], [{ count: 0, first: null, last: null }, null, null]);
+  });
+
+  it("parses the clients' lines (the Java clients' as they wrote them, the writer's), skipping what is not an event", () => {
+    const text = [
+      '{"t":1796102216914,"event":"start","connect":"127.0.99.1:2181","path":"/lab-clients/java-3.4.6","hz":15,"release":"3.4.6","version":"3.4.6-1569965, built on 02/20/2014 09:09 GMT","java":"17.0.15"}',
+      '{"t":1796102217559,"event":"ok","acked":1,"reads":0}',
+      '{"t":1796102224741,"event":"error","error":"getData /lab-clients/java-3.4.6: KeeperErrorCode = ConnectionLoss for /lab-clients/java-3.4.6","op":"read","acked":55,"reads":54}',
+      '{"t":1796102234280,"event":"ok","acked":55,"reads":55,"failed":7,"lastError":"no answer within 250 ms"}',
+      '',
+      'garbage',
+      'null',
+      '[1,2]',
+      '{"t":"soon","event":"ok"}',
+      '{"t":1796102243751,"event":"stop","acked":125,"reads":124}',
+      '{"t":17961022437',
+    ].join('\n');
+    const events = parseClientLog(text);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['start', 'ok', 'error', 'ok', 'stop'],
+    );
+    const lane = clientLane('Java client 3.4.6', events, { from: 1796102216914, to: 1796102243751 });
+    assert.equal(lane.version, '3.4.6-1569965, built on 02/20/2014 09:09 GMT');
+    assert.deepEqual(
+      lane.outages.map((o) => [o.to - o.from, o.failed, o.lastError]),
+      [[9539, 7, 'no answer within 250 ms']],
+    );
+    assert.deepEqual([lane.acked, lane.reads], [125, 124]);
   });
 
   it('server lanes leave out unknown (not sampled) time; elections sit where no server led', () => {
