@@ -3,7 +3,8 @@
 // Guided (ask per step) on a terminal, unattended with --yes. Ends with where the run's picture
 // is (report.html in the state directory).
 // Invariants: Ctrl-C stops after the remote command in flight, saves and exits 130 (twice: kill
-// now); a failed unattended run exits 1 and `resume` continues it; refusals change nothing.
+// now); a failed unattended run exits 1 and `resume` continues it; a run taken over by another
+// machine exits 1; refusals (another zkroll holds the run on the hosts) change nothing.
 import fs from 'node:fs';
 import { PreflightRefused } from '../check/preflight.js';
 import { healthTable } from '../inspect/health.js';
@@ -17,6 +18,8 @@ import { CliError, compileOrFail, EXIT, loadOrFail } from './common.js';
 
 export interface ApplyOptions {
   resume: boolean;
+  /** resume --take-over: continue another machine's run (its lock and the hosts' copy). */
+  takeOver?: boolean;
   yes: boolean;
   guided: boolean;
 }
@@ -39,7 +42,7 @@ export async function cmdApply(file: string, o: ApplyOptions, out: (s: string) =
   process.on('SIGINT', onSigint);
   try {
     const end = await runPlan(
-      { plan, planFile: file, compiled, resume: o.resume, stopRequested: () => stop },
+      { plan, planFile: file, compiled, resume: o.resume, takeOver: o.takeOver === true, stopRequested: () => stop },
       {
         out,
         progress,

@@ -91,17 +91,22 @@ async function main(argv: string[]): Promise<number> {
     .argument('<plan>', 'plan YAML file')
     .option('--yes', 'continue unattended')
     .option('--guided', 'ask before each step even when stdin is not a terminal')
-    .action(async (file: string, o: { yes?: boolean; guided?: boolean }) => {
-      code = await cmdApply(file, { resume: true, yes: o.yes === true, guided: o.guided === true }, out);
+    .option(
+      '--take-over',
+      "continue a run another machine's zkroll started (its copy on the hosts) and take its lock: refused while its heartbeat is younger than 30 s",
+    )
+    .action(async (file: string, o: { yes?: boolean; guided?: boolean; takeOver?: boolean }) => {
+      code = await cmdApply(file, { resume: true, takeOver: o.takeOver === true, yes: o.yes === true, guided: o.guided === true }, out);
     });
 
   program
     .command('status')
-    .description('where the run of this plan stands and what is next')
+    .description('where the run of this plan stands and what is next (from the hosts when this machine has no run)')
     .argument('<plan>', 'plan YAML file')
     .option('--json', 'machine-readable output')
-    .action((file: string, o: { json?: boolean }) => {
-      code = cmdStatus(file, o.json === true, out);
+    .option('--hosts', "also read the run's copies and lock on its hosts (over SSH) and show the newest")
+    .action(async (file: string, o: { json?: boolean; hosts?: boolean }) => {
+      code = await cmdStatus(file, { json: o.json === true, hosts: o.hosts === true }, out);
     });
 
   program

@@ -2,8 +2,9 @@
 // version, plan hash, the plan itself, the run id and the machine's persisted snapshot), a
 // lock file, the audit log (JSON lines) and the run report.
 // Invariants: run.json is replaced atomically (temp file, fsync, rename) after every machine
-// transition; the lock is taken with O_EXCL and names its owner; resuming with an edited plan
-// is refused with the differences named.
+// transition, each write with the next sequence number (the same as its copies on the hosts,
+// src/run/hoststate.ts); the lock is taken with O_EXCL and names its owner (machineId());
+// resuming with an edited plan is refused with the differences named.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +30,16 @@ export interface RunFile {
   runId: string;
   startedAt: string;
   snapshot: unknown;
+  /** Sequence number of this write (grows with every write of every run of the cluster; absent in older files: 0). */
+  seq?: number;
+}
+
+/**
+ * The name of this machine in locks: $ZKROLL_MACHINE_ID when set (tests and operations only: it
+ * stands in for another machine's hostname), else the hostname.
+ */
+export function machineId(): string {
+  return process.env['ZKROLL_MACHINE_ID'] || os.hostname();
 }
 
 export function stateDir(planFile: string, cluster: string): string {
@@ -105,7 +116,7 @@ export class LockHeld extends Error {}
 export function takeLock(dir: string): () => void {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'lock');
-  const me = JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString() });
+  const me = JSON.stringify({ pid: process.pid, host: machineId(), since: new Date().toISOString() });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(file, me, { flag: 'wx' });
@@ -124,8 +135,8 @@ export function takeLock(dir: string): () => void {
       } catch {
         // unreadable lock: treat as stale
       }
-      const alive = owner.host === os.hostname() && owner.pid !== undefined && isAlive(owner.pid);
-      if (alive || (owner.host !== undefined && owner.host !== os.hostname())) {
+      const alive = owner.host === machineId() && owner.pid !== undefined && isAlive(owner.pid);
+      if (alive || (owner.host !== undefined && owner.host !== machineId())) {
         throw new LockHeld(
           `another zkroll run holds the lock on this cluster: pid ${owner.pid} on ${owner.host} since ${owner.since} (${file}). Wait for it, or remove the file if that process is gone.`,
         );
@@ -136,7 +147,8 @@ export function takeLock(dir: string): () => void {
   throw new LockHeld(`could not take the lock ${file}`);
 }
 
-function isAlive(pid: number): boolean {
+/** Is process `pid` of this machine alive? */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

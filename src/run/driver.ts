@@ -1,20 +1,23 @@
 // The run driver: one run of a compiled plan through the run machine, shaped like xstate's
-// durable-actor examples: take the cluster's lock, create the actor (or restore it from
-// run.json), persist every snapshot and the report (report.json, and its picture report.html
-// with the servers' states the sampler records in states.jsonl while the run goes on) after
-// every transition, answer the machine's questions through the injected UI, and end with how
-// the run ended. The CLI only loads, compiles, wires the terminal and maps the end to an exit
-// code.
-// Invariants: one run per cluster (lock, released on every path); nothing changes before the
-// preflight holds (hosts reached with strict host-key checking; for a new run, the cluster
-// matches the plan); resuming with an edited plan is refused with the differences named; every
-// remote command is audited (audit.jsonl); a failed unattended run stops and `resume` goes on.
+// durable-actor examples: take the cluster's lock (here and on its hosts), create the actor (or
+// restore it from run.json, or from the hosts' newer copy on a take-over), persist every
+// snapshot (run.json here and on every host, src/run/hoststate.ts) and the report (report.json,
+// and its picture report.html with the servers' states the sampler records in states.jsonl
+// while the run goes on) after every transition, answer the machine's questions through the
+// injected UI, and end with how the run ended. The CLI only loads, compiles, wires the terminal
+// and maps the end to an exit code.
+// Invariants: one run per cluster (lock here and on the hosts, released on every path); nothing
+// changes before the preflight holds (hosts reached with strict host-key checking; for a new
+// run, the cluster matches the plan) and no other zkroll holds the run on the hosts; before
+// each step the hosts' lock is confirmed to be this run's (taken over: the run stops, nothing
+// more runs); resuming with an edited plan is refused with the differences named; every remote
+// command is audited (audit.jsonl); a failed unattended run stops and `resume` goes on.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createActor, fromPromise, type Snapshot } from 'xstate';
 import type { Compiled, Step } from '../compile/types.js';
 import { preflight } from '../check/preflight.js';
-import { errorText, type RunEnv } from '../exec/env.js';
+import { errorText, Interrupted, type RunEnv } from '../exec/env.js';
 import { liveProbes } from '../exec/probes.js';
 import { executeStep } from '../exec/run-step.js';
 import { runMachine, type RunContext, type RunInput, type RunOutput, type StepMeta } from '../machine/run-machine.js';
@@ -36,6 +39,9 @@ import { sshTargets } from '../plan/helpers.js';
 import type { ReportJson } from '../report/model.js';
 import { archiveReportFiles, reportHtmlWriter } from '../report/write.js';
 import { startRunSampler } from './sampler.js';
+import { describeLock } from './hostdecide.js';
+import { startOnHosts, me, type HostStart } from './hoststart.js';
+import { HostSync, newToken, TakenOver, type HostRef } from './hoststate.js';
 import type { Plan } from '../plan/schema.js';
 import { SshPool, type SshHost } from '../remote/ssh.js';
 import type { Progress } from '../ui/progress.js';
@@ -72,6 +78,8 @@ export interface RunRequest {
   planFile: string;
   compiled: Compiled;
   resume: boolean;
+  /** Resume: take the run over from another machine's zkroll (its lock and the hosts' newer copy). */
+  takeOver?: boolean;
   /** Ctrl-C was pressed: stop after the remote command in flight. */
   stopRequested: () => boolean;
 }
@@ -104,20 +112,25 @@ function writeReport(dir: string, run: RunFile, c: Compiled, value: string, ctx:
   return report;
 }
 
+/** Refuses a run file this zkroll cannot read or that was started from another plan. */
+function checkResumable(existing: RunFile, req: RunRequest, where: string): void {
+  if (existing.format !== FORMAT) throw new RunRefused(`${where} has format ${existing.format}; this zkroll reads format ${FORMAT}`);
+  if (existing.planHash !== planHash(req.plan)) {
+    const diff = planDiff(existing.plan, JSON.parse(JSON.stringify(req.plan)));
+    throw new RunRefused(
+      `${req.planFile} changed since run ${existing.runId} started; resuming with an edited plan is refused. Differences:\n${diff.map((d) => `  - ${d}`).join('\n')}`,
+      true,
+    );
+  }
+}
+
 /** The run file to continue (resume) or null for a new run; refuses what cannot go on. */
 function existingRun(dir: string, req: RunRequest, out: (l: string) => void): RunFile | null {
   const { plan, planFile: file } = req;
   const existing = readRun(dir);
   if (req.resume) {
     if (!existing) throw new RunRefused(`no run to resume for ${plan.cluster.name} (${dir}); start one with zkroll apply ${file}`);
-    if (existing.format !== FORMAT) throw new RunRefused(`${dir}/run.json has format ${existing.format}; this zkroll reads format ${FORMAT}`);
-    if (existing.planHash !== planHash(plan)) {
-      const diff = planDiff(existing.plan, JSON.parse(JSON.stringify(plan)));
-      throw new RunRefused(
-        `${file} changed since run ${existing.runId} started; resuming with an edited plan is refused. Differences:\n${diff.map((d) => `  - ${d}`).join('\n')}`,
-        true,
-      );
-    }
+    checkResumable(existing, req, `${dir}/run.json`);
     return existing;
   }
   if (!existing) return null;
@@ -130,21 +143,44 @@ function existingRun(dir: string, req: RunRequest, out: (l: string) => void): Ru
   return null;
 }
 
-/** Run (or resume) the plan; resolves with how it ended. Throws RunRefused before any change. */
-export async function runPlan(req: RunRequest, ui: RunUi): Promise<RunEnd> {
-  const dir = stateDir(req.planFile, req.plan.cluster.name);
-  let release: () => void;
+function takeLocalLock(dir: string): () => void {
   try {
-    release = takeLock(dir);
+    return takeLock(dir);
   } catch (e) {
     if (e instanceof LockHeld) throw new RunRefused(e.message);
     throw e;
   }
+}
+
+/** Run (or resume) the plan; resolves with how it ended. Throws RunRefused before any change. */
+export async function runPlan(req: RunRequest, ui: RunUi): Promise<RunEnd> {
+  const dir = stateDir(req.planFile, req.plan.cluster.name);
+  const release = takeLocalLock(dir);
   const pool = new SshPool();
-  const audit = fs.openSync(path.join(dir, 'audit.jsonl'), 'a');
-  pool.onCommand = (rec) => fs.writeSync(audit, JSON.stringify({ ts: new Date().toISOString(), ...rec }) + '\n');
+  // the hosts are read before the audit file is opened (an older run's may be archived first)
+  const early: string[] = [];
+  let audit: number | null = null;
+  pool.onCommand = (rec) => {
+    const line = JSON.stringify({ ts: new Date().toISOString(), ...rec }) + '\n';
+    if (audit === null) early.push(line);
+    else fs.writeSync(audit, line);
+  };
   try {
+    const refs = hostRefs(req, pool);
+    const mode = !req.resume ? 'apply' : req.takeOver ? 'take-over' : 'resume';
+    const start = await startOnHosts({
+      mode,
+      dir,
+      refs,
+      cluster: req.plan.cluster.name,
+      planFile: req.planFile,
+      checkResumable: (r) => checkResumable(r, req, "the hosts' copy of the run"),
+      refuse: (m) => new RunRefused(m),
+      out: ui.out,
+    });
     const existing = existingRun(dir, req, ui.out);
+    audit = fs.openSync(path.join(dir, 'audit.jsonl'), 'a');
+    for (const line of early.splice(0)) fs.writeSync(audit, line);
     await preflight(req.plan, req.planFile, pool, existing === null, ui.warn);
     const run: RunFile = existing ?? {
       format: FORMAT,
@@ -154,13 +190,43 @@ export async function runPlan(req: RunRequest, ui: RunUi): Promise<RunEnd> {
       startedAt: new Date().toISOString(),
       snapshot: null,
     };
+    const sync = await holdOnHosts(req, dir, run, refs, start, ui);
     ui.out(`${existing ? 'resuming' : 'starting'} run ${run.runId} of ${req.plan.cluster.name}: ${req.compiled.steps.length} steps (state in ${dir})`);
-    return await drive(req, ui, dir, run, existing !== null, hostsOf(req, pool));
+    return await drive(req, ui, dir, run, existing !== null, hostsOf(req, pool), sync, start.seq);
   } finally {
     await pool.closeAll();
-    fs.closeSync(audit);
+    if (audit !== null) fs.closeSync(audit);
     release();
   }
+}
+
+/** Take the run's lock on its hosts (after the preflight: refusals before it change nothing). */
+async function holdOnHosts(req: RunRequest, dir: string, run: RunFile, refs: HostRef[], start: HostStart, ui: RunUi): Promise<HostSync> {
+  const from = start.tookFrom;
+  const sync = new HostSync({
+    refs,
+    copies: start.copies,
+    cluster: req.plan.cluster.name,
+    owner: { ...me(dir), token: newToken() },
+    runId: run.runId,
+    startSeq: start.seq,
+    accept: start.accept,
+    tookFrom: from ? { machine: from.lock.owner.machine, pid: from.lock.owner.pid, stateDir: from.lock.owner.stateDir, heartbeat: from.lock.heartbeat } : null,
+    warn: ui.warn,
+  });
+  try {
+    await sync.acquire();
+  } catch (e) {
+    throw new RunRefused(`${errorText(e)}; nothing was changed`);
+  }
+  if (from) ui.out(`took over the lock of ${describeLock(from)}`);
+  if (start.fetched) ui.out(`continuing from the hosts' copy ${start.fetched.seq ?? 0} of run ${start.fetched.runId}`);
+  return sync;
+}
+
+/** The plan's hosts as the host state reads and writes them (through the run's pool). */
+function hostRefs(req: RunRequest, pool: SshPool): HostRef[] {
+  return sshTargets(req.plan, req.planFile).map((t) => ({ label: t.label, get: () => pool.get(t) }));
 }
 
 /** The plan's hosts by label, through the pool (one connection each). */
@@ -173,40 +239,58 @@ function hostsOf(req: RunRequest, pool: SshPool): (host: string) => Promise<SshH
   };
 }
 
-async function drive(req: RunRequest, ui: RunUi, dir: string, run: RunFile, resumed: boolean, hosts: (h: string) => Promise<SshHost>): Promise<RunEnd> {
+/** The step runner: confirm the hosts' lock is still this run's, then execute the step. */
+function stepRunner(req: RunRequest, ui: RunUi, env: RunEnv, sync: HostSync) {
   const { compiled } = req;
   const total = compiled.steps.length;
+  return fromPromise<RunOutput, RunInput>(async ({ input }) => {
+    const step = compiled.steps[input.index]!;
+    const label = `${step.n}/${total} ${step.title}`;
+    try {
+      await sync.fence();
+    } catch (e) {
+      if (e instanceof TakenOver) throw new Interrupted(e.message);
+      throw e;
+    }
+    ui.progress.start(label);
+    const t0 = Date.now();
+    try {
+      const res = await executeStep(step, env, {
+        slotOrders: { ...input.slotOrders },
+        canarySeq: input.canarySeq,
+        ...(input.seedZxid ? { seedZxid: input.seedZxid } : {}),
+      });
+      ui.progress.succeed(`${label}${res.resolved !== undefined ? ` → server ${res.resolved}` : ''} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+      return res;
+    } catch (e) {
+      ui.progress.fail(`${label}: ${errorText(e)}`);
+      throw e;
+    }
+  });
+}
+
+async function drive(
+  req: RunRequest,
+  ui: RunUi,
+  dir: string,
+  run: RunFile,
+  resumed: boolean,
+  hosts: (h: string) => Promise<SshHost>,
+  sync: HostSync,
+  startSeq: number,
+): Promise<RunEnd> {
+  const { compiled } = req;
   const env: RunEnv = {
     settings: compiled.settings,
     planFile: req.planFile,
     runId: run.runId,
     hosts,
     probes: liveProbes(hosts, compiled.settings.gateDeadlineMs, compiled.settings.adminPort),
-    stopRequested: req.stopRequested,
+    // Ctrl-C, or the run was taken over: stop after the remote command in flight
+    stopRequested: () => req.stopRequested() || sync.takenOver !== null,
     progress: (l) => ui.progress.update(l),
   };
-  const machine = runMachine.provide({
-    actors: {
-      runStep: fromPromise<RunOutput, RunInput>(async ({ input }) => {
-        const step = compiled.steps[input.index]!;
-        const label = `${step.n}/${total} ${step.title}`;
-        ui.progress.start(label);
-        const t0 = Date.now();
-        try {
-          const res = await executeStep(step, env, {
-            slotOrders: { ...input.slotOrders },
-            canarySeq: input.canarySeq,
-            ...(input.seedZxid ? { seedZxid: input.seedZxid } : {}),
-          });
-          ui.progress.succeed(`${label}${res.resolved !== undefined ? ` → server ${res.resolved}` : ''} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
-          return res;
-        } catch (e) {
-          ui.progress.fail(`${label}: ${errorText(e)}`);
-          throw e;
-        }
-      }),
-    },
-  });
+  const machine = runMachine.provide({ actors: { runStep: stepRunner(req, ui, env, sync) } });
   const input = { steps: stepMeta(compiled), guided: ui.ask !== null };
   const html = reportHtmlWriter(dir, compiled.cluster, ui.warn);
   const sampler = startRunSampler(dir, compiled);
@@ -216,11 +300,27 @@ async function drive(req: RunRequest, ui: RunUi, dir: string, run: RunFile, resu
       let busy = false;
       let again = false;
       let ready = false;
+      let seq = startSeq;
+      let ended = false;
+      // taken over: end now, unless a step is running (it stops after its command in flight)
+      const takenOver = (): void => {
+        if (ended || actor.getSnapshot().value === 'running') return;
+        ended = true;
+        ui.progress.stop();
+        ui.out(
+          `\n${sync.takenOver!.message}. This zkroll stops here (state ${String(actor.getSnapshot().value)}, step ${actor.getSnapshot().context.index + 1}) and runs nothing more on ${compiled.cluster}; follow the run with: zkroll status ${req.planFile} --hosts`,
+        );
+        resolve('failed');
+      };
+      sync.onTakenOver = takenOver;
       const handle = async (): Promise<void> => {
         const snap = actor.getSnapshot();
         run.snapshot = actor.getPersistedSnapshot();
+        run.seq = seq++;
         writeRun(dir, run);
+        sync.save(run);
         html(writeReport(dir, run, compiled, String(snap.value), snap.context));
+        if (sync.takenOver) return takenOver();
         if (!ready) return;
         if (busy) {
           again = true;
@@ -257,6 +357,7 @@ async function drive(req: RunRequest, ui: RunUi, dir: string, run: RunFile, resu
     actor.stop();
     sampler.stop();
     html();
+    await sync.close(run);
   }
 }
 
