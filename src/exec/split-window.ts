@@ -32,18 +32,21 @@ interface Changes {
   created: Set<string>;
 }
 
-/** Walk a tree once, keeping only the changes after zxid `since` (their data when `keepData`). */
-async function changesSince(s: WireSession, skip: (p: string) => boolean, since: bigint, keepData: boolean): Promise<Changes> {
+/** Walk a tree once, keeping only the changes whose zxid is `after` the copy (their data when `keepData`). */
+async function changesSince(s: WireSession, skip: (p: string) => boolean, after: (zxid: bigint) => boolean, keepData: boolean): Promise<Changes> {
   const c: Changes = { nodes: new Map(), dirs: new Set(), created: new Set() };
   await walkWire(s, skip, (p, data, stat) => {
-    if (statZxid(stat, 'pzxid') > since) c.dirs.add(p);
+    if (after(statZxid(stat, 'pzxid'))) c.dirs.add(p);
     if (p === '/' || stat.ephemeral) return;
-    const born = statZxid(stat, 'czxid') > since;
+    const born = after(statZxid(stat, 'czxid'));
     if (born) c.created.add(p);
-    if (born || statZxid(stat, 'mzxid') > since) c.nodes.set(p, keepData ? Buffer.from(data) : null);
+    if (born || after(statZxid(stat, 'mzxid'))) c.nodes.set(p, keepData ? Buffer.from(data) : null);
   });
   return c;
 }
+
+/** The epoch of a zxid: its high 32 bits (ZooKeeper's ZxidUtils.getEpochFromZxid). */
+const epochOf = (z: bigint) => z >> 32n;
 
 /** The node on this session: its data and whether it is ephemeral; null when it does not exist. */
 async function nodeAt(s: WireSession, p: string): Promise<{ data: Buffer; ephemeral: boolean } | null> {
@@ -91,7 +94,14 @@ interface Carried {
  */
 export async function carry(oldS: WireSession, newS: WireSession, skip: (p: string) => boolean, since: bigint): Promise<Carried> {
   await newS.sync('/');
-  const [a, b] = await Promise.all([changesSince(oldS, skip, since, true), changesSince(newS, skip, since, false)]);
+  // the copy streams live files: it holds the old ensemble's writes up to where it ended, some
+  // after `since` (read before it started). In the new tree those carry the old ensemble's
+  // zxids; the new ensemble's own writes have a later epoch (its first leader's election raised
+  // it past every epoch of the copied data: Leader.getEpochToPropose), so only they count as its
+  // changes. Otherwise an old write during the copy, changed again after it, would look changed
+  // in both and its last value would be lost.
+  const ownWrite = (z: bigint) => z > since && epochOf(z) > epochOf(since);
+  const [a, b] = await Promise.all([changesSince(oldS, skip, (z) => z > since, true), changesSince(newS, skip, ownWrite, false)]);
   const candidates = new Set(b.created);
   for (const d of a.dirs)
     for (const c of await newS.getChildren(d).catch((e: unknown) => (isGone(e) ? [] : Promise.reject(e)))) candidates.add(childPath(d, c));
@@ -110,11 +120,12 @@ export async function carry(oldS: WireSession, newS: WireSession, skip: (p: stri
   // parents before children
   for (const [p, data] of [...a.nodes.entries()].sort(([x], [y]) => x.split('/').length - y.split('/').length || x.localeCompare(y))) {
     if (held.some((h) => p.startsWith(`${h}/`))) continue; // under a conflict: left with it
+    const mine = await nodeAt(newS, p);
     if (b.nodes.has(p)) {
-      conflict(p, 'changed in both ensembles after the copy');
+      // the same value on both sides (an earlier attempt of this step carried it) is no conflict
+      if (!(mine !== null && !mine.ephemeral && mine.data.equals(data!))) conflict(p, 'changed in both ensembles after the copy');
       continue;
     }
-    const mine = await nodeAt(newS, p);
     if (mine?.ephemeral === true) conflict(p, 'an ephemeral node of the new ensemble');
     else if (mine === null && !a.created.has(p)) conflict(p, 'deleted in the new ensemble after the copy');
     else if (mine === null && parentOf(p) !== '/' && (await nodeAt(newS, parentOf(p))) === null) conflict(p, 'its parent is gone from the new ensemble');

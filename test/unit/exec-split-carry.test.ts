@@ -86,6 +86,10 @@ describe('split window: carry(old, new)', () => {
         ['/dir', at(0x100000005n, '', { pzxid: 0x100000064n })],
         ['/dir/child', at(0x100000064n, 'under a dir the new ensemble dropped')],
         ['/app/eph', at(0x100000065n, 'old persistent')],
+        // written while the copy streamed (so in the copy), then changed again after it
+        ['/app/during', at(0x100000055n, 'old-v2', { mzxid: 0x100000066n })],
+        // written while the copy streamed, not changed since
+        ['/app/in-copy', at(0x100000056n, 'c')],
       ]),
       0n,
     );
@@ -97,10 +101,14 @@ describe('split window: carry(old, new)', () => {
     newMap.set('/', at(0n, '', { pzxid: 0x200000005n }));
     newMap.set('/only-new', at(0x200000006n, 'n'));
     newMap.set('/app/eph', at(0x200000007n, 'a session', { ephemeral: true }));
+    // what the copy brought of the writes during it: the old ensemble's zxids
+    newMap.set('/app/during', at(0x100000055n, 'old-v1'));
+    newMap.set('/app/in-copy', at(0x100000056n, 'c'));
     const newTree = new FakeTree(newMap, 0x200000010n);
     const r = await carry(oldTree.session(), newTree.session(), () => false, COPY);
     assert.deepEqual(r.created, ['/app/new-old']);
-    assert.deepEqual(r.changed, ['/app/keep']);
+    assert.deepEqual(r.changed.sort(), ['/app/during', '/app/keep']);
+    assert.equal(newTree.nodes.get('/app/during')!.data, 'old-v2', 'the last value of a node written during the copy and after it is carried');
     assert.equal(newTree.nodes.get('/app/keep')!.data, 'old-changed');
     assert.equal(newTree.nodes.get('/app/both')!.data, 'new-v1', "the new ensemble's acknowledged write is kept");
     assert.equal(newTree.nodes.has('/app/gone-new'), false, 'a node the new ensemble deleted is not brought back');
@@ -113,11 +121,12 @@ describe('split window: carry(old, new)', () => {
     ]);
     assert.ok(!newTree.nodes.has('/dir/child'), 'a child of a conflict is left with it');
     assert.deepEqual(r.onlyNew, ['/only-new']);
-    assert.deepEqual(newTree.writes.sort(), ['create /app/new-old', 'set /app/keep']);
-    // safe to run twice: nothing more is written
+    assert.deepEqual(newTree.writes.sort(), ['create /app/new-old', 'set /app/during', 'set /app/keep']);
+    // safe to run twice: nothing more is written, and what the first run carried is no conflict
     const again = await carry(oldTree.session(), newTree.session(), () => false, COPY);
-    assert.deepEqual(newTree.writes.sort(), ['create /app/new-old', 'set /app/keep']);
+    assert.deepEqual(newTree.writes.sort(), ['create /app/new-old', 'set /app/during', 'set /app/keep']);
     assert.deepEqual(again.changed, []);
+    assert.deepEqual(again.conflicts.sort(), r.conflicts.sort());
   });
 
   it('writes nothing when the old ensemble wrote nothing after the copy', async () => {
