@@ -187,6 +187,9 @@ export async function readText(env: RunEnv, on: string, path: string): Promise<s
 
 /** Write a file atomically; a different existing file is first copied to <path>.zkroll-backup-<run>. */
 export async function writeKeeping(env: RunEnv, on: string, path: string, content: string, mode: number): Promise<'written' | 'unchanged'> {
+  // as runCommand: once the run must stop (Ctrl-C, or the run was taken over on its hosts), no
+  // more changes: the step runs again when the run is resumed
+  if (env.stopRequested()) throw new Interrupted(`stopped before writing ${path} on ${on}`);
   const h = await env.hosts(on);
   const dir = path.slice(0, path.lastIndexOf('/')) || '/';
   await h.exec(['mkdir', '-p', dir], { timeoutMs: 10000, purpose: `write ${path}` });

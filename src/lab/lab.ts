@@ -9,10 +9,12 @@
 import { bulkCount, loadBulk } from './bulk.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeSrvr, type Srvr } from '../zk/fourlw.js';
 import { ZkClient } from '../zk/client.js';
+import { HOST_STATE_DIR } from '../run/hostlock.js';
 import { checkPrerequisites, renderLabZooCfg, writeInstall } from './install.js';
 import { killListener } from './faults.js';
 import { JAVA_CLIENT_FILE_PREFIX, startJavaClients, waitAnswered, type JavaClientProc } from './javaclients.js';
@@ -442,6 +444,9 @@ export async function labDown(cluster: string, log: Log): Promise<{ killed: numb
     }
   }
   if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true });
+  // zkroll's copy of the run on the hosts (src/run/hostlock.ts): the lab's hosts log in as this
+  // machine's users, so their ~/.zkroll is this machine's; a new lab starts without an old run
+  fs.rmSync(path.join(os.userInfo().homedir, HOST_STATE_DIR, cluster), { recursive: true, force: true });
   if (pids.size > 0 || st) log(`lab ${cluster} down: ended ${pids.size} processes${hard.length ? ` (${hard.length} needed SIGKILL)` : ''}, removed ${dir}`);
   else log(`lab ${cluster}: nothing to do (not up)`);
   return { killed: pids.size, hard: hard.length };

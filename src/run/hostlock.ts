@@ -1,5 +1,5 @@
 // The run's copy on its hosts: every target host keeps run.json (the RunFile with a sequence
-// number) and a lock naming its owner in ~/.zkroll/<cluster>/ of the SSH login user (the
+// number) and a lock naming its owner in ~/.zkroll-runs/<cluster>/ of the SSH login user (the
 // directory an SSH session starts in). This module holds the sh scripts that read and write
 // them and the pure decisions made from what the hosts hold: the newest copy, the lock in
 // force, whether a run may start or take over, and whether a lock found later means the run was
@@ -15,7 +15,12 @@ import { tempPathFor } from '../remote/sftp.js';
 import { sudoWriteScript } from '../remote/sudofiles.js';
 
 /** The directory under the login user's home that holds zkroll's host state, per cluster. */
-export const HOST_STATE_DIR = '.zkroll';
+/**
+ * The directory, in the SSH login user's home, of zkroll's copies on a host: not `.zkroll`, which
+ * is the local state directory's name (`<plan dir>/.zkroll/`): a plan kept in the home of a
+ * machine that is also a host (or a shared home) would make them one directory.
+ */
+export const HOST_STATE_DIR = '.zkroll-runs';
 /** The lock's heartbeat is refreshed at least this often (ms) while a run is live. */
 export const HEARTBEAT_MS = 10_000;
 /** A lock whose newest heartbeat is younger than this (ms, by the hosts' clocks) may not be taken over. */
@@ -76,7 +81,7 @@ export function hostStateDir(home: string, cluster: string): string {
 
 /** Is this a path of zkroll's host state (run.json or lock)? For audits of a run's writes. */
 export function isHostStatePath(p: string): boolean {
-  return /\/\.zkroll\/[A-Za-z0-9][A-Za-z0-9._-]*\/(run\.json|lock)$/.test(p);
+  return new RegExp(`/${HOST_STATE_DIR.replace('.', '\\.')}/[A-Za-z0-9][A-Za-z0-9._-]*/(run\\.json|lock)$`).test(p);
 }
 
 /** The newest run sequence number of a run file (0 for files written before sequence numbers). */
@@ -114,6 +119,20 @@ const holds = (t: string, file: string) => `grep -qF ${shq(`"token":"${t}"`)} ${
 const fencedOut = (file: string) =>
   `{ printf '${FENCED_MARK} %s %s ' "$(stat -c %Y ${file} 2>/dev/null || echo 0)" "$(date +%s)"; base64 -w0 < ${file} 2>/dev/null; printf '\\n'; exit ${FENCED_CODE}; }`;
 
+/** Exit code when the host's mutex could not be had within MUTEX_WAIT_S (another writer hangs). */
+export const MUTEX_CODE = 5;
+const MUTEX_WAIT_S = 10;
+
+/**
+ * Hold an exclusive flock(1) on `<dir>/.mutex` for the rest of the script (the file descriptor
+ * closes when it exits), so a check of the lock and the write after it are one step for every
+ * zkroll writing on this host: two machines, or hosts that share one home (NFS, the lab), never
+ * both pass the check. A host without flock (util-linux) goes without, as before.
+ */
+function mutex(dir: string): string {
+  return `if command -v flock >/dev/null 2>&1; then exec 9>${shq(`${dir}/.mutex`)} && flock -x -w ${MUTEX_WAIT_S} 9 || exit ${MUTEX_CODE}; fi`;
+}
+
 /**
  * Write the lock (stdin) in `dir` if it is free or held by one of `accept` (tokens; `mine`
  * first), creating it with noclobber when absent; `untokened`: a lock file without a token may
@@ -127,6 +146,7 @@ export function lockWriteScript(dir: string, mine: string, accept: readonly stri
   return [
     'umask 077',
     `mkdir -p ${shq(dir)} || exit 1`,
+    mutex(dir),
     `if ${ok.join(' || ')}; then :; else ${fencedOut(l)}; fi`,
     sudoWriteScript(`${dir}/lock`, tempPathFor(`${dir}/lock`), 0o600),
   ].join('\n');
@@ -139,6 +159,7 @@ export function runWriteScript(dir: string, mine: string): string {
   return [
     'umask 077',
     `[ -e ${l} ] || exit ${NO_LOCK_CODE}`,
+    mutex(dir),
     `${holds(mine, l)} || ${fencedOut(l)}`,
     sudoWriteScript(`${dir}/run.json`, tempPathFor(`${dir}/run.json`), 0o600),
   ].join('\n');

@@ -171,6 +171,10 @@ export class HostSync {
       while (s.again && !this.lost) {
         s.again = false;
         await this.writeOnce(s);
+        // a host that is down is tried again by the next heartbeat or save, not in a loop here: a
+        // heartbeat landing during every failed attempt (a connect that takes its whole timeout)
+        // would keep this loop, and the fence that waits for it, going forever
+        if (!s.up) break;
       }
     } finally {
       s.busy = null;

@@ -12,13 +12,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { STALE_MS } from '../../src/run/hostlock.js';
+import { HOST_STATE_DIR, STALE_MS } from '../../src/run/hostlock.js';
 import { fourLetterWord, probeSrvr } from '../../src/zk/fourlw.js';
 import { ZkClient } from '../../src/zk/client.js';
 import { labDown, labUp, rolling, run, runAsync, spawnApply, stateEnv, zkroll } from './helpers.js';
 
 const HOSTS = ['127.0.20.1', '127.0.20.2', '127.0.20.3'];
-const HOST_STATE = path.join(os.userInfo().homedir, '.zkroll', 'rolling-demo');
+const HOST_STATE = path.join(os.userInfo().homedir, HOST_STATE_DIR, 'rolling-demo');
 
 function machine(id: string, tag: string): NodeJS.ProcessEnv {
   return { ...stateEnv(tag), ZKROLL_MACHINE_ID: id };
@@ -103,7 +103,9 @@ describe('take-over: the run survives the machine that started it', () => {
     assert.match(st.out, /continue with: zkroll resume \S+ --take-over/);
     const sj = hostStatus(B);
     assert.equal(sj.source, 'hosts');
-    assert.ok(sj.index >= 3, `the hosts' copy is at step ${sj.index + 1}`);
+    // the hosts get each state before the next step starts (the fence waits for the write): a kill
+    // right after A saved step 4's start locally can leave them one transition behind, never more
+    assert.ok(sj.index >= 2, `the hosts' copy is at step ${sj.index + 1}`);
 
     for (const args of [
       ['apply', rolling, '--yes'],
@@ -165,7 +167,7 @@ describe('take-over: the run survives the machine that started it', () => {
     // A waits for its answer, alive: its heartbeat keeps the lock
     const live = run(B, ['resume', rolling, '--yes', '--take-over']);
     assert.equal(live.code, 1, live.out);
-    assert.match(live.err, /on machine laptop-a .*fresher than \d+ s/);
+    assert.match(live.err, /on machine laptop-a [\s\S]*fresher than \d+ s/);
 
     a.kill('SIGSTOP');
     const audit = path.join(A['ZKROLL_STATE_DIR']!, 'rolling-demo', 'audit.jsonl');
@@ -193,8 +195,12 @@ describe('take-over: the run survives the machine that started it', () => {
         `A ran after being taken over: ${r.command}`,
       );
     assert.ok(
-      late.every((r) => !r.purpose?.startsWith('write') || r.code === 3),
-      'every write A tried was refused on the host',
+      // refused on the host (exit 3), or cut short when A stopped on the first refusal (no exit code)
+      late.every((r) => !r.purpose?.startsWith('write') || r.code === 3 || r.code === null),
+      `every write A tried was refused on the host:\n${late
+        .filter((r) => r.purpose?.startsWith('write') && r.code !== 3 && r.code !== null)
+        .map((r) => JSON.stringify(r).slice(0, 400))
+        .join('\n')}`,
     );
     const st = hostStatus(B);
     assert.equal(st.state, 'done');

@@ -195,7 +195,7 @@ describe('scripts and answers', () => {
 
   it('the read script reads relative to the login directory and changes nothing', () => {
     const s = readScript('c1');
-    assert.ok(s.startsWith(`d=${shq('.zkroll/c1')}\n`));
+    assert.ok(s.startsWith(`d=${shq('.zkroll-runs/c1')}\n`));
     assert.match(s, /pwd -P/);
     assert.doesNotMatch(s, /\b(mv|rm|mkdir|dd|chmod)\b|>\s*[^&/]/);
   });
@@ -221,8 +221,8 @@ describe('scripts and answers', () => {
   });
 
   it('knows its own paths (for audits)', () => {
-    assert.equal(isHostStatePath('/root/.zkroll/rolling-demo/run.json'), true);
-    assert.equal(isHostStatePath('/root/.zkroll/rolling-demo/lock'), true);
+    assert.equal(isHostStatePath('/root/.zkroll-runs/rolling-demo/run.json'), true);
+    assert.equal(isHostStatePath('/root/.zkroll-runs/rolling-demo/lock'), true);
     assert.equal(isHostStatePath('/opt/zookeeper/conf/zoo.cfg'), false);
   });
 });

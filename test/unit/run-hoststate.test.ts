@@ -38,7 +38,7 @@ function fakeHost(label: string) {
     }),
   } as unknown as StateHost;
   const ref: HostRef = { label, get: () => (state.up ? Promise.resolve(host) : Promise.reject(new Error(`${label}: connection refused`))) };
-  const dir = path.join(home, '.zkroll', 'c1');
+  const dir = path.join(home, '.zkroll-runs', 'c1');
   return { ref, home, dir, state };
 }
 
@@ -55,6 +55,30 @@ function sync(refs: HostRef[], copies: HostCopy[], o: Owner, startSeq: number, a
 }
 
 const readJson = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
+
+describe('the lock write on the host', () => {
+  it('two take-overs of the same lock at once: one wins, the other is fenced (the check and the write are one step)', async () => {
+    const { spawn } = await import('node:child_process');
+    const { lockWriteScript } = await import('../../src/run/hostlock.js');
+    const old = 'cccccccccccccccc';
+    let both = 0;
+    for (let i = 0; i < 20; i++) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-cas-'));
+      homes.push(dir);
+      fs.writeFileSync(path.join(dir, 'lock'), JSON.stringify({ token: old }));
+      const one = (mine: string) =>
+        new Promise<number | null>((resolve) => {
+          const c = spawn('sh', ['-c', lockWriteScript(dir, mine, [old], false)], { stdio: ['pipe', 'ignore', 'ignore'] });
+          c.stdin.end(JSON.stringify({ token: mine }));
+          c.on('exit', (code) => resolve(code));
+        });
+      const codes = await Promise.all([one('aaaaaaaaaaaaaaaa'), one('bbbbbbbbbbbbbbbb')]);
+      if (codes.every((c) => c === 0)) both++;
+      assert.deepEqual([...codes].sort(), [0, 3], `run ${i}: ${codes.join(', ')}`);
+    }
+    assert.equal(both, 0);
+  });
+});
 
 describe('HostSync', () => {
   it('takes the lock, writes run.json and the lock after every save, and releases at the end', async () => {
@@ -74,7 +98,7 @@ describe('HostSync', () => {
     for (const h of hosts) {
       assert.equal(readJson(path.join(h.dir, 'run.json'))['seq'], 2, 'the newest state');
       assert.equal((readJson(path.join(h.dir, 'lock'))['owner'] as Owner).token, a.token);
-      assert.deepEqual(fs.readdirSync(h.dir).sort(), ['lock', 'run.json'], 'no temp file left');
+      assert.deepEqual(fs.readdirSync(h.dir).sort(), ['.mutex', 'lock', 'run.json'], 'no temp file left (the flock mutex stays)');
       assert.equal(fs.statSync(path.join(h.dir, 'lock')).mode & 0o777, 0o600);
       assert.ok(h.state.purposes.includes(`write ${h.dir}/run.json`) && h.state.purposes.includes(`write ${h.dir}/lock`), 'audited as file writes');
     }
@@ -115,6 +139,29 @@ describe('HostSync', () => {
     await s.fence();
     assert.match(warn[1] ?? '', /h2 written again \(copy 3\)/);
     await s.close(runFile(4, 'done'));
+  });
+
+  it('a host that goes down mid-run: the fence waits for one failed attempt, not for ever, however often the heartbeat lands', async () => {
+    const [h1, h2] = [fakeHost('h1'), fakeHost('h2')];
+    const refs = [h1.ref, h2.ref];
+    const s = sync(refs, await readHostCopies(refs, 'c1'), owner('alpha'), 1, [], []);
+    await s.acquire();
+    // h2 unreachable as behind a dead link: every connection attempt takes a while and fails,
+    // and a save (as the heartbeat timer does) lands during each attempt
+    let attempts = 0;
+    let fencing = true;
+    h2.ref.get = async () => {
+      attempts++;
+      await new Promise((r) => setTimeout(r, 5));
+      if (fencing) s.save(runFile(10 + attempts));
+      await new Promise((r) => setTimeout(r, 5));
+      throw new Error('h2: timed out while waiting for the handshake');
+    };
+    const fenced = await Promise.race([s.fence().then(() => 'fenced'), new Promise((r) => setTimeout(() => r('still waiting'), 2000))]);
+    fencing = false;
+    assert.equal(fenced, 'fenced');
+    assert.ok(attempts <= 2, `${attempts} connection attempts for one fence`);
+    await s.close(runFile(99, 'done'));
   });
 
   it('a take-over fences the first holder: it learns who, and writes nothing more', async () => {
