@@ -24,12 +24,14 @@ export function readsOf(s: StepInput): string[] {
       r.push(
         `the ZooKeeper processes on ${where} (a running server is not started again)`,
         `the snapshots, transaction logs and free space of ${data} (a start on bad data is refused)`,
+        `after a failed start: the last lines of the server's newest logs under ${t.kind === 'node' ? t.node.home : '<home>'}/logs`,
       );
       break;
     case 'restart':
       r.push(
         "srvr on every member (who leads; the round's order is fixed at its first slot and remembered)",
         "the member's snapshots, transaction logs and free space (a restart onto bad data is refused)",
+        "after a failed start: the last lines of the member's newest logs under <home>/logs",
       );
       break;
     case 'copy-seed-data':

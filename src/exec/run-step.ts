@@ -14,6 +14,7 @@ import { hostsConnectString, ZkError, ZNODEEXISTS, ZNONODE } from '../zk/client.
 import { COPY_SUFFIX, findPersistedCopies } from '../zk/persisted.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
 import { carrySplitWindow } from './split-window.js';
+import { withServerLog } from './serverlog.js';
 import { hasProcess, Interrupted, readText, runCommand, StepError, withRunId, withZk, writeKeeping, type RunEnv } from './env.js';
 import type { StreamRun } from '../remote/ssh.js';
 import type { Election, RunInput, RunOutput } from '../machine/contract.js';
@@ -348,16 +349,20 @@ async function act(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome
               ensembleGate.members.filter((m) => m.myid !== node.myid),
             )
           : null;
-      await during(election, async () => {
-        if (step.action === 'stop' && (await hasProcess(env, node)) === false) {
-          env.progress(`${describeNode(node)} is not running`);
-        } else {
-          for (const c of step.commands) await runThen(env, memo, node.host, c, step.action === 'start' ? alreadyRunning : undefined);
-        }
-      });
-      if (election !== null) out.election = await election.result;
-      if (step.files.length > 0) await writeFiles(env, step, node);
-      await gates(env, memo, step.gates);
+      const acted = async () => {
+        await during(election, async () => {
+          if (step.action === 'stop' && (await hasProcess(env, node)) === false) {
+            env.progress(`${describeNode(node)} is not running`);
+          } else {
+            for (const c of step.commands) await runThen(env, memo, node.host, c, step.action === 'start' ? alreadyRunning : undefined);
+          }
+        });
+        if (election !== null) out.election = await election.result;
+        if (step.files.length > 0) await writeFiles(env, step, node);
+        await gates(env, memo, step.gates);
+      };
+      // a start that fails shows the server's own log
+      await (step.action === 'start' ? withServerLog(env, node, acted) : acted());
       return out;
     }
     case 'restart': {
@@ -379,8 +384,10 @@ async function act(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome
       // the stop waits for the JVM to exit (its compiled `then`): the start would find the ports taken
       if (stop) await during(election, () => runThen(env, memo, m.host, stop));
       if (election !== null) out.election = await election.result;
-      for (const c of rest) await runThen(env, memo, m.host, c, alreadyRunning);
-      await gates(env, memo, m.gates);
+      await withServerLog(env, memberNode, async () => {
+        for (const c of rest) await runThen(env, memo, m.host, c, alreadyRunning);
+        await gates(env, memo, m.gates);
+      });
       return out;
     }
     case 'copy-seed-data':

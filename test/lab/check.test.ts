@@ -14,6 +14,7 @@ import { ZkClient } from '../../src/zk/client.js';
 import { fourLetterWord, probeSrvr } from '../../src/zk/fourlw.js';
 import { readMonitor } from '../../src/zk/monitor.js';
 import { outliers, verifyConsistency } from '../../src/zk/verify.js';
+import { onHost } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const zkroll = path.join(root, 'bin', 'zkroll');
@@ -202,13 +203,6 @@ describe('check: rolling plan', () => {
 });
 
 /** Run a shell script inside a lab host's own filesystem view (its mount namespace). */
-function onHost(cluster: string, ip: string, script: string): string {
-  const st = JSON.parse(fs.readFileSync(path.join(labDir(cluster), 'state.json'), 'utf8')) as { hosts: { ip: string; sshPid: number }[] };
-  const pid = st.hosts.find((h) => h.ip === ip)!.sshPid;
-  const r = spawnSync('nsenter', [`--mount=/proc/${pid}/ns/mnt`, '--', 'sh', '-c', script], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
 
 describe('check: snapshot and log continuity, free space (seed 004)', () => {
   after(() => run(['lab', 'down', rolling]));

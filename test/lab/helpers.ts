@@ -1,0 +1,228 @@
+// Shared by the lab tests and the crash matrix (test/crash): the plans, the incident's hosts and
+// new myids, running zkroll as a user would (bin/zkroll, a state dir of its own per test), a
+// client that writes all through a run and remembers what was acknowledged, the incident's end
+// state, and killing a run with SIGKILL when it reaches a step.
+// Invariants: every check reads the servers themselves (four-letter words, the client, the
+// hosts' files), never zkroll's own output.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ZkClient } from '../../src/zk/client.js';
+import { fourLetterWord, parseMntr, probeSrvr } from '../../src/zk/fourlw.js';
+import { labDir } from '../../src/lab/lab.js';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const zkroll = path.join(root, 'bin', 'zkroll');
+export const incident = path.join(root, 'plans', 'codis-incident.yaml');
+export const rolling = path.join(root, 'plans', 'rolling-upgrade.yaml');
+export const upgrade34 = path.join(root, 'plans', 'upgrade-3.4-to-3.8.yaml');
+export const observerPlan = path.join(root, 'plans', 'rolling-observer.yaml');
+export const NEW_IDS = new Map([
+  ['127.0.10.6', 2],
+  ['127.0.10.8', 3],
+  ['127.0.10.7', 4],
+  ['127.0.10.9', 5],
+  ['127.0.10.10', 6],
+]);
+export const INCIDENT_CONNECT = [...NEW_IDS.keys()].map((h) => `${h}:2181`).join(',');
+
+export function stateEnv(tag: string): NodeJS.ProcessEnv {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `zkroll-state-${tag}-`));
+  return { ...process.env, ZKROLL_STATE_DIR: dir };
+}
+
+export function run(env: NodeJS.ProcessEnv, args: string[], input?: string) {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [zkroll, ...args], { encoding: 'utf8', env, input: input ?? '', timeout: 400000 });
+  return { code: r.status, out: r.stdout, err: r.stderr, ms: Date.now() - t0 };
+}
+
+export function runAsync(env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [zkroll, ...args], { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin!.end(input);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => resolve({ code, out, err, ms: Date.now() - t0 }));
+  });
+}
+
+/**
+ * A client that creates a new znode under /writer every `intervalMs` (ms; default 10: one write
+ * in flight, so fewer when the servers answer slower) all through a run, and remembers each
+ * write that was acknowledged (`stop` returns their paths).
+ */
+export function startWriter(connect: string, intervalMs = 10): { stop: () => Promise<string[]> } {
+  const acked: string[] = [];
+  let running = true;
+  let zk: ZkClient | null = null;
+  const loop = (async () => {
+    let i = 0;
+    let due = Date.now();
+    while (running) {
+      try {
+        if (!zk || zk.isClosed) {
+          zk = await ZkClient.connect(connect, 5000);
+          await zk.mkdirp('/writer');
+        }
+        const p = `/writer/w-${String(i).padStart(6, '0')}`;
+        await zk.create(p, `write ${i}`);
+        acked.push(p);
+        i++;
+      } catch {
+        i++; // not acknowledged: it may or may not exist, it is not counted
+        if (zk && !zk.isClosed) zk.close();
+        zk = null;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // a steady rate: the next write is due `intervalMs` after the last was due, not after it ended
+      due = Math.max(due + intervalMs, Date.now() - intervalMs);
+      await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      (zk as ZkClient | null)?.close();
+      return acked;
+    },
+  };
+}
+
+/** Every acknowledged write of `startWriter` is in the ensemble at `connect`. */
+export async function assertNoWriteLost(connect: string, acked: string[]): Promise<void> {
+  const zk = await ZkClient.connect(connect, 10000);
+  try {
+    const present = new Set(await zk.getChildren('/writer'));
+    const lost = acked.filter((p) => !present.has(p.slice('/writer/'.length)));
+    assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged writes lost`);
+    assert.ok(acked.length > 20, `the writer wrote throughout (${acked.length} acknowledged)`);
+  } finally {
+    zk.close();
+  }
+}
+
+export function labUp(plan: string, ...flags: string[]): void {
+  spawnSync(process.execPath, [zkroll, 'lab', 'down', plan], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [zkroll, 'lab', 'up', plan, ...flags], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `lab up: ${r.stdout}${r.stderr}`);
+}
+
+export function labDown(plan: string): void {
+  spawnSync(process.execPath, [zkroll, 'lab', 'down', plan], { encoding: 'utf8' });
+}
+
+/** Every persistent path and its data under `base` (what must survive the recovery). */
+export async function tree(connect: string, base: string): Promise<Map<string, string>> {
+  const zk = await ZkClient.connect(connect, 15000);
+  const out = new Map<string, string>();
+  try {
+    const walk = async (p: string) => {
+      const { data, stat } = await zk.get(p);
+      if (String(stat.ephemeralOwner) === '0') out.set(p, data.toString('base64'));
+      for (const c of await zk.getChildren(p)) await walk(`${p}/${c}`);
+    };
+    await walk(base);
+  } finally {
+    zk.close();
+  }
+  return out;
+}
+
+export async function assertIncidentEndState(before: Map<string, string>): Promise<void> {
+  const modes = new Map<string, string>();
+  for (const h of NEW_IDS.keys()) modes.set(h, (await probeSrvr(h, 2181))?.mode ?? 'down');
+  const leaders = [...modes.entries()].filter(([, m]) => m === 'leader');
+  assert.equal(leaders.length, 1, `modes ${JSON.stringify([...modes])}`);
+  assert.equal([...modes.values()].filter((m) => m === 'follower').length, 4);
+  assert.equal(await probeSrvr('127.0.10.1', 2181), null, 'the temporary server is retired');
+  const mntr = parseMntr(await fourLetterWord(leaders[0]![0], 2181, 'mntr'));
+  assert.equal(mntr.get('zk_synced_followers'), '4');
+  // 3.4's `conf` lists no server lines (3.5+ do): the ensemble is read from each host's zoo.cfg
+  for (const [h, id] of NEW_IDS) {
+    const cfg = fs.readFileSync(path.join(labDir('codis-incident'), 'hosts', h, 'fs', 'opt__zookeeper-3.4.13', 'conf', 'zoo.cfg'), 'utf8');
+    for (const [h2, id2] of NEW_IDS)
+      assert.match(cfg, new RegExp(`^server\\.${id2}=${h2.replaceAll('.', '\\.')}:2888:3888$`, 'm'), `server.${id2} in the zoo.cfg of ${h}`);
+    assert.doesNotMatch(cfg, /^server\.1=/m, `server.1 removed from the zoo.cfg of ${h}`);
+    // every server answers on its own host and client port with its new myid
+    const c = await fourLetterWord(h, 2181, 'conf');
+    assert.match(c, new RegExp(`^serverId=${id}$`, 'm'), `${h} runs as myid ${id}`);
+  }
+  const now = await tree(INCIDENT_CONNECT, '/lab');
+  assert.equal(now.size, before.size);
+  assert.deepEqual(now, before, 'the data tree is identical to before the recovery');
+  const zk = await ZkClient.connect(INCIDENT_CONNECT, 10000);
+  try {
+    const deadline = Date.now() + 30000;
+    let eph = 0;
+    while (Date.now() < deadline) {
+      eph = 0;
+      for (const c of await zk.getChildren('/jodis/codis-demo')) {
+        const st = await zk.exists(`/jodis/codis-demo/${c}`);
+        if (st && String(st.ephemeralOwner) !== '0') eph++;
+      }
+      if (eph >= 3) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(eph >= 3, `proxies registered again (${eph} ephemeral nodes)`);
+  } finally {
+    zk.close();
+  }
+}
+
+export function spawnApply(env: NodeJS.ProcessEnv, args: string[]): ChildProcess {
+  return spawn(process.execPath, [zkroll, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Is a split-window reader (a standalone ZooKeeper on a copy of old data) running? */
+export function readerRunning(): boolean {
+  return spawnSync('pgrep', ['-f', 'zkroll-split-.*zoo.cfg']).status === 0;
+}
+
+export async function killAtStep(env: NodeJS.ProcessEnv, child: ChildProcess, index: number, delayMs: number, until?: () => boolean): Promise<void> {
+  const file = path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident', 'run.json');
+  const deadline = Date.now() + 300000;
+  for (;;) {
+    try {
+      const run = JSON.parse(fs.readFileSync(file, 'utf8')) as { snapshot: { value: string; context: { index: number } } };
+      if (run.snapshot.value === 'running' && run.snapshot.context.index >= index) break;
+    } catch {
+      // not written yet / being replaced
+    }
+    if (child.exitCode !== null) throw new Error(`apply ended (${child.exitCode}) before step ${index + 1}`);
+    if (Date.now() > deadline) throw new Error(`apply did not reach step ${index + 1} within 300 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, delayMs));
+  if (until) {
+    const by = Date.now() + 30000;
+    while (!until()) {
+      if (child.exitCode !== null || Date.now() > by) throw new Error(`the condition to kill at step ${index + 1} never held`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+}
+
+/** The pid of the lab's sshd for `ip` (it holds the host's mount namespace). */
+export function sshdPid(cluster: string, ip: string): number {
+  const st = JSON.parse(fs.readFileSync(path.join(labDir(cluster), 'state.json'), 'utf8')) as { hosts: { ip: string; sshPid: number }[] };
+  const pid = st.hosts.find((h) => h.ip === ip)?.sshPid;
+  assert.ok(pid !== undefined && pid > 0, `the lab host ${ip} of ${cluster} has an sshd`);
+  return pid;
+}
+
+/** Run `script` with sh as root in the lab host's mount namespace (the host's own files); its stdout. */
+export function onHost(cluster: string, ip: string, script: string): string {
+  const r = spawnSync('nsenter', [`--mount=/proc/${sshdPid(cluster, ip)}/ns/mnt`, '--', 'sh', '-c', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
