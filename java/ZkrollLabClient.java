@@ -248,9 +248,12 @@ public final class ZkrollLabClient {
 
   /** Every 1000/HZ ms: report a stalled operation, or send the next one (writes and reads alternate). */
   private void tick() {
-    final long now = System.currentTimeMillis();
+    final long now;
     final boolean isWrite;
     synchronized (lock) {
+      // the clock is read under the lock: an `ok` being emitted meanwhile is never later than
+      // the next operation's send time (an error after it would sort before it and hide an outage)
+      now = System.currentTimeMillis();
       if (stopped) return;
       if (inFlight >= 0) {
         if (now - inFlight >= STALL_MS) outcome(inFlight, inFlightOp, "no answer within " + STALL_MS + " ms");

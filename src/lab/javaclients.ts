@@ -150,19 +150,18 @@ export function buildJavaClient(releaseDir: string, version: string, cacheRoot: 
  */
 export function startJavaClients(spec: LabSpec, dir: string, cacheRoot: string, log: (line: string) => void, started: (c: JavaClientProc) => void): void {
   for (const release of JAVA_CLIENT_RELEASES) {
-    let argv: string[];
     const out = javaClientLog(dir, release);
     try {
       const releaseDir = unpackedRelease(findTarball(release, spec.releases), release, cacheRoot);
       const classes = buildJavaClient(releaseDir, release, cacheRoot);
-      argv = javaClientArgv({ classes, classpath: releaseClasspath(releaseDir, release), connect: connectString(spec), out, release });
+      const argv = javaClientArgv({ classes, classpath: releaseClasspath(releaseDir, release), connect: connectString(spec), out, release });
+      // inside the try: a machine without `java` on PATH skips the client, it does not fail lab up
+      const pid = spawnDetachedCommand('java', argv, path.join(dir, `${JAVA_CLIENT_FILE_PREFIX}${release}.log`), `the ${javaClientName(release)}`);
+      started({ release, name: javaClientName(release), pid, log: out });
     } catch (e) {
       if (!(e instanceof LabError)) throw e;
       log(`warning: no ${javaClientName(release)} in this lab: ${e.message}`);
-      continue;
     }
-    const pid = spawnDetachedCommand('java', argv, path.join(dir, `${JAVA_CLIENT_FILE_PREFIX}${release}.log`), `the ${javaClientName(release)}`);
-    started({ release, name: javaClientName(release), pid, log: out });
   }
 }
 

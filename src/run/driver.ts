@@ -217,7 +217,9 @@ async function holdOnHosts(req: RunRequest, dir: string, run: RunFile, refs: Hos
   try {
     await sync.acquire();
   } catch (e) {
-    throw new RunRefused(`${errorText(e)}; nothing was changed`);
+    // another zkroll won some host: the locks this start took elsewhere are let go
+    await sync.abandon();
+    throw new RunRefused(`${errorText(e)}; nothing was changed (the locks this start had taken are released)`);
   }
   if (from) ui.out(`took over the lock of ${describeLock(from)}`);
   if (start.fetched) ui.out(`continuing from the hosts' copy ${start.fetched.seq ?? 0} of run ${start.fetched.runId}`);

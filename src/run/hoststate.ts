@@ -136,6 +136,33 @@ export class HostSync {
     this.timer.unref();
   }
 
+  /**
+   * A start that lost: another zkroll holds the lock on some host. Let go of the locks this run
+   * took on the others (each written as released, only where it still holds this run's token),
+   * so that neither start leaves the cluster locked by a run that never ran. A host that cannot
+   * be reached keeps this run's lock; its heartbeat ages past STALE_MS.
+   */
+  async abandon(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.released = new Date().toISOString();
+    const text = this.lockText();
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (s.home === null) return;
+        const dir = hostStateDir(s.home, this.o.cluster);
+        try {
+          const host = await s.ref.get();
+          await host.exec(
+            { script: lockWriteScript(dir, this.o.owner.token, [], false) },
+            { timeoutMs: STATE_OP_MS, stdin: text, raw: true, purpose: `write ${dir}/lock` },
+          );
+        } catch {
+          // unreachable: it keeps the unreleased lock (see above)
+        }
+      }),
+    );
+  }
+
   /** Write this state (serialized now) to every host, in the background. */
   save(run: RunFile): void {
     if (this.lost || this.released) return;

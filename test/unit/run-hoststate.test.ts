@@ -202,6 +202,24 @@ describe('HostSync', () => {
     await a.acquire();
     await assert.rejects(b.acquire(), TakenOver);
     await a.close(runFile(4, 'failed'));
+    // two starts that split two hosts (each won one, so each is refused): each lets go of its own
+    const [x, y] = [fakeHost('x'), fakeHost('y')];
+    const both = await readHostCopies([x.ref, y.ref], 'c1');
+    const d = sync([x.ref], both, owner('delta'), 20);
+    const e = sync([y.ref], both, owner('epsilon'), 20);
+    await d.acquire();
+    await e.acquire();
+    assert.equal(readJson(path.join(x.dir, 'lock'))['released'], null);
+    await d.abandon();
+    await e.abandon();
+    for (const h of [x, y]) assert.notEqual(readJson(path.join(h.dir, 'lock'))['released'], null, `${h.ref.label}: no unreleased lock of a start that lost`);
+    // abandon writes only where the lock is still its own: another holder's lock is left alone
+    const f = sync([x.ref], await readHostCopies([x.ref], 'c1'), owner('phi'), 30);
+    await f.acquire();
+    await d.abandon();
+    assert.equal((readJson(path.join(x.dir, 'lock'))['owner'] as Owner).machine, 'phi');
+    assert.equal(readJson(path.join(x.dir, 'lock'))['released'], null);
+    await f.close(runFile(30, 'done'));
     // an older lock that nobody vetted (seq below this run's start) is a leftover: replaced
     const c = sync([h.ref], [], owner('gamma'), 10);
     await c.acquire();
