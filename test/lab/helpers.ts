@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ZkClient } from '../../src/zk/client.js';
+import { ZkClient, ZkError, ZNODEEXISTS } from '../../src/zk/client.js';
+import { WireSession } from '../../src/zk/wire.js';
 import { fourLetterWord, parseMntr, probeSrvr } from '../../src/zk/fourlw.js';
 import { labDir } from '../../src/lab/lab.js';
 
@@ -56,29 +57,38 @@ export function runAsync(env: NodeJS.ProcessEnv, args: string[], input?: string)
 /**
  * A client that creates a new znode under /writer every `intervalMs` (ms; default 10: one write
  * in flight, so fewer when the servers answer slower) all through a run, and remembers each
- * write that was acknowledged (`stop` returns their paths).
+ * write that was acknowledged (`stop` returns their paths). It speaks the wire protocol itself
+ * (src/zk/wire.ts, no native client in this process: an abort inside a native client would end
+ * the test process), one server of `connect` at a time, moving to the next on any error.
  */
 export function startWriter(connect: string, intervalMs = 10): { stop: () => Promise<string[]> } {
+  const servers = connect.split(',').map((hp) => ({ host: hp.slice(0, hp.lastIndexOf(':')), port: Number(hp.slice(hp.lastIndexOf(':') + 1)) }));
   const acked: string[] = [];
   let running = true;
-  let zk: ZkClient | null = null;
+  let s: WireSession | null = null;
+  let next = 0;
+  const open = async (): Promise<WireSession> => {
+    const srv = servers[next++ % servers.length]!;
+    const w = await WireSession.connect(srv.host, srv.port, 2000, 10000);
+    await w.create('/writer', Buffer.alloc(0)).catch((e: unknown) => {
+      if (!(e instanceof ZkError && e.rc === ZNODEEXISTS)) throw e;
+    });
+    return w;
+  };
   const loop = (async () => {
     let i = 0;
     let due = Date.now();
     while (running) {
       try {
-        if (!zk || zk.isClosed) {
-          zk = await ZkClient.connect(connect, 5000);
-          await zk.mkdirp('/writer');
-        }
+        s ??= await open();
         const p = `/writer/w-${String(i).padStart(6, '0')}`;
-        await zk.create(p, `write ${i}`);
+        await s.create(p, Buffer.from(`write ${i}`));
         acked.push(p);
         i++;
       } catch {
         i++; // not acknowledged: it may or may not exist, it is not counted
-        if (zk && !zk.isClosed) zk.close();
-        zk = null;
+        await (s as WireSession | null)?.close().catch(() => undefined);
+        s = null;
         await new Promise((r) => setTimeout(r, 50));
       }
       // a steady rate: the next write is due `intervalMs` after the last was due, not after it ended
@@ -90,7 +100,7 @@ export function startWriter(connect: string, intervalMs = 10): { stop: () => Pro
     stop: async () => {
       running = false;
       await loop;
-      (zk as ZkClient | null)?.close();
+      await (s as WireSession | null)?.close().catch(() => undefined);
       return acked;
     },
   };
