@@ -15,13 +15,67 @@
 // 3.4.0, ZOOKEEPER-965), closeSession -11. A multi is MultiHeader {int type, bool done, int err}
 // + record per op, ended by {-1, true, -1}; its reply lists a header + result per op (type -1:
 // ErrorResponse {int err}) until a done header (MultiResponse.java); one failed op fails all. Watch notifications (xid -1) are never asked for.
+// Membership (3.5+) and auth, after docs/design-reconfig-and-clone.md §(a), read at tag
+// release-3.9.3: auth 100 (ZooDefs.java L82) sends AuthPacket {int type, ustring scheme, buffer
+// auth} (zookeeper.jute L100–104) with xid -4 (ClientCnxn.AUTHPACKET_XID, L127); its reply
+// (ReplyHeader, no body) comes back on xid -4 (ZooKeeperServer.java L1698–1738), and after
+// AUTHFAILED the server closes the connection. reconfig 16 (ZooDefs.java L68) sends
+// ReconfigRequest {ustring joiningServers, ustring leavingServers, ustring newMembers, long
+// curConfigId} (zookeeper.jute L121–126) and gets a GetDataResponse {buffer data, Stat stat}
+// (L224–227; FinalRequestProcessor.java L328–335). whoAmI 107 (ZooDefs.java L96, 3.7.0+) sends no
+// record (ZooKeeper.java L3112–3118) and gets WhoAmIResponse {vector<ClientInfo>} (zookeeper.jute
+// L259–261) with ClientInfo {ustring authScheme, ustring user} (L55–58). A null ustring is
+// length -1 (jute BinaryOutputArchive.writeString, L113–117).
 // Invariants: replies are matched by xid; a closed or broken connection rejects every pending
-// request (nothing waits forever); a request is never retried here; pings keep an idle session.
+// request (nothing waits forever); a request is never retried here; pings keep an idle session;
+// at most one auth is in flight (its reply is matched on xid -4); a reconfig never sends "" for
+// an absent list (an empty newMembers would be a bulk reconfig to an empty membership).
 import net from 'node:net';
 import { ZkError } from './client.js';
+import { parseDynamicConfig } from './dynconfig.js';
 
-const OP = { create: 1, getData: 4, setData: 5, getChildren: 8, sync: 9, ping: 11, multi: 14, closeSession: -11 } as const;
+const OP = {
+  create: 1,
+  getData: 4,
+  setData: 5,
+  getChildren: 8,
+  sync: 9,
+  ping: 11,
+  multi: 14,
+  reconfig: 16,
+  auth: 100,
+  whoAmI: 107,
+  closeSession: -11,
+} as const;
 const PING_XID = -2;
+const AUTH_XID = -4;
+
+/**
+ * Names of the error codes zkroll meets (KeeperException.Code in KeeperException.java, tag
+ * release-3.9.3: the int constants at L217–318, RECONFIGDISABLED(-123) at L407).
+ */
+export const ZK_ERROR_NAMES: ReadonlyMap<number, string> = new Map([
+  [-4, 'CONNECTIONLOSS'],
+  [-6, 'UNIMPLEMENTED'],
+  [-7, 'OPERATIONTIMEOUT'],
+  [-8, 'BADARGUMENTS'],
+  [-13, 'NEWCONFIGNOQUORUM'],
+  [-14, 'RECONFIGINPROGRESS'],
+  [-101, 'NONODE'],
+  [-102, 'NOAUTH'],
+  [-103, 'BADVERSION'],
+  [-110, 'NODEEXISTS'],
+  [-112, 'SESSIONEXPIRED'],
+  [-115, 'AUTHFAILED'],
+  [-123, 'RECONFIGDISABLED'],
+]);
+
+/** "ZooKeeper error -103 (BADVERSION)"; the bare number for a code not named above. */
+export function zkErrorText(err: number): string {
+  const name = ZK_ERROR_NAMES.get(err);
+  return name === undefined ? `ZooKeeper error ${err}` : `ZooKeeper error ${err} (${name})`;
+}
+
 /** world:anyone with every permission (ZooDefs.Ids.OPEN_ACL_UNSAFE). */
 const OPEN_ACL = Buffer.concat([int32(1), int32(31), ustring('world'), ustring('anyone')]);
 
@@ -52,6 +106,24 @@ function pathRecord(path: string): Buffer {
 function ustring(s: string): Buffer {
   const b = Buffer.from(s, 'utf8');
   return Buffer.concat([int32(b.length), b]);
+}
+
+/** A ustring that may be null: length -1 and no bytes (BinaryOutputArchive.writeString). */
+function nullableUstring(s: string | null): Buffer {
+  return s === null ? int32(-1) : ustring(s);
+}
+
+function int64(n: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64BE(n);
+  return b;
+}
+
+/** A ustring at `at` of a reply: its text ('' for a null one, length -1) and where the next field starts. */
+function readUstring(b: Buffer, at: number): { text: string; next: number } {
+  const len = b.readInt32BE(at);
+  if (len < 0) return { text: '', next: at + 4 };
+  return { text: b.toString('utf8', at + 4, at + 4 + len), next: at + 4 + len };
 }
 
 /** The parts of a Stat this client reads (no BigInt until asked: a walk reads a million of them). */
@@ -209,8 +281,13 @@ export class WireSession {
   }
 
   private request(op: number, record: Buffer, what: string): Promise<Buffer> {
+    return this.requestAt(this.nextXid++, op, record, what);
+  }
+
+  /** Send under a given xid: a fresh one, or AUTH_XID, which ZooKeeper answers on the same xid. */
+  private requestAt(xid: number, op: number, record: Buffer, what: string): Promise<Buffer> {
     if (this.dead) return Promise.reject(new ZkError(`${what}: ${this.dead.message}`, -4));
-    const xid = this.nextXid++;
+    if (this.pending.has(xid)) return Promise.reject(new ZkError(`${what}: another request with xid ${xid} is in flight`, null));
     return new Promise((resolve, reject) => {
       this.pending.set(xid, { resolve, reject, what, sentAt: Date.now() });
       this.send(xid, op, record);
@@ -236,7 +313,7 @@ export class WireSession {
     if (p === undefined) return; // a ping's reply or a notification
     this.pending.delete(xid);
     const err = body.readInt32BE(12);
-    if (err !== 0) p.reject(new ZkError(`${p.what}: ZooKeeper error ${err}`, err));
+    if (err !== 0) p.reject(new ZkError(`${p.what}: ${zkErrorText(err)}`, err));
     else p.resolve(body.subarray(16));
   }
 
@@ -297,6 +374,75 @@ export class WireSession {
   /** Catch this server up with the leader (ZooKeeper.sync) before reading. */
   async sync(path = '/'): Promise<void> {
     await this.request(OP.sync, ustring(path), `sync ${path}`);
+  }
+
+  /**
+   * Add credentials to this connection (ZooKeeper.addAuthInfo), e.g. scheme "digest" with
+   * auth = UTF-8 "user:password". Resolves when the server accepts; rejects with ZkError rc -115
+   * (AUTHFAILED) when it refuses, after which the server closes the connection (so every later
+   * request fails, rc -4). One auth at a time on a session. The credentials last as long as the
+   * connection: these sessions never reconnect.
+   * Beware: success proves little. DigestAuthenticationProvider accepts ANY password for
+   * "digest" (it only adds the id user:base64(sha1(user:password))); only the superDigest's
+   * password also adds the "super" id. Prove super with whoAmI (3.7+), not with this
+   * (docs/design-reconfig-and-clone.md §(a); server/auth/DigestAuthenticationProvider.java
+   * L129–138 and L178–190 at release-3.9.3: AUTHFAILED only when no id could be computed).
+   */
+  async addAuth(scheme: string, auth: Buffer): Promise<void> {
+    const record = Buffer.concat([int32(0), ustring(scheme), int32(auth.length), auth]);
+    await this.requestAt(AUTH_XID, OP.auth, record, `auth ${scheme}`);
+  }
+
+  /**
+   * Change the ensemble's membership (ZooKeeperAdmin.reconfigure, 3.5+), sent to any member and
+   * forwarded to the leader. `joining`: comma-joined `server.N=<spec>` entries (dynconfig.ts
+   * serverSpec); `leaving`: comma-joined myids; `newMembers`: a whole new membership (a bulk,
+   * non-incremental reconfig). Absent or null lists go out as null (length -1); "" is refused
+   * here, never sent. `fromConfig`: the config version this change is based on (a
+   * compare-and-set; -1n for any).
+   * Returns the connected server's config after the change: its text, its version (the
+   * `version=` line, hex) and the stat of /zookeeper/config.
+   * ZkError rc: -123 RECONFIGDISABLED, -6 UNIMPLEMENTED (standalone), -14 RECONFIGINPROGRESS,
+   * -103 BADVERSION (fromConfig is stale), -8 BADARGUMENTS, -13 NEWCONFIGNOQUORUM (the new config
+   * has no synced quorum), -102 NOAUTH (checked last, PrepRequestProcessor.java L400–548); a
+   * failed reconfig still uses a zxid (an error txn).
+   */
+  async reconfig(req: {
+    joining?: string | null;
+    leaving?: string | null;
+    newMembers?: string | null;
+    fromConfig: bigint;
+  }): Promise<{ config: string; version: bigint; stat: WireStat }> {
+    const lists = [req.joining ?? null, req.leaving ?? null, req.newMembers ?? null];
+    if (lists.some((l) => l === ''))
+      throw new ZkError('reconfig: an empty list is not absent (pass null; an empty newMembers is a bulk reconfig to nothing)', null);
+    const record = Buffer.concat([...lists.map(nullableUstring), int64(req.fromConfig)]);
+    const b = await this.request(OP.reconfig, record, `reconfig from version ${req.fromConfig.toString(16)}`);
+    const dataLen = Math.max(0, b.readInt32BE(0));
+    const config = b.toString('utf8', 4, 4 + dataLen);
+    const version = parseDynamicConfig(config).version;
+    if (version === null) throw new ZkError(`reconfig: the reply's config has no version line: ${JSON.stringify(config)}`, null);
+    return { config, version, stat: readStat(b, 4 + dataLen) };
+  }
+
+  /**
+   * Who this connection is authenticated as (ZooKeeper.whoAmI, 3.7.0+): one entry per auth id,
+   * e.g. {authScheme: "ip", user: "127.0.0.1"}, and {authScheme: "super", user: ""} for a super
+   * session. An older server does not know opcode 107 (it answers an error or drops the
+   * connection: a ZkError either way).
+   */
+  async whoAmI(): Promise<{ authScheme: string; user: string }[]> {
+    const b = await this.request(OP.whoAmI, Buffer.alloc(0), 'whoAmI');
+    const count = b.readInt32BE(0);
+    const out: { authScheme: string; user: string }[] = [];
+    let at = 4;
+    for (let i = 0; i < count; i++) {
+      const scheme = readUstring(b, at);
+      const user = readUstring(b, scheme.next);
+      out.push({ authScheme: scheme.text, user: user.text });
+      at = user.next;
+    }
+    return out;
   }
 
   /** Requests sent and not yet answered. */

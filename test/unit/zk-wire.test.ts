@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { WireSession, statZxid } from '../../src/zk/wire.js';
+import { WireSession, statZxid, zkErrorText } from '../../src/zk/wire.js';
 import { bucketOf, commonDigest } from '../../src/zk/verify.js';
 import { BATCH, bulkCount, bulkPath, payload } from '../../src/lab/bulk.js';
 
@@ -24,13 +24,47 @@ function stat(czxid: bigint, numChildren: number, ephemeral: boolean): Buffer {
   return s;
 }
 
-/** A server that answers getData of /a (data "hello"), ZNONODE for anything else, a multi with one failed op; replies in 1-byte writes. */
-function scripted(): Promise<{ port: number; close: () => void; seen: number[] }> {
+/** The config a reconfig reply carries (QuorumMaj.toString: no trailing newline). */
+const CONFIG = 'server.1=127.0.0.1:2888:3888:participant;127.0.0.1:2181\nserver.2=[::1]:2889:3889:observer;2182\nversion=100000003';
+
+function ustr(s: string): Buffer {
+  const l = Buffer.alloc(4);
+  l.writeInt32BE(Buffer.byteLength(s));
+  return Buffer.concat([l, Buffer.from(s)]);
+}
+
+/** The reply body of an op the scripted server knows besides getData and multi, or null for an empty OK. */
+function answer(op: number, body: Buffer, head: (err: number) => Buffer): { out: Buffer; close?: boolean } | null {
+  if (op === 100) {
+    const ok = body.subarray(body.length - 11).toString() === 'super:right';
+    return { out: packet(head(ok ? 0 : -115)), close: !ok };
+  }
+  if (op === 16) {
+    const fromConfig = body.readBigInt64BE(body.length - 8);
+    if (fromConfig !== 0x100000002n) return { out: packet(head(-103)) };
+    return { out: packet(Buffer.concat([head(0), ustr(CONFIG), stat(0x100000003n, 0, false)])) };
+  }
+  if (op === 107) {
+    const count = Buffer.from([0, 0, 0, 2]);
+    return { out: packet(Buffer.concat([head(0), count, ustr('ip'), ustr('127.0.0.1'), ustr('super'), ustr('')])) };
+  }
+  return null;
+}
+
+/**
+ * A server that answers getData of /a (data "hello"), ZNONODE for anything else, a multi with
+ * one failed op, auth (OK only for digest "super:right", else AUTHFAILED and a close), reconfig
+ * (OK only from version 0x100000002, else BADVERSION) and whoAmI; replies in 1-byte writes.
+ * `bodies` keeps every request body (xid, op, record) for byte checks.
+ */
+function scripted(): Promise<{ port: number; close: () => void; seen: number[]; bodies: Buffer[] }> {
   const seen: number[] = [];
+  const bodies: Buffer[] = [];
   const server = net.createServer((sock) => {
     let buf = Buffer.alloc(0);
     let connected = false;
     sock.on('data', (d) => {
+      if (sock.writableEnded) return; // closed after AUTHFAILED: like ZooKeeper, read no more
       buf = Buffer.concat([buf, d]);
       while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
         const body = buf.subarray(4, 4 + buf.readInt32BE(0));
@@ -46,6 +80,7 @@ function scripted(): Promise<{ port: number; close: () => void; seen: number[] }
           const xid = body.readInt32BE(0);
           const op = body.readInt32BE(4);
           seen.push(op);
+          if (op !== 11) bodies.push(Buffer.from(body)); // pings come whenever the timer fires
           const head = (err: number) => {
             const h = Buffer.alloc(16);
             h.writeInt32BE(xid, 0);
@@ -65,22 +100,41 @@ function scripted(): Promise<{ port: number; close: () => void; seen: number[] }
             res.writeInt32BE(-1, 13);
             res[17] = 1; // done
             out = packet(Buffer.concat([head(0), res.subarray(0, 9 + 4 + 9)]));
-          } else out = packet(head(0));
+          } else {
+            const a = answer(op, body, head);
+            out = a?.out ?? packet(head(0));
+            if (a?.close) {
+              sock.end(out);
+              return;
+            }
+          }
         }
         for (const byte of out) sock.write(Buffer.from([byte]));
       }
     });
   });
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, close: () => server.close(), seen })),
+    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, close: () => server.close(), seen, bodies })),
   );
 }
 
+type Scripted = Awaited<ReturnType<typeof scripted>>;
+
+/** Run `body` with a session on a fresh scripted server; both are closed after, whatever happens. */
+async function withScripted(body: (s: WireSession, srv: Scripted) => Promise<void>): Promise<void> {
+  const srv = await scripted();
+  const s = await WireSession.connect('127.0.0.1', srv.port, 5000);
+  try {
+    await body(s, srv);
+  } finally {
+    await s.close();
+    srv.close();
+  }
+}
+
 describe('zk/wire.ts WireSession', () => {
-  it('matches pipelined replies cut into single bytes to their requests, reads data, stat and zxids, and maps errors to rc', async () => {
-    const srv = await scripted();
-    const s = await WireSession.connect('127.0.0.1', srv.port, 5000);
-    try {
+  it('matches pipelined replies cut into single bytes to their requests, reads data, stat and zxids, and maps errors to rc', () =>
+    withScripted(async (s, srv) => {
       const [a, missing, again] = await Promise.allSettled([s.getData('/a'), s.getData('/b'), s.getData('/a')]);
       assert.equal(a.status, 'fulfilled');
       assert.equal(again.status, 'fulfilled');
@@ -95,11 +149,7 @@ describe('zk/wire.ts WireSession', () => {
       assert.equal((missing as PromiseRejectedResult).reason.rc, -101);
       assert.equal(await s.createAll([{ path: '/x', data: Buffer.from('1') }]), false, 'a multi with an ErrorResult failed as a whole');
       assert.deepEqual(srv.seen.slice(0, 4), [4, 4, 4, 14]);
-    } finally {
-      await s.close();
-      srv.close();
-    }
-  });
+    }));
 
   it('rejects every pending request when the connection closes, and refuses a server that does not answer', async () => {
     const srv = await scripted();
@@ -113,6 +163,63 @@ describe('zk/wire.ts WireSession', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     await assert.rejects(WireSession.connect('127.0.0.1', (silent.address() as net.AddressInfo).port, 300), /no session within 300 ms/);
     silent.close();
+  });
+});
+
+describe('zk/wire.ts auth, reconfig and whoAmI', () => {
+  it('sends an AuthPacket on xid -4 (type 100, auth type 0, scheme, buffer), matches the reply on xid -4, and names AUTHFAILED', () =>
+    withScripted(async (s, srv) => {
+      await s.addAuth('digest', Buffer.from('super:right'));
+      const body = srv.bodies.at(-1) as Buffer;
+      assert.deepEqual(body, Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0xfc, 0, 0, 0, 100, 0, 0, 0, 0]), ustr('digest'), ustr('super:right')]));
+      assert.deepEqual(await s.whoAmI(), [
+        { authScheme: 'ip', user: '127.0.0.1' },
+        { authScheme: 'super', user: '' },
+      ]);
+      assert.deepEqual(srv.bodies.at(-1), Buffer.from([0, 0, 0, 1, 0, 0, 0, 107]), 'whoAmI: header only, no record');
+      const [first, second] = await Promise.allSettled([s.addAuth('digest', Buffer.from('super:wrong')), s.addAuth('digest', Buffer.from('x'))]);
+      assert.equal(second.status, 'rejected');
+      assert.match((second as PromiseRejectedResult).reason.message, /xid -4 is in flight/);
+      assert.equal(first.status, 'rejected');
+      const e = (first as PromiseRejectedResult).reason;
+      assert.equal(e.rc, -115);
+      assert.match(e.message, /-115 \(AUTHFAILED\)/);
+      await assert.rejects(s.getData('/a'), /closed|failed/, 'the server closed the connection after AUTHFAILED');
+    }));
+
+  it('sends a ReconfigRequest with null lists as length -1 and an int64 version, reads the config, its version and stat, and names BADVERSION', () =>
+    withScripted(async (s, srv) => {
+      const joiner = 'server.3=127.0.0.3:2888:3888:participant;127.0.0.3:2181';
+      const r = await s.reconfig({ joining: joiner, fromConfig: 0x100000002n });
+      const version = Buffer.from([0, 0, 0, 1, 0, 0, 0, 2]);
+      const minus1 = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+      assert.deepEqual((srv.bodies.at(-1) as Buffer).subarray(4), Buffer.concat([Buffer.from([0, 0, 0, 16]), ustr(joiner), minus1, minus1, version]));
+      assert.equal(r.config, CONFIG);
+      assert.equal(r.version, 0x100000003n);
+      assert.equal(statZxid(r.stat, 'mzxid'), 0x100000004n);
+      await s.reconfig({ leaving: '2', joining: null, fromConfig: 0x100000002n });
+      assert.deepEqual((srv.bodies.at(-1) as Buffer).subarray(8), Buffer.concat([minus1, ustr('2'), minus1, version]));
+      const stale = s.reconfig({ leaving: '2', fromConfig: -1n });
+      await assert.rejects(stale, (e: Error & { rc: number }) => e.rc === -103 && /-103 \(BADVERSION\)/.test(e.message));
+      assert.deepEqual((srv.bodies.at(-1) as Buffer).subarray(-8), Buffer.alloc(8, 0xff), '-1n: any version');
+      const sent = srv.bodies.length;
+      await assert.rejects(s.reconfig({ joining: joiner, newMembers: '', fromConfig: -1n }), /empty list is not absent/);
+      assert.equal(srv.bodies.length, sent, 'an empty newMembers is never sent');
+    }));
+
+  it('names every reconfig and auth error code as KeeperException.Code does', () => {
+    const want: [number, string][] = [
+      [-123, 'RECONFIGDISABLED'],
+      [-14, 'RECONFIGINPROGRESS'],
+      [-103, 'BADVERSION'],
+      [-13, 'NEWCONFIGNOQUORUM'],
+      [-8, 'BADARGUMENTS'],
+      [-102, 'NOAUTH'],
+      [-6, 'UNIMPLEMENTED'],
+      [-115, 'AUTHFAILED'],
+    ];
+    for (const [rc, name] of want) assert.equal(zkErrorText(rc), `ZooKeeper error ${rc} (${name})`);
+    assert.equal(zkErrorText(-999), 'ZooKeeper error -999');
   });
 });
 
