@@ -4,7 +4,6 @@
 // srvr, and refuses a plan that does not match the cluster.
 // Invariants: renders the very steps apply will run; refusals exit 2 with the reason.
 import { plannedFiles, simulateWrites, FileRefused } from '../compile/files.js';
-import { oldNode, serverLines } from '../compile/nodes.js';
 import { readLive } from '../inspect/live.js';
 import { hazardLine, planHazards } from '../plan/versions.js';
 import { SshPool } from '../remote/ssh.js';
@@ -36,11 +35,7 @@ export async function cmdPlan(file: string, o: { format: string; live?: boolean 
       await pool.closeAll();
     }
   } else {
-    const all = serverLines(plan, plan.servers.map(oldNode));
-    initial = plannedFiles(
-      plan.servers.map((s) => ({ node: oldNode(s), all })),
-      plan.cluster.ports.client,
-    );
+    initial = plannedFiles(plan);
   }
   let files;
   try {

@@ -5,7 +5,9 @@
 // dynamic config file (3.5+ `dynamicConfigFile`) is written beside zoo.cfg, never inlined.
 import path from 'node:path';
 import { dynamicConfigPath, membershipChange, reconfigEnabled, renderZooCfg, synthesizeZooCfg } from './zoocfg.js';
-import type { Compiled, FileWrite, NodeRef, ServerLine, Step } from './types.js';
+import type { Plan } from '../plan/schema.js';
+import { oldNode, serverLines } from './nodes.js';
+import type { Compiled, FileWrite, Step } from './types.js';
 
 export type ReadFile = (host: string, path: string) => string | undefined;
 
@@ -100,11 +102,16 @@ export function simulateWrites(compiled: Compiled, initial: Map<string, string>)
   return out;
 }
 
-/** The current servers' zoo.cfg as the plan describes them (when the real ones are not read). */
-export function plannedFiles(servers: { node: NodeRef; all: ServerLine[] }[], clientPort: number): Map<string, string> {
+/**
+ * The current servers' zoo.cfg and myid as the plan describes them (when the real ones are not
+ * read), keyed `host\u0000path`.
+ */
+export function plannedFiles(plan: Plan): Map<string, string> {
+  const nodes = plan.servers.map(oldNode);
+  const all = serverLines(plan, nodes);
   const m = new Map<string, string>();
-  for (const { node, all } of servers) {
-    m.set(`${node.host}\u0000${node.config}`, synthesizeZooCfg(node, all, clientPort));
+  for (const node of nodes) {
+    m.set(`${node.host}\u0000${node.config}`, synthesizeZooCfg(node, all, plan.cluster.ports.client));
     m.set(`${node.host}\u0000${node.dataDir}/myid`, `${node.myid}\n`);
   }
   return m;

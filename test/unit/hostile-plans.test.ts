@@ -21,7 +21,6 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { compile, Refusal } from '../../src/compile/index.js';
 import { FileRefused, plannedFiles, simulateWrites } from '../../src/compile/files.js';
-import { oldNode, serverLines } from '../../src/compile/nodes.js';
 import { formatPlanError, loadPlanFile, type LoadResult } from '../../src/plan/load.js';
 import { planHazards } from '../../src/plan/versions.js';
 import { renderPlan } from '../../src/ui/plan-render.js';
@@ -88,11 +87,7 @@ function planChecked(r: LoadResult & { ok: true }): 'compiled' | 'refused' {
     assert.doesNotMatch(e.message, STACK);
     return 'refused';
   }
-  const all = serverLines(plan, plan.servers.map(oldNode));
-  const initial = plannedFiles(
-    plan.servers.map((s) => ({ node: oldNode(s), all })),
-    plan.cluster.ports.client,
-  );
+  const initial = plannedFiles(plan);
   let files;
   try {
     files = simulateWrites(compiled, initial);

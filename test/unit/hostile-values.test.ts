@@ -32,7 +32,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { compile, type Compiled, type FileWrite, type NodeRef, type RemoteCommand } from '../../src/compile/index.js';
 import { plannedFiles, simulateWrites } from '../../src/compile/files.js';
-import { oldNode, serverLines } from '../../src/compile/nodes.js';
+import { oldNode } from '../../src/compile/nodes.js';
 import { log4jEnvBlock } from '../../src/compile/logging.js';
 import { escapeValue, parseProperties, propertyValue } from '../../src/compile/properties.js';
 import { parseServerKey, parseServerValue } from '../../src/compile/serverline.js';
@@ -435,11 +435,7 @@ function sourced(file: string, shell: 'sh' | 'bash', logDir?: string): string {
 }
 
 function checkFiles(plan: Plan, c: Compiled, label: string): void {
-  const all = serverLines(plan, plan.servers.map(oldNode));
-  const initial = plannedFiles(
-    plan.servers.map((s) => ({ node: oldNode(s), all })),
-    plan.cluster.ports.client,
-  );
+  const initial = plannedFiles(plan);
   // the stand-ins for the hosts' zoo.cfg read back as the plan says
   for (const s of plan.servers) {
     const base = initial.get(`${s.host}\u0000${s.config}`)!;

@@ -7,7 +7,6 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../../src/compile/index.js';
 import { FileRefused, plannedFiles, resolveFile, simulateWrites } from '../../src/compile/files.js';
-import { oldNode, serverLines } from '../../src/compile/nodes.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { loadPlanFile } from '../../src/plan/load.js';
 import { hostsConnectString } from '../../src/zk/client.js';
@@ -15,11 +14,7 @@ import { loadOk, ROLLING } from './plan-fixtures.js';
 
 /** The first zoo.cfg the plan writes, from the plan's picture of the current files (zkroll plan without --live). */
 function firstZooCfg(plan: Plan): string {
-  const all = serverLines(plan, plan.servers.map(oldNode));
-  const initial = plannedFiles(
-    plan.servers.map((s) => ({ node: oldNode(s), all })),
-    plan.cluster.ports.client,
-  );
+  const initial = plannedFiles(plan);
   const writes = [...simulateWrites(compile(plan), initial).values()].flat();
   return writes.find((f) => f.path.endsWith('zoo.cfg'))!.content;
 }
