@@ -12,19 +12,19 @@
 // (a point the run went past unseen is reported as missed, never passed); nothing of zkroll's own
 // output decides the end state.
 import { execFile, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { promisify } from 'node:util';
-import { labDir } from '../../src/lab/lab.js';
 import {
   assertIncidentEndState,
   assertNoWriteLost,
   incident,
   INCIDENT_CONNECT,
+  incidentRunState,
   labDown,
   labUp,
+  OLD_INCIDENT_CONNECT,
   readerRunning,
   run,
+  seedCopyInFlight,
   spawnApply,
   startWriter,
   stateEnv,
@@ -36,8 +36,6 @@ const pexec = promisify(execFile);
 
 /** The incident's hosts whose client port (2181) the watcher follows. */
 const HOSTS = ['127.0.10.1', '127.0.10.6', '127.0.10.7', '127.0.10.8', '127.0.10.9', '127.0.10.10'];
-/** The old ensemble's client addresses: the writer is one of its clients, as the proxies are. */
-const OLD_CONNECT = '127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181';
 /** Writes per second of the chain's client. */
 export const WRITER_HZ = 20;
 /** `resume` after a failed end, at most this many times per point. */
@@ -70,20 +68,6 @@ export interface ChainResult {
   resumes: number;
 }
 
-interface RunState {
-  value: string;
-  index: number;
-}
-
-function runState(file: string): RunState | null {
-  try {
-    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as { snapshot: { value: string; context: { index: number } } };
-    return { value: r.snapshot.value, index: r.snapshot.context.index };
-  } catch {
-    return null; // not written yet, or being replaced
-  }
-}
-
 /** The hosts of HOSTS with a listening client port. */
 async function listening(): Promise<Set<string>> {
   const { stdout } = await pexec('ss', ['-Hltn', 'sport = :2181']);
@@ -93,19 +77,13 @@ async function listening(): Promise<Set<string>> {
   return up;
 }
 
-/** Is the seed copy unpacking into the temporary server's data directories right now? */
-function copyInFlight(): boolean {
-  const fsRoot = path.join(labDir('codis-incident'), 'hosts', '127.0.10.1', 'fs');
-  return ['data__zookeeper/data', 'data__zookeeper/datalog'].some((d) => fs.existsSync(path.join(fsRoot, d, 'version-2.zkroll-incoming')));
-}
-
 class Missed extends Error {}
 
 /**
- * Wait until `p` holds for the run of `child` (state in `runFile`); throws Missed when the run
+ * Wait until `p` holds for the run of `child` (state in `env`); throws Missed when the run
  * ends or goes past the point's step first.
  */
-async function reach(p: KillPoint, child: ChildProcess, runFile: string): Promise<void> {
+async function reach(p: KillPoint, child: ChildProcess, env: NodeJS.ProcessEnv): Promise<void> {
   const deadline = Date.now() + POINT_DEADLINE_MS;
   let baseline: Set<string> | null = null;
   const closedSeen = new Set<string>();
@@ -113,11 +91,11 @@ async function reach(p: KillPoint, child: ChildProcess, runFile: string): Promis
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Missed(`zkroll ended (${child.exitCode ?? child.signalCode}) before ${p.name}`);
     if (Date.now() > deadline) throw new Missed(`${p.name} not reached within ${POINT_DEADLINE_MS} ms`);
-    const st = runState(runFile);
+    const st = incidentRunState(env);
     if (st && st.value === 'running' && st.index === p.n - 1) {
       if (p.kind === 'start') return;
       if (enteredAt === 0) enteredAt = Date.now();
-      if (p.kind === 'copy' && copyInFlight()) return;
+      if (p.kind === 'copy' && seedCopyInFlight()) return;
       if (p.kind === 'carry' && readerRunning()) return;
       if (p.kind === 'during' && Date.now() - enteredAt >= 150) return;
       if (p.kind === 'stop-start' || p.kind === 'gate') {
@@ -158,10 +136,9 @@ export async function runChain(points: readonly KillPoint[], totalSteps: number,
   const t0 = Date.now();
   labUp(incident, '--znodes', '300');
   try {
-    const before = await tree(OLD_CONNECT, '/lab');
+    const before = await tree(OLD_INCIDENT_CONNECT, '/lab');
     const env = stateEnv('crash');
-    const runFile = path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident', 'run.json');
-    const writer = startWriter(OLD_CONNECT, 1000 / WRITER_HZ);
+    const writer = startWriter(OLD_INCIDENT_CONNECT, 1000 / WRITER_HZ);
     const applyAt = Date.now();
     let child = spawnApply(env, ['apply', incident, '--yes']);
     let resumes = 0;
@@ -185,7 +162,7 @@ export async function runChain(points: readonly KillPoint[], totalSteps: number,
     for (const p of points) {
       const r: PointResult = { point: p.name, what: p.what, outcome: 'killed', atMs: 0, failedResumes: 0, errors: [] };
       try {
-        await reach(p, child, runFile);
+        await reach(p, child, env);
       } catch (e) {
         if (!(e instanceof Missed)) throw e;
         r.outcome = 'missed';

@@ -6,45 +6,31 @@
 // the end state and every acknowledged write are checked from the servers.
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { labDir } from '../../src/lab/lab.js';
 import { probeSrvr } from '../../src/zk/fourlw.js';
 import {
   assertIncidentEndState,
   assertNoWriteLost,
   incident,
   INCIDENT_CONNECT,
+  incidentRunState,
   labDown,
   labUp,
+  OLD_INCIDENT_CONNECT,
   onHost,
   rolling,
   run,
+  seedCopyInFlight,
   spawnApply,
   sshdPid,
   startWriter,
   stateEnv,
   tree,
 } from './helpers.js';
-import fs from 'node:fs';
-
-const OLD = '127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181';
 
 /** Cut every SSH connection to `ip`: kill its sshd's per-connection processes (SIGKILL). */
-function cutSessions(ip: string): number {
-  const r = spawnSync('pkill', ['-KILL', '-P', String(sshdPid('codis-incident', ip))]);
-  return r.status === 0 ? 1 : 0;
-}
-
-function runState(env: NodeJS.ProcessEnv): { value: string; index: number; failure: { message: string; output: string } | null } | null {
-  try {
-    const r = JSON.parse(fs.readFileSync(path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident', 'run.json'), 'utf8')) as {
-      snapshot: { value: string; context: { index: number; failure: { message: string; output: string } | null } };
-    };
-    return { value: r.snapshot.value, index: r.snapshot.context.index, failure: r.snapshot.context.failure };
-  } catch {
-    return null;
-  }
+function cutSessions(ip: string): void {
+  spawnSync('pkill', ['-KILL', '-P', String(sshdPid('codis-incident', ip))]);
 }
 
 async function until(what: string, child: ChildProcess, f: () => boolean, ms = 300000): Promise<void> {
@@ -63,11 +49,6 @@ function exited(child: ChildProcess): Promise<{ code: number | null; out: string
   return new Promise((r) => child.once('exit', (code) => r({ code, out })));
 }
 
-const incoming = () =>
-  ['data', 'datalog'].some((d) =>
-    fs.existsSync(path.join(labDir('codis-incident'), 'hosts', '127.0.10.1', 'fs', `data__zookeeper`, d, 'version-2.zkroll-incoming')),
-  );
-
 describe('faults on the hosts', () => {
   let stopped: number | null = null;
   after(() => {
@@ -77,27 +58,27 @@ describe('faults on the hosts', () => {
 
   it('an SSH connection cut mid-copy, a host unreachable for a while, a second apply: each a clear failed state or refusal, and resume finishes', async () => {
     labUp(incident, '--znodes', '300');
-    const before = await tree(OLD, '/lab');
+    const before = await tree(OLD_INCIDENT_CONNECT, '/lab');
     const env = stateEnv('faults');
-    const writer = startWriter(OLD, 50);
+    const writer = startWriter(OLD_INCIDENT_CONNECT, 50);
 
     // 1. the SSH connections cut while the seed copy streams: the step fails, naming the copy
     const a = spawnApply(env, ['apply', incident, '--yes']);
     const aEnd = exited(a);
-    await until('the seed copy', a, incoming);
+    await until('the seed copy', a, seedCopyInFlight);
     for (const h of ['127.0.10.1', '127.0.10.7', '127.0.10.9', '127.0.10.10']) cutSessions(h);
     const first = await aEnd;
     assert.equal(first.code, 1, first.out);
     assert.match(first.out, /step 13 failed: .*(copy|connection|channel)/i);
     assert.match(first.out, /continue with: zkroll resume/);
-    const failed = runState(env)!;
+    const failed = incidentRunState(env)!;
     assert.equal(failed.value, 'failed');
     assert.equal(failed.index, 12);
 
     // 2. a second apply and a second resume while the resumed run goes on: refused, nothing done
     const b = spawnApply(env, ['resume', incident, '--yes']);
     const bEnd = exited(b);
-    await until('the resumed run', b, () => runState(env)?.value === 'running');
+    await until('the resumed run', b, () => incidentRunState(env)?.value === 'running');
     for (const cmd of ['apply', 'resume']) {
       const second = run(env, [cmd, incident, '--yes']);
       assert.notEqual(second.code, 0, `${cmd} while a run goes on: ${second.out}`);
@@ -105,13 +86,13 @@ describe('faults on the hosts', () => {
     }
 
     // 3. a host unreachable from the start of step 24 (its sshd stopped, its connections cut)
-    await until('step 24', b, () => (runState(env)?.index ?? 0) >= 23);
+    await until('step 24', b, () => (incidentRunState(env)?.index ?? 0) >= 23);
     stopped = sshdPid('codis-incident', '127.0.10.7');
     process.kill(stopped, 'SIGSTOP');
     cutSessions('127.0.10.7');
     const second = await bEnd;
     assert.equal(second.code, 1, second.out);
-    const st = runState(env)!;
+    const st = incidentRunState(env)!;
     assert.equal(st.value, 'failed');
     assert.match(`${st.failure?.message}`, /127\.0\.10\.7/, 'the failure names the host');
     const status = run(env, ['status', incident]);

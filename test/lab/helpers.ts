@@ -29,6 +29,8 @@ export const NEW_IDS = new Map([
   ['127.0.10.10', 6],
 ]);
 export const INCIDENT_CONNECT = [...NEW_IDS.keys()].map((h) => `${h}:2181`).join(',');
+/** The incident's old ensemble as its clients know it (7, 9 and 10 serve when the lab is up). */
+export const OLD_INCIDENT_CONNECT = '127.0.10.7:2181,127.0.10.9:2181,127.0.10.10:2181';
 
 export function stateEnv(tag: string): NodeJS.ProcessEnv {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `zkroll-state-${tag}-`));
@@ -191,21 +193,34 @@ export function spawnApply(env: NodeJS.ProcessEnv, args: string[]): ChildProcess
   return spawn(process.execPath, [zkroll, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** Where the incident run of this state dir stands (its run.json), or null before it is written (or while it is replaced). */
+export function incidentRunState(env: NodeJS.ProcessEnv): { value: string; index: number; failure: { message: string; output: string } | null } | null {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident', 'run.json'), 'utf8')) as {
+      snapshot: { value: string; context: { index: number; failure: { message: string; output: string } | null } };
+    };
+    return { value: r.snapshot.value, index: r.snapshot.context.index, failure: r.snapshot.context.failure };
+  } catch {
+    return null;
+  }
+}
+
+/** Is the seed copy unpacking into the temporary server's data directories right now? */
+export function seedCopyInFlight(): boolean {
+  const fsRoot = path.join(labDir('codis-incident'), 'hosts', '127.0.10.1', 'fs');
+  return ['data__zookeeper/data', 'data__zookeeper/datalog'].some((d) => fs.existsSync(path.join(fsRoot, d, 'version-2.zkroll-incoming')));
+}
+
 /** Is a split-window reader (a standalone ZooKeeper on a copy of old data) running? */
 export function readerRunning(): boolean {
   return spawnSync('pgrep', ['-f', 'zkroll-split-.*zoo.cfg']).status === 0;
 }
 
 export async function killAtStep(env: NodeJS.ProcessEnv, child: ChildProcess, index: number, delayMs: number, until?: () => boolean): Promise<void> {
-  const file = path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident', 'run.json');
   const deadline = Date.now() + 300000;
   for (;;) {
-    try {
-      const run = JSON.parse(fs.readFileSync(file, 'utf8')) as { snapshot: { value: string; context: { index: number } } };
-      if (run.snapshot.value === 'running' && run.snapshot.context.index >= index) break;
-    } catch {
-      // not written yet / being replaced
-    }
+    const st = incidentRunState(env);
+    if (st?.value === 'running' && st.index >= index) break;
     if (child.exitCode !== null) throw new Error(`apply ended (${child.exitCode}) before step ${index + 1}`);
     if (Date.now() > deadline) throw new Error(`apply did not reach step ${index + 1} within 300 s`);
     await new Promise((r) => setTimeout(r, 20));
