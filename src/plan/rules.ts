@@ -140,6 +140,8 @@ function checkRebuild(plan: Plan, s: RebuildStrategy, known: ReadonlySet<number>
     },
   );
 
+  checkReconfig(s, out);
+
   if (typeof s.seedFrom === 'number') {
     if (!known.has(s.seedFrom)) out.push({ path: ['strategy', 'seedFrom'], at: 'value', message: `${s.seedFrom} is not a current server (${serversText})` });
     else if (broken.has(s.seedFrom))
@@ -149,4 +151,29 @@ function checkRebuild(plan: Plan, s: RebuildStrategy, known: ReadonlySet<number>
         message: `server ${s.seedFrom} is listed as broken; seed from a healthy server or "leader"`,
       });
   }
+}
+
+/** membership: reconfig needs a way in (a password for super); a reconfig block is only read with it. */
+function checkReconfig(s: RebuildStrategy, out: RuleViolation[]): void {
+  if (s.membership !== 'reconfig') {
+    if (s.reconfig !== undefined)
+      out.push({ path: ['strategy', 'reconfig'], at: 'key', message: 'strategy.reconfig is only read with membership: reconfig (membership is restart)' });
+    return;
+  }
+  if (s.reconfig === undefined) {
+    out.push({
+      path: ['strategy', 'membership'],
+      at: 'value',
+      message:
+        "membership: reconfig needs strategy.reconfig: { access: super, passwordFile: <file with the password whose digest is the servers' superDigest> } or { access: skipACL }",
+    });
+    return;
+  }
+  if (s.reconfig.access === 'super' && s.reconfig.passwordFile === undefined)
+    out.push({
+      path: ['strategy', 'reconfig'],
+      at: 'value',
+      message:
+        "access: super needs passwordFile: the file holding the password whose digest is the servers' zookeeper.DigestAuthenticationProvider.superDigest (read at run time, never stored)",
+    });
 }

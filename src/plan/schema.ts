@@ -185,6 +185,26 @@ const SEED = 'expected "leader" or the myid of a current server';
 const SeedFromSchema = z.union([z.literal('leader', { error: SEED }), intIn(0, Number.MAX_SAFE_INTEGER, SEED)], { error: SEED });
 
 const RollingSchema = z.strictObject({ kind: z.literal('rolling') });
+/**
+ * How zkroll may reconfigure (membership: reconfig). The server authorizes a reconfig only for a
+ * superuser session or with zookeeper.skipACL=yes (zookeeperAdmin.md "skipACL";
+ * ZooKeeperServer.checkACL at release-3.9.3): `super` logs in with digest `user`:<the password
+ * in passwordFile> (its digest is the servers' zookeeper.DigestAuthenticationProvider.superDigest).
+ * The password is read at run time and never stored or shown.
+ */
+const ReconfigSchema = z.strictObject({
+  access: z.enum(['super', 'skipACL'], { error: 'expected "super" or "skipACL"' }).default('super'),
+  user: z
+    .string({ error: USER })
+    .regex(/^[^:\s]+$/, { error: 'expected a digest user name without ":" or blanks' })
+    .default('super'),
+  passwordFile: LocalPathSchema.optional(),
+  /**
+   * The client part of each server line in the dynamic file: `host` binds the client port to the
+   * server's own address (`;host:port`), `any` to every interface (`;port`).
+   */
+  clientAddress: z.enum(['host', 'any'], { error: 'expected "host" or "any"' }).default('host'),
+});
 const RebuildInputSchema = z.strictObject({
   kind: z.literal('rebuild'),
   temporary: TemporaryInputSchema,
@@ -192,6 +212,14 @@ const RebuildInputSchema = z.strictObject({
   renumber: RenumberSchema,
   seedFrom: SeedFromSchema.default('leader'),
   preserveEphemerals: z.array(ZnodePathSchema, { error: 'expected a list of znode paths' }).default([]),
+  /**
+   * How the new ensemble's membership changes after the mini-ensemble has formed: `restart`
+   * (zoo.cfg edits and rolling restarts, every release) or `reconfig` (3.7+ with
+   * reconfigEnabled: one incremental `reconfig` per joining or leaving server, no restarts;
+   * zookeeperReconfig.md).
+   */
+  membership: z.enum(['restart', 'reconfig'], { error: 'expected "restart" or "reconfig"' }).default('restart'),
+  reconfig: ReconfigSchema.optional(),
 });
 
 const StrategyInputSchema = z.discriminatedUnion('kind', [RollingSchema, RebuildInputSchema]);

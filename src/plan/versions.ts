@@ -22,7 +22,8 @@ export interface Version {
 }
 
 export type HazardLevel = 'refuse' | 'warn' | 'info';
-export type HazardStrategy = 'rolling' | 'rebuild';
+/** `reconfig`: a rebuild whose membership changes through ZooKeeper's reconfig (no rolling restarts). */
+export type HazardStrategy = 'rolling' | 'rebuild' | 'reconfig';
 
 export interface Hazard {
   id: string;
@@ -321,6 +322,35 @@ export const VERSION_HAZARDS: readonly HazardRule[] = [
       `${f(p.target)}: a server that rejoins by DIFF keeps a hole in its in-memory committed log, and once it leads, servers that sync from it by DIFF silently miss transactions (ZOOKEEPER-4925, only 3.9.3, fixed in 3.9.4). A rebuild's growth rounds restart every member after each election, so any of them may sync from such a leader. zkroll refuses to rebuild onto ${f(p.target)}: pick 3.9.4 or later, or 3.8.x.`,
   },
   /**
+   * membership: reconfig. reconfigEnabled and the superuser/skipACL check on /zookeeper/config
+   * came in 3.5.3 (ZOOKEEPER-2014; zookeeperReconfig.md "Security"); before it any client could
+   * reconfigure. zkroll proves its access on the new ensemble with whoAmI before the old ensemble
+   * is stopped (whoAmI, ZOOKEEPER-3969: opcode 107 is in release-3.7.0, not in release-3.6.0), so it needs 3.7.0.
+   */
+  {
+    id: 'reconfig-needs-3.7',
+    source: 'ZOOKEEPER-2014, ZOOKEEPER-3969',
+    level: 'refuse',
+    needsCurrent: false,
+    applies: ({ target, strategy }) => strategy === 'reconfig' && lt(target, '3.7.0'),
+    message: (p) =>
+      `${f(p.target)}: membership: reconfig needs 3.7.0 or later: reconfigEnabled and the ACL on /zookeeper/config came in 3.5.3 (ZOOKEEPER-2014), and zkroll proves it may reconfigure (whoAmI, new in 3.7.0) before it stops the old ensemble, the point of no return. Pick 3.7.0 or later, or membership: restart.`,
+  },
+  /**
+   * ZOOKEEPER-4925 under membership: reconfig: no member restarts; the mini-ensemble and every
+   * joiner start with no data and take a full SNAP, so no server that leads has synced by DIFF
+   * during the run. An argument from the bug's mechanism (the lab runs it), hence a warning.
+   */
+  {
+    id: 'ZOOKEEPER-4925-reconfig',
+    source: 'ZOOKEEPER-4925',
+    level: 'warn',
+    needsCurrent: false,
+    applies: ({ target, strategy }) => strategy === 'reconfig' && hasDiffHole(target),
+    message: (p) =>
+      `${f(p.target)}: a server that rejoins by DIFF keeps a hole in its in-memory committed log, and once it leads, servers that sync from it by DIFF miss transactions (ZOOKEEPER-4925, only 3.9.3, fixed in 3.9.4). With membership: reconfig no server restarts and every new member starts empty and takes a full snapshot (SNAP), so the run itself does not create such a leader; later restarts of this ensemble can. Prefer 3.9.4 or later.`,
+  },
+  /**
    * Downgrade across 3.5: 3.5+ logs transaction types 3.4 cannot read — create2 (15), reconfig
    * (16), createContainer (19), deleteContainer (20), createTTL (21) (3.5.5
    * PrepRequestProcessor/SerializeUtils) — and 3.4's SerializeUtils.deserializeTxn throws
@@ -404,9 +434,14 @@ export function versionHazards(input: HazardInput): Hazard[] {
 }
 
 /** The version hazards of a plan; [] when a version cannot be read (the schema and rules report that). */
-export function planHazards(plan: { cluster: { version?: string | undefined }; target: { version: string }; strategy: { kind: HazardStrategy } }): Hazard[] {
+export function planHazards(plan: {
+  cluster: { version?: string | undefined };
+  target: { version: string };
+  strategy: { kind: 'rolling' | 'rebuild'; membership?: 'restart' | 'reconfig' };
+}): Hazard[] {
+  const strategy: HazardStrategy = plan.strategy.kind === 'rebuild' && plan.strategy.membership === 'reconfig' ? 'reconfig' : plan.strategy.kind;
   try {
-    return versionHazards({ current: plan.cluster.version ?? null, target: plan.target.version, strategy: plan.strategy.kind });
+    return versionHazards({ current: plan.cluster.version ?? null, target: plan.target.version, strategy });
   } catch {
     return [];
   }
