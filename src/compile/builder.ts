@@ -48,6 +48,12 @@ export function readsOf(s: StepInput): string[] {
     case 'final-check':
       r.push('the persistent copies of ephemeral nodes, through the ZooKeeper client');
       break;
+    case 'reconfig':
+      r.push('srvr on the members (the reconfig goes to the leader)', '/zookeeper/config after a sync (the committed configuration and its version)');
+      break;
+    case 'check-reconfig-access':
+      r.push('srvr on the members (the leader is asked)', 'whoAmI, or the AdminServer system_properties (skipACL)', '/zookeeper/config after a sync');
+      break;
     default:
       break;
   }

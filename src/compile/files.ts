@@ -43,6 +43,15 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile): Resolv
   const baseHost = fw.baseHost ?? host;
   const base = read(baseHost, fw.base);
   if (base === undefined) throw new MissingBase(`${baseHost}:${fw.base} (the zoo.cfg this step starts from) does not exist`);
+  if (fw.dynamic !== undefined) {
+    // the first config of a server that is not a member yet (membership: reconfig): zkroll writes
+    // its dynamic file whole; the base's own server lines and dynamic file are not carried
+    const r = renderZooCfg(base, [], fw.node, baseHost, '', { ...(fw.set ? { set: fw.set } : {}), ...(fw.unset ? { unset: fw.unset } : {}) });
+    return [
+      { host, path: fw.path, content: r.main, mode: fw.mode },
+      { host, path: fw.dynamic.path, content: fw.dynamic.content, mode: fw.mode },
+    ];
+  }
   const dynPath = dynamicConfigPath(base);
   const dynBase = dynPath !== undefined ? read(baseHost, dynPath) : undefined;
   if (reconfigEnabled(base)) {

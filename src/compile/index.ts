@@ -33,6 +33,7 @@ export function totals(steps: Step[]): Totals {
     starts: steps.filter((s) => s.action === 'start').length,
     stops: steps.filter((s) => s.action === 'stop').length,
     restarts: steps.filter((s) => s.action === 'restart').length,
+    reconfigs: steps.filter((s) => s.action === 'reconfig').length,
     elections: steps.reduce((n, s) => n + s.elections, 0),
     maybeElections: steps.filter((s) => s.maybeElection).length,
     rounds: rounds.size,

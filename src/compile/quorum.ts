@@ -68,15 +68,34 @@ export class QuorumModel {
    */
   beginRound(next: number[]): void {
     const n = this.need();
-    const a = new Set(n.serving);
-    const b = new Set(next);
-    const diff = [...a].filter((x) => !b.has(x)).length + [...b].filter((x) => !a.has(x)).length;
-    if (diff > 1) {
-      throw new Refusal(
-        `configuration [${n.serving.join(', ')}] → [${sorted(next).join(', ')}] changes ${diff} voters at once; old and new majorities must overlap, so membership changes one voter at a time`,
-      );
-    }
+    oneVoter(n.serving, next);
     n.next = sorted(next);
+  }
+
+  /**
+   * An incremental reconfig from the serving configuration C to `next` (C'), committed at once
+   * (no restart). ZooKeeper commits it only with a quorum of both: C acks the proposal, and C'
+   * must already be connected and synced (Leader.isQuorumSynced, else NEWCONFIGNOQUORUM), and
+   * until activation every proposal needs both (zookeeperReconfig.md "Progress guarantees";
+   * Leader.propose at release-3.9.3). So the step needs live(C) ≥ q(C) and live(C') ≥ q(C'),
+   * where a started joiner counts as live; one voter at a time is zkroll's policy.
+   * Throws Refusal when a round is in flight or either quorum would be missing.
+   */
+  reconfigure(next: number[]): void {
+    const n = this.need();
+    if (n.next) throw new Refusal(`a reconfig while configuration [${n.next.join(', ')}] is still being rolled in`);
+    oneVoter(n.serving, next);
+    for (const [label, config] of [
+      ['committed', n.serving],
+      ['new', sorted(next)],
+    ] as const) {
+      const live = this.liveOf(config);
+      if (live < quorumOf(config.length))
+        throw new Refusal(
+          `reconfig [${n.serving.join(', ')}] → [${sorted(next).join(', ')}]: only ${live} of the ${label} configuration's ${config.length} voters would be running and synced, below its quorum of ${quorumOf(config.length)} (ZooKeeper answers NEWCONFIGNOQUORUM or cannot commit)`,
+        );
+    }
+    n.serving = sorted(next);
   }
 
   /** The leader restarted with the round's configuration: it now serves. */
@@ -111,6 +130,18 @@ export class QuorumModel {
       m.new = v;
     }
     return m;
+  }
+}
+
+/** `a` → `b` must change at most one voter: old and new majorities overlap (Refusal otherwise). */
+function oneVoter(a: number[], b: number[]): void {
+  const x = new Set(a);
+  const y = new Set(b);
+  const diff = [...x].filter((v) => !y.has(v)).length + [...y].filter((v) => !x.has(v)).length;
+  if (diff > 1) {
+    throw new Refusal(
+      `configuration [${sorted(a).join(', ')}] → [${sorted(b).join(', ')}] changes ${diff} voters at once; old and new majorities must overlap, so membership changes one voter at a time`,
+    );
   }
 }
 

@@ -2,7 +2,8 @@
 // and any renumbering. The broken servers stop and move their data aside; a temporary server
 // is seeded with the seed server's data; temporary + broken (renumbered) form a mini-ensemble;
 // the old ensemble is stopped; each remaining old server joins renumbered, one voter per round,
-// with a rolling restart (followers first, leader last); the temporary server retires. Pure.
+// with a rolling restart (followers first, leader last) — or, with membership: reconfig, one
+// incremental reconfig each (membership.ts); the temporary server retires. Pure.
 // Invariants: membership changes one voter at a time; every step passes the quorum proof or
 // the plan is refused; every server keeps its host and client port.
 import type { Plan, RebuildStrategy, ServerSpec } from '../plan/schema.js';
@@ -24,6 +25,7 @@ import {
   votersOf,
 } from './nodes.js';
 import { readerCommands } from './split.js';
+import { accessStep, configGate, growByReconfig, reconfigConfigFiles, retireByReconfig } from './membership.js';
 import { finalStep } from './rolling.js';
 import { dropTrustEmpty, firstStartKeys } from './traps.js';
 import type { FileWrite, Gate, MemberAction, NodeRef, RemoteCommand, Step } from './types.js';
@@ -51,6 +53,9 @@ export function compileRebuild(plan: Plan): Step[] {
     );
   }
 
+  const reconfig = s.membership === 'reconfig';
+  // the mini-ensemble's and joiners' first config: static server lines, or a dynamic file (reconfig)
+  const firstFiles = reconfig ? reconfigConfigFiles : configFiles;
   const b = new StepList(plan);
   // observers do not vote: the old ensemble's quorum is of its participants
   const voter = (x: ServerSpec) => x.role !== 'observer';
@@ -128,7 +133,7 @@ export function compileRebuild(plan: Plan): Step[] {
     reason: `the mini-ensemble is servers ${mini.map((n) => n.myid).join(', ')} only`,
     target: { kind: 'node', node: temp },
     commands: [],
-    files: configFiles(plan, temp, mini, baseServer.config, baseServer.host),
+    files: firstFiles(plan, temp, mini, baseServer.config, baseServer.host),
     gates: [],
   });
 
@@ -143,7 +148,7 @@ export function compileRebuild(plan: Plan): Step[] {
       reason: `old server ${x.myid} becomes ${node.myid} (renumbering) on the ${plan.target.version} install`,
       target: { kind: 'node', node },
       commands: [],
-      files: configFiles(plan, node, mini, x.config, x.host),
+      files: firstFiles(plan, node, mini, x.config, x.host),
       gates: [],
     });
   }
@@ -157,6 +162,7 @@ export function compileRebuild(plan: Plan): Step[] {
       gates.push(
         { kind: 'ensemble', members: mini, deadlineMs: h.gateDeadline },
         { kind: 'canary', members: mini, path: h.canaryPath, deadlineMs: h.gateDeadline },
+        ...(reconfig ? [configGate(plan, mini)] : []),
       );
     b.startStep(
       `mini/start-${node.myid}`,
@@ -172,6 +178,8 @@ export function compileRebuild(plan: Plan): Step[] {
       { elections: formed ? 1 : 0 },
     );
   });
+
+  if (reconfig) accessStep(b, mini);
 
   b.phase = 'Stop the old ensemble';
   // the stop that takes the old ensemble below its quorum (the broken servers are down already)
@@ -210,6 +218,10 @@ export function compileRebuild(plan: Plan): Step[] {
     const joiner = target(x);
     const next = [...members, joiner];
     b.phase = `Grow: old ${x.myid} joins as ${joiner.myid}`;
+    if (reconfig) {
+      members = growByReconfig(b, joiner, x.myid, members, x.config, x.host);
+      continue;
+    }
     b.backupStep(`grow-${joiner.myid}/backup`, joiner, 'it rejoins empty and takes the full data from the new leader; its old data is kept aside');
     b.add({
       id: `grow-${joiner.myid}/config-${joiner.myid}`,
@@ -237,6 +249,12 @@ export function compileRebuild(plan: Plan): Step[] {
 
   const final = members.filter((n) => !n.temporary);
   b.phase = `Retire temporary server ${temp.myid}`;
+  if (reconfig) {
+    retireByReconfig(b, temp, members);
+    dropTrustEmpty(b, final);
+    finalStep(b, final, [configGate(plan, final)]);
+    return b.steps;
+  }
   b.model.beginRound(votersOf(final).map((n) => n.myid));
   b.stopStep(
     `retire/stop-${temp.myid}`,

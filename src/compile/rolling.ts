@@ -123,10 +123,11 @@ function memberRestart(plan: Plan, from: NodeRef, to: NodeRef, members: NodeRef[
   };
 }
 
-export function finalStep(b: StepList, members: NodeRef[]): void {
+export function finalStep(b: StepList, members: NodeRef[], extra: Gate[] = []): void {
   const h = b.plan.health;
   b.phase = 'Final checks';
   const gates: Gate[] = [
+    ...extra,
     { kind: 'ensemble', members, deadlineMs: h.gateDeadline },
     { kind: 'canary', members, path: h.canaryPath, deadlineMs: h.gateDeadline },
   ];

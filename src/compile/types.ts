@@ -78,6 +78,11 @@ export type FileWrite =
       set?: { key: string; value: string }[];
       /** Keys zkroll removes (every line of the key). */
       unset?: string[];
+      /**
+       * membership: reconfig — the server lines go to this dynamic file (written with this
+       * content beside zoo.cfg), never to zoo.cfg; `servers` is then not rendered.
+       */
+      dynamic?: { path: string; content: string };
     }
   /**
    * The file at `path` as it is (or empty), with zkroll's block (between its marker lines) put
@@ -95,6 +100,38 @@ export interface ServerLine {
   clientPort: number;
 }
 
+/** A member of a dynamic configuration (3.5+): its server line with the client part. */
+export interface DynamicMember extends ServerLine {
+  /** The client address of `;host:port`; null for `;port` (every interface). */
+  clientHost: string | null;
+}
+
+/**
+ * How zkroll authenticates for a reconfig (plan strategy.reconfig). The password file is a local
+ * path read at run time; the password itself is never part of a step.
+ */
+export interface ReconfigAuth {
+  access: 'super' | 'skipACL';
+  user: string;
+  passwordFile?: string;
+}
+
+/**
+ * One incremental reconfig (ZooKeeperAdmin.reconfigure): `joining` servers added, `leaving`
+ * myids removed, as a compare-and-set on the committed configuration `from` (the version is
+ * read from /zookeeper/config at run time and sent as fromConfig).
+ */
+export interface ReconfigOp {
+  from: DynamicMember[];
+  to: DynamicMember[];
+  /** `server.N=host:q:e:role;[client:]port` entries (ReconfigRequest.joiningServers). */
+  joining: string[];
+  leaving: number[];
+  /** The servers the request may go to (members of `from` that run). */
+  members: NodeRef[];
+  auth: ReconfigAuth;
+}
+
 /** A condition polled (every health.pollInterval) until it holds or its deadline passes. */
 export type Gate =
   | { kind: 'stopped'; node: NodeRef; deadlineMs: number }
@@ -109,7 +146,9 @@ export type Gate =
   /** The node's dataDir holds a snapshot file (version-2/snapshot.<zxid>). */
   | { kind: 'snapshot'; node: NodeRef; deadlineMs: number }
   /** Every member reports this version in `srvr` ("3.4.13" of "3.4.13-6--1, built on …"). */
-  | { kind: 'version'; members: NodeRef[]; version: string; deadlineMs: number };
+  | { kind: 'version'; members: NodeRef[]; version: string; deadlineMs: number }
+  /** Every member's /zookeeper/config (read after a sync) lists exactly `expect` (ids, hosts, ports, roles). */
+  | { kind: 'config'; members: NodeRef[]; expect: DynamicMember[]; deadlineMs: number };
 
 /** One configuration's quorum arithmetic after (and during) a step. */
 export interface QuorumView {
@@ -131,7 +170,18 @@ export interface Membership {
 }
 
 export type StepAction =
-  'persist-ephemerals' | 'prepare-install' | 'stop' | 'backup-data' | 'copy-seed-data' | 'split-window' | 'write-config' | 'start' | 'restart' | 'final-check';
+  | 'persist-ephemerals'
+  | 'prepare-install'
+  | 'stop'
+  | 'backup-data'
+  | 'copy-seed-data'
+  | 'split-window'
+  | 'write-config'
+  | 'start'
+  | 'restart'
+  | 'final-check'
+  | 'reconfig'
+  | 'check-reconfig-access';
 
 export interface MemberAction {
   myid: number;
@@ -173,6 +223,8 @@ export interface Step {
   maybeElection?: boolean;
   /** Set when the step needs an explicit yes even in unattended mode, with the reason. */
   confirm?: string;
+  /** reconfig steps: the change; check-reconfig-access steps: the auth (from/to equal, nothing sent). */
+  reconfig?: ReconfigOp;
 }
 
 export interface Totals {
@@ -180,6 +232,8 @@ export interface Totals {
   starts: number;
   stops: number;
   restarts: number;
+  /** Membership changes through ZooKeeper's reconfig (no restart). */
+  reconfigs: number;
   elections: number;
   maybeElections: number;
   rounds: number;

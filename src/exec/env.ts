@@ -57,6 +57,11 @@ export interface RunEnv {
   /** The host of a label (one SSH connection per host per run). Throws StepError for an unknown host. */
   hosts: (host: string) => Promise<RemoteHost>;
   probes: Probes;
+  /**
+   * The content of a local secret file (strategy.reconfig.passwordFile, relative to the plan),
+   * without its trailing newline; never stored. Absent: no secret can be read (StepError).
+   */
+  readSecret?: (file: string) => Promise<string>;
   stopRequested: () => boolean;
   progress: (line: string) => void;
 }

@@ -14,6 +14,7 @@ import { hostsConnectString, ZkError, ZNODEEXISTS, ZNONODE } from '../zk/client.
 import { COPY_SUFFIX, findPersistedCopies } from '../zk/persisted.js';
 import { ensembleView, waitGate, type GateEnv } from '../zk/gates.js';
 import { carrySplitWindow } from './split-window.js';
+import { checkReconfigAccess, runReconfig } from './reconfig-step.js';
 import { withServerLog } from './serverlog.js';
 import { hasProcess, Interrupted, readText, runCommand, StepError, withRunId, withZk, writeKeeping, type RunEnv } from './env.js';
 import type { StreamRun } from '../remote/ssh.js';
@@ -408,6 +409,13 @@ async function act(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome
       );
       return out;
     }
+    case 'reconfig':
+      await runReconfig(step, env, out);
+      await gates(env, memo, step.gates);
+      return out;
+    case 'check-reconfig-access':
+      await checkReconfigAccess(step, env, out);
+      return out;
     case 'final-check':
       await gates(env, memo, step.gates);
       if (env.settings.preserveEphemerals.length > 0 && t.kind === 'ensemble') {

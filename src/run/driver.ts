@@ -35,7 +35,7 @@ import {
   writeRun,
   type RunFile,
 } from '../machine/store.js';
-import { sshTargets } from '../plan/helpers.js';
+import { resolveLocalPath, sshTargets } from '../plan/helpers.js';
 import type { ReportJson } from '../report/model.js';
 import { archiveReportFiles, reportHtmlWriter } from '../report/write.js';
 import { startRunSampler } from './sampler.js';
@@ -288,6 +288,7 @@ async function drive(
     runId: run.runId,
     hosts,
     probes: liveProbes(hosts, compiled.settings.gateDeadlineMs, compiled.settings.adminPort),
+    readSecret: (file) => readSecretFile(resolveLocalPath(req.planFile, file)),
     // Ctrl-C, or the run was taken over: stop after the remote command in flight
     stopRequested: () => req.stopRequested() || sync.takenOver !== null,
     progress: (l) => ui.progress.update(l),
@@ -429,5 +430,14 @@ async function answer(req: RunRequest, ui: RunUi, run: RunFile, value: string, c
     }
     default:
       return null;
+  }
+}
+
+/** A secret file's content without its trailing newline (strategy.reconfig.passwordFile); StepError-free: the caller names the step. */
+async function readSecretFile(file: string): Promise<string> {
+  try {
+    return (await fs.promises.readFile(file, 'utf8')).replace(/\r?\n$/, '');
+  } catch (e) {
+    throw new Error(`cannot read the password file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
 }

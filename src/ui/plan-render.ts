@@ -4,6 +4,7 @@
 // changes in, text out. Invariants: renders exactly the steps given (the ones apply runs).
 import { unifiedDiff } from '../compile/diff.js';
 import type { FileChange } from '../compile/files.js';
+import { dynamicLine } from '../compile/membership.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
 import type { Compiled, Gate, Membership, QuorumView, RemoteCommand, Step } from '../compile/types.js';
 import { shellCommand } from '../remote/quote.js';
@@ -39,7 +40,34 @@ export function describeGate(g: Gate): string {
       return `servers ${ids(g.members.map((m) => m.myid))} all report version ${g.version} (srvr), ${within}`;
     case 'znodes':
       return `znodes present: ${g.znodes.map((z) => (z.minChildren > 0 ? `${z.path} (≥ ${z.minChildren} children)` : z.path)).join(', ')}, ${within}`;
+    case 'config':
+      return `servers ${ids(g.members.map((m) => m.myid))}, each read alone after a sync, have /zookeeper/config = ${g.expect.map(dynamicLine).join(', ')}, ${within}`;
   }
+}
+
+/** What a reconfig or access-check step sends through the ZooKeeper client (the password masked). */
+function reconfigLines(s: Step): string[] {
+  const r = s.reconfig;
+  if (!r) return [];
+  const at = `zk ${r.members.map((m) => m.host).join(',')}`;
+  const auth =
+    r.auth.access === 'super'
+      ? [`${at}> addauth digest ${r.auth.user}:****   # the password from ${r.auth.passwordFile ?? '(no passwordFile)'}, never shown or stored`]
+      : [`${at}> (no auth: the servers run with zookeeper.skipACL=yes)`];
+  if (s.action === 'check-reconfig-access')
+    return [
+      ...auth,
+      r.auth.access === 'super' ? `${at}> whoami   # must list scheme super` : `${at}> (AdminServer system_properties: zookeeper.skipACL=yes)`,
+      `${at}> reconfig -remove <an id not in the config> -v <the committed version + 1>   # must answer BADVERSION: proves reconfigEnabled, changes nothing`,
+    ];
+  const change = [...(r.joining.length > 0 ? [`-add ${r.joining.join(',')}`] : []), ...(r.leaving.length > 0 ? [`-remove ${r.leaving.join(',')}`] : [])].join(
+    ' ',
+  );
+  return [
+    ...auth,
+    `${at}> sync /zookeeper/config; get /zookeeper/config   # must list ${ids(r.from.map((m) => m.myid))} (done already if it lists ${ids(r.to.map((m) => m.myid))})`,
+    `${at}> reconfig ${change} -v <the version just read>`,
+  ];
 }
 
 function quorumLine(name: string, v: QuorumView): string {
@@ -125,6 +153,10 @@ export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format
         'sh',
       );
     }
+    if (s.reconfig) {
+      item('sends', '');
+      block(reconfigLines(s), 'sh');
+    }
     const members = s.byMember ?? [];
     const slot = s.target.kind === 'slot';
     const lines = members.map((m) => m.commands.flatMap((c) => cmdLines(c, slot)));
@@ -164,15 +196,16 @@ export function renderPlan(c: Compiled, files: Map<number, FileChange[]>, format
     for (const l of membershipLines(s.membership, oldEnded)) item('quorum', l);
     if (s.membership.old?.state === 'ended') oldEnded = true;
     if (s.elections > 0) item('elections', `${s.elections} expected`);
-    if (s.maybeElection) item('elections', 'one if this server is the leader at that moment');
+    if (s.maybeElection)
+      item('elections', s.action === 'reconfig' ? 'a leader hand-off if this server leads at that moment' : 'one if this server is the leader at that moment');
     if (s.confirm) item('CONFIRM', s.confirm);
   }
   if (only) return out.join('\n') + '\n';
   const t = c.totals;
   h2('Totals');
   out.push(
-    `${t.steps} steps: ${t.starts} starts, ${t.stops} stops, ${t.restarts} restarts in ${t.rounds} rolling round${t.rounds === 1 ? '' : 's'}; ` +
-      `${t.elections} leader election${t.elections === 1 ? '' : 's'} expected${t.maybeElections ? ` (+${t.maybeElections} if the stopped server leads)` : ''}.`,
+    `${t.steps} steps: ${t.starts} starts, ${t.stops} stops, ${t.restarts} restarts in ${t.rounds} rolling round${t.rounds === 1 ? '' : 's'}${t.reconfigs > 0 ? `, ${t.reconfigs} reconfigs` : ''}; ` +
+      `${t.elections} leader election${t.elections === 1 ? '' : 's'} expected${t.maybeElections ? ` (+${t.maybeElections} if the ${t.reconfigs > 0 ? 'removed server leads: a hand-off' : 'stopped server leads'})` : ''}.`,
   );
   const confirms = c.steps.filter((s) => s.confirm);
   if (confirms.length > 0) out.push(`Steps that need an explicit yes: ${confirms.map((s) => s.n).join(', ')}.`);

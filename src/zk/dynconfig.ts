@@ -21,7 +21,16 @@
 // given twice is refused (Properties would silently keep the last one); keys other than
 // `server.N` and `version` (a hierarchical quorum's group/weight) are refused: zkroll only
 // reconfigures majority quorums (incremental reconfig requires one, PrepRequestProcessor L465–468).
-import { parseServerKey, parseServerValue, renderServerValue, ServerLineError, type ServerAddress, type ServerRole } from '../compile/serverline.js';
+import {
+  normalizeHost,
+  parseServerKey,
+  parseServerValue,
+  renderServerValue,
+  ServerLineError,
+  type ServerAddress,
+  type ServerRole,
+} from '../compile/serverline.js';
+import type { DynamicMember } from '../compile/types.js';
 
 /** One member of a dynamic configuration. The first address is also spread into host/quorumPort/electionPort. */
 export interface DynServer {
@@ -146,4 +155,44 @@ export function serverSpec(s: DynServer): string {
   const client = { address: s.clientHost ?? null, port: s.clientPort };
   const addresses = s.addresses.length > 0 ? s.addresses : [{ host: s.host, quorumPort: s.quorumPort, electionPort: s.electionPort }];
   return `server.${s.id}=${renderServerValue({ id: s.id, addresses, role: s.role, client })}`;
+}
+
+/** The member as the operator reads it back: `server.N=host:q:e:role;client`. */
+function describe(s: DynServer): string {
+  return `server.${s.id}=${renderServerValue({
+    id: s.id,
+    addresses: s.addresses,
+    role: s.role,
+    client: s.clientPort === undefined ? null : { address: s.clientHost ?? null, port: s.clientPort },
+  })}`;
+}
+
+const WILDCARD = ['0.0.0.0', '::', '0:0:0:0:0:0:0:0'];
+
+/**
+ * Does `got` (a /zookeeper/config or reconfig reply) list exactly the members `expect` — ids,
+ * first address (host, quorum and election port), role and client address? Null when it does,
+ * else why not. Hosts compare as written (no DNS); an expected `;port` (clientHost null) matches
+ * a wildcard or an absent client address. Semantic, never byte for byte: ZooKeeper rewrites the
+ * lines (QuorumServer.toString, release-3.9.3 QuorumPeer.java L431–458).
+ */
+export function membersDiffer(got: DynamicConfig, expect: DynamicMember[]): string | null {
+  const want = [...expect].sort((a, b) => a.myid - b.myid);
+  const ids = [...got.servers.keys()].sort((a, b) => a - b);
+  if (ids.join(',') !== want.map((m) => m.myid).join(','))
+    return `it lists servers ${ids.join(', ') || 'none'}, expected ${want.map((m) => m.myid).join(', ')}`;
+  for (const m of want) {
+    const s = got.servers.get(m.myid)!;
+    const client = s.clientHost === undefined || WILDCARD.includes(normalizeHost(s.clientHost)) ? null : normalizeHost(s.clientHost);
+    const same =
+      normalizeHost(s.host) === normalizeHost(m.host) &&
+      s.quorumPort === m.quorumPort &&
+      s.electionPort === m.electionPort &&
+      (s.role === 'observer') === (m.observer === true) &&
+      (s.clientPort === undefined || s.clientPort === m.clientPort) &&
+      client === (m.clientHost === null ? null : normalizeHost(m.clientHost));
+    if (!same)
+      return `${describe(s)} differs from the planned server.${m.myid} (${m.host}:${m.quorumPort}:${m.electionPort}, client ${m.clientHost ?? '*'}:${m.clientPort})`;
+  }
+  return null;
 }

@@ -6,7 +6,9 @@
 // reports the last reason it did not hold; zxids compare as BigInt.
 import { formatHostPort } from '../plan/host.js';
 import { hexZxid } from './zxid.js';
-import type { Gate, NodeRef } from '../compile/types.js';
+import type { DynamicMember, Gate, NodeRef } from '../compile/types.js';
+import { membersDiffer, parseDynamicConfig, type DynamicConfig } from './dynconfig.js';
+import { WireSession } from './wire.js';
 import { hostsConnectString, ZkClient } from './client.js';
 import { metricNumber, probeSrvr, srvrProbe, type Srvr } from './fourlw.js';
 import { readMonitor, type MonitorRead } from './monitor.js';
@@ -145,6 +147,31 @@ async function checkZnodes(members: NodeRef[], znodes: { path: string; minChildr
   }
 }
 
+/** The config path ZooKeeper keeps the committed dynamic configuration at (ZooDefs.CONFIG_NODE). */
+export const CONFIG_NODE = '/zookeeper/config';
+
+/** Every member, read alone after a sync, has /zookeeper/config listing exactly `expect`. */
+async function checkConfig(members: NodeRef[], expect: DynamicMember[], env: GateEnv): Promise<Verdict> {
+  for (const m of members) {
+    const why = await readConfig(m.host, env.clientPort)
+      .then((cfg) => membersDiffer(cfg, expect))
+      .catch((e: unknown) => `could not read ${CONFIG_NODE}: ${e instanceof Error ? e.message : String(e)}`);
+    if (why !== null) return no(`server ${m.myid}: ${why}`);
+  }
+  return ok;
+}
+
+/** The committed dynamic configuration as `host` serves it, after a sync (ms: 3 s to connect). */
+export async function readConfig(host: string, clientPort: number): Promise<DynamicConfig> {
+  const s = await WireSession.connect(host, clientPort, 3000);
+  try {
+    await s.sync(CONFIG_NODE);
+    return parseDynamicConfig((await s.getData(CONFIG_NODE)).data.toString('utf8'));
+  } finally {
+    await s.close();
+  }
+}
+
 export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
   switch (g.kind) {
     case 'stopped': {
@@ -182,6 +209,8 @@ export async function checkGate(g: Gate, env: GateEnv): Promise<Verdict> {
         ? ok
         : no(`not on ${g.version}: ${other.map((m) => `${m.myid} (${v.modes.get(m.myid)?.version ?? 'not serving'})`).join(', ')}`);
     }
+    case 'config':
+      return checkConfig(g.members, g.expect, env);
   }
 }
 

@@ -24,7 +24,7 @@ function zk(...args: string[]) {
 }
 
 describe('zkroll plan: golden output', () => {
-  for (const name of ['codis-incident', 'rolling-upgrade', 'upgrade-3.4-to-3.8', 'rolling-observer']) {
+  for (const name of ['codis-incident', 'codis-incident-reconfig', 'rolling-upgrade', 'upgrade-3.4-to-3.8', 'rolling-observer']) {
     it(`${name}: text output matches the reviewed golden file`, () => {
       const r = zk('plan', `plans/${name}.yaml`);
       assert.equal(r.status, 0, r.stderr);

@@ -1,0 +1,240 @@
+// membership: reconfig — the plan rules, the compiled steps and their quorum proofs, and the
+// executor's reconfig and access-check steps against a fake leader session (no JVM): a
+// compare-and-set on /zookeeper/config, retries on NEWCONFIGNOQUORUM, BADVERSION re-read, a
+// resumed step that sends nothing, refusals that name the fix, and the password never shown.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { compile, type Compiled, type DynamicMember, type Step } from '../../src/compile/index.js';
+import { dynamicLine } from '../../src/compile/membership.js';
+import { QuorumModel } from '../../src/compile/quorum.js';
+import { Refusal } from '../../src/compile/types.js';
+import { executeStep, type StepMemo } from '../../src/exec/run-step.js';
+import { StepError } from '../../src/exec/env.js';
+import { ZkError } from '../../src/zk/client.js';
+import { membersDiffer, parseDynamicConfig } from '../../src/zk/dynconfig.js';
+import type { WireSession } from '../../src/zk/wire.js';
+import { renderPlan } from '../../src/ui/plan-render.js';
+import { fakeCluster } from './exec-fakes.js';
+import { loadErrors, loadOk, REBUILD, withLine } from './plan-fixtures.js';
+
+const RECONFIG = withLine(
+  withLine(REBUILD, 15, '  version: "3.9.3"'),
+  23,
+  '  preserveEphemerals: [/jodis]\n  membership: reconfig\n  reconfig: { passwordFile: zk-super }',
+);
+const memo = (): StepMemo => ({ slotOrders: {}, canarySeq: 0 });
+
+function compiled(pollMs = 1, deadlineMs = 200): Compiled {
+  const plan = loadOk(RECONFIG);
+  plan.health.pollInterval = pollMs;
+  plan.health.gateDeadline = deadlineMs;
+  return compile(plan);
+}
+
+describe('membership: reconfig — plan rules', () => {
+  it('needs a password file for access: super, and 3.7+', () => {
+    const noFile = withLine(REBUILD, 23, '  preserveEphemerals: [/jodis]\n  membership: reconfig\n  reconfig: { access: super }');
+    assert.match(
+      loadErrors(withLine(noFile, 15, '  version: "3.9.3"')).join('\n'),
+      /plans\/test\.yaml:25:13: strategy\.reconfig: access: super needs passwordFile/,
+    );
+    const old = loadErrors(withLine(RECONFIG, 15, '  version: "3.6.3"')).join('\n');
+    assert.match(old, /reconfig-needs-3\.7: 3\.6\.3: membership: reconfig needs 3\.7\.0 or later/);
+  });
+  it('a reconfig block without membership: reconfig is an error, not ignored', () => {
+    const t = withLine(REBUILD, 23, '  preserveEphemerals: [/jodis]\n  reconfig: { access: skipACL }');
+    assert.match(loadErrors(t).join('\n'), /strategy\.reconfig is only read with membership: reconfig/);
+  });
+  it('on 3.9.3 ZOOKEEPER-4925 is a warning for reconfig, a refusal for restart', () => {
+    assert.ok(loadOk(RECONFIG));
+    assert.match(loadErrors(withLine(REBUILD, 15, '  version: "3.9.3"')).join('\n'), /ZOOKEEPER-4925-rebuild/);
+  });
+});
+
+describe('membership: reconfig — compiled steps', () => {
+  const c = compiled();
+  it('the seed procedure: 39 steps, 0 restarts, 4 reconfigs, one election, one maybe hand-off', () => {
+    assert.deepEqual(
+      { steps: c.totals.steps, restarts: c.totals.restarts, reconfigs: c.totals.reconfigs, elections: c.totals.elections, maybe: c.totals.maybeElections },
+      { steps: 39, restarts: 0, reconfigs: 4, elections: 1, maybe: 1 },
+    );
+    const restart = compile(loadOk(REBUILD)).totals;
+    assert.ok(restart.restarts > 10, `membership: restart restarts ${restart.restarts} times`);
+  });
+  it('access is proven before the old ensemble ends, every reconfig changes one voter and carries both quorums', () => {
+    const access = c.steps.findIndex((s) => s.action === 'check-reconfig-access');
+    const ender = c.steps.findIndex((s) => s.confirm !== undefined);
+    assert.ok(access >= 0 && access < ender, `access check (${access}) before the old ensemble ends (${ender})`);
+    const adds = c.steps.filter((s) => s.action === 'reconfig');
+    assert.deepEqual(
+      adds.map((s) => [s.reconfig!.from.map((m) => m.myid).join(','), s.reconfig!.to.map((m) => m.myid).join(','), s.membership.new!.config.join(',')]),
+      [
+        ['1,2,3', '1,2,3,4', '1,2,3,4'],
+        ['1,2,3,4', '1,2,3,4,5', '1,2,3,4,5'],
+        ['1,2,3,4,5', '1,2,3,4,5,6', '1,2,3,4,5,6'],
+        ['1,2,3,4,5,6', '2,3,4,5,6', '2,3,4,5,6'],
+      ],
+    );
+    assert.equal(adds[0]!.reconfig!.joining[0], 'server.4=127.0.10.7:2888:3888:participant;127.0.10.7:2181');
+    // each joiner is started (non-voting) before its reconfig
+    for (const s of adds.slice(0, 3)) assert.equal(c.steps[s.n - 2]!.action, 'start', s.id);
+  });
+  it("the joiner's first config is the committed members plus itself, in a dynamic file; zoo.cfg has no server lines", () => {
+    const w = c.steps.find((s) => s.id === 'grow-4/config-4')!;
+    const cfg = w.files.find((f) => f.kind === 'zoo.cfg');
+    assert.ok(cfg && cfg.kind === 'zoo.cfg' && cfg.dynamic);
+    assert.deepEqual(
+      cfg.dynamic.content
+        .trim()
+        .split('\n')
+        .map((l) => l.slice(0, l.indexOf('='))),
+      ['server.1', 'server.2', 'server.3', 'server.4'],
+    );
+    assert.deepEqual(
+      cfg.set?.map((s) => s.key),
+      ['reconfigEnabled', 'dynamicConfigFile'],
+    );
+    assert.deepEqual(cfg.unset, ['clientPort', 'clientPortAddress']);
+  });
+  it('the rendered plan masks the password and shows the reconfig', () => {
+    const text = renderPlan(c, new Map(), 'text');
+    assert.match(text, /addauth digest super:\*\*\*\*/);
+    assert.match(text, /reconfig -add server\.4=127\.0\.10\.7:2888:3888:participant;127\.0\.10\.7:2181 -v <the version just read>/);
+    assert.match(text, /39 steps: 6 starts, 6 stops, 0 restarts in 0 rolling rounds, 4 reconfigs/);
+  });
+});
+
+describe('QuorumModel.reconfigure: both quorums, one voter', () => {
+  const model = (running: number[]) => {
+    const m = new QuorumModel();
+    m.formNew([1, 2, 3]);
+    for (const id of running) m.startNew(id);
+    return m;
+  };
+  it('adds a started joiner', () => {
+    const m = model([1, 2, 3, 4]);
+    m.reconfigure([1, 2, 3, 4]);
+    assert.deepEqual(m.membership().new?.config, [1, 2, 3, 4]);
+  });
+  it('refuses a change whose new configuration lacks a live quorum (the joiner not started, a member down)', () => {
+    assert.throws(
+      () => model([1, 2]).reconfigure([1, 2, 3, 4]),
+      (e: unknown) => e instanceof Refusal && /2 of the new configuration's 4/.test(e.message),
+    );
+  });
+  it('refuses two voters at once', () => {
+    assert.throws(() => model([1, 2, 3, 4, 5]).reconfigure([1, 2, 3, 4, 5]), /changes 2 voters at once/);
+  });
+});
+
+/** A leader's session on a fake committed configuration; `replies` scripts the reconfig answers. */
+function fakeZk(members: DynamicMember[], replies: (number | 'ok')[] = ['ok'], superuser = true) {
+  const st = {
+    members: [...members],
+    version: 0x100000000n,
+    sent: [] as { joining: string | null; leaving: string | null; from: bigint }[],
+    auth: [] as string[],
+  };
+  const text = () => `${st.members.map(dynamicLine).join('\n')}\nversion=${st.version.toString(16)}`;
+  const session = {
+    addAuth: async (_s: string, b: Buffer) => void st.auth.push(b.toString()),
+    whoAmI: async () => [{ authScheme: 'ip', user: '127.0.0.1' }, ...(superuser ? [{ authScheme: 'super', user: '' }] : [])],
+    sync: async () => undefined,
+    getData: async () => ({ data: Buffer.from(text()), stat: {} }),
+    reconfig: async (r: { joining?: string | null; leaving?: string | null; fromConfig: bigint }) => {
+      st.sent.push({ joining: r.joining ?? null, leaving: r.leaving ?? null, from: r.fromConfig });
+      const rc = replies.shift() ?? 'ok';
+      // the server's order: disabled first, then the version, then the rest (PrepRequestProcessor)
+      if (rc === -123) throw new ZkError('reconfig disabled', rc);
+      if (r.fromConfig !== st.version) throw new ZkError('bad version', -103);
+      if (rc !== 'ok') throw new ZkError(`rc ${rc}`, rc);
+      const joining = (r.joining ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((j) => [...parseDynamicConfig(j).servers.values()][0]!);
+      const leaving = new Set((r.leaving ?? '').split(',').filter(Boolean).map(Number));
+      st.members = [
+        ...st.members.filter((m) => !leaving.has(m.myid)),
+        ...joining.map((j) => ({
+          myid: j.id,
+          host: j.host,
+          quorumPort: j.quorumPort,
+          electionPort: j.electionPort,
+          clientPort: j.clientPort!,
+          clientHost: j.clientHost ?? null,
+        })),
+      ];
+      st.version += 0x10n;
+      return { config: text(), version: st.version, stat: {} };
+    },
+    close: async () => undefined,
+  };
+  return { st, session: session as unknown as WireSession };
+}
+
+async function runOne(step: Step, zk: ReturnType<typeof fakeZk>, c: Compiled, secret = 's3cret') {
+  const f = fakeCluster(step.reconfig!.members, 1);
+  const env = f.env(c.settings, { probes: { ...f.env(c.settings).probes, session: async () => zk.session }, readSecret: async () => secret });
+  // the gates (config read-back, canary) need real servers: the lab test covers them
+  return executeStep({ ...step, gates: [] }, env, memo());
+}
+
+describe('executor: a reconfig step is a compare-and-set (fake leader)', () => {
+  const c = compiled();
+  const add4 = c.steps.find((s) => s.id === 'grow-4/reconfig')!;
+  it('sends the incremental change with the version it read, authenticated as super (password from the file)', async () => {
+    const zk = fakeZk(add4.reconfig!.from);
+    await runOne(add4, zk, c);
+    assert.deepEqual(zk.st.sent, [{ joining: 'server.4=127.0.10.7:2888:3888:participant;127.0.10.7:2181', leaving: null, from: 0x100000000n }]);
+    assert.deepEqual(zk.st.auth, ['super:s3cret']);
+    assert.equal(membersDiffer(parseDynamicConfig(`${zk.st.members.map(dynamicLine).join('\n')}\nversion=1`), add4.reconfig!.to), null);
+  });
+  it('a resumed step whose change already committed sends nothing', async () => {
+    const zk = fakeZk(add4.reconfig!.to);
+    const out = await runOne(add4, zk, c);
+    assert.deepEqual(zk.st.sent, []);
+    assert.match(out.notes.join('\n'), /already lists 1, 2, 3, 4: nothing sent/);
+  });
+  it('retries NEWCONFIGNOQUORUM (the joiner still syncing) until it commits', async () => {
+    const zk = fakeZk(add4.reconfig!.from, [-13, -13, 'ok']);
+    const out = await runOne(add4, zk, c);
+    assert.equal(zk.st.sent.length, 3);
+    assert.match(out.notes.join('\n'), /3 attempts/);
+  });
+  it('NOAUTH stops the run naming superDigest, without showing the password', async () => {
+    const zk = fakeZk(add4.reconfig!.from, [-102]);
+    await assert.rejects(runOne(add4, zk, c, 'hunter2'), (e: unknown) => e instanceof StepError && /superDigest/.test(e.message) && !/hunter2/.test(e.message));
+  });
+  it('RECONFIGDISABLED stops at once; a deadline ends endless NEWCONFIGNOQUORUM', async () => {
+    await assert.rejects(runOne(add4, fakeZk(add4.reconfig!.from, [-123]), c), /reconfigEnabled=false/);
+    await assert.rejects(runOne(add4, fakeZk(add4.reconfig!.from, Array(1000).fill(-13)), c), /did not commit within/);
+  });
+  it('a configuration that is neither the start nor the result stops the run with both named', async () => {
+    const other = add4.reconfig!.from.slice(0, 2);
+    const zk = fakeZk(other);
+    await assert.rejects(runOne(add4, zk, c), /neither the one this step starts from nor its result: it lists servers 1, 2, expected 1, 2, 3/);
+    assert.deepEqual(zk.st.sent, []);
+  });
+});
+
+describe('executor: the access check changes nothing', () => {
+  const c = compiled();
+  const access = c.steps.find((s) => s.action === 'check-reconfig-access')!;
+  it('a superuser and reconfigEnabled: one probe with an impossible version, answered BADVERSION', async () => {
+    const zk = fakeZk(access.reconfig!.from);
+    const before = zk.st.members.map(dynamicLine).join();
+    await runOne(access, zk, c);
+    assert.equal(zk.st.sent.length, 1);
+    assert.equal(zk.st.sent[0]!.from, 0x100000001n);
+    assert.equal(zk.st.members.map(dynamicLine).join(), before);
+  });
+  it('not a superuser: refused before any reconfig is sent', async () => {
+    const zk = fakeZk(access.reconfig!.from, ['ok'], false);
+    await assert.rejects(runOne(access, zk, c), /super is not a superuser on server 1: whoAmI lists ip:127\.0\.0\.1/);
+    assert.deepEqual(zk.st.sent, []);
+  });
+  it('reconfig disabled: refused, naming reconfigEnabled', async () => {
+    const zk = fakeZk(access.reconfig!.from, [-123]);
+    await assert.rejects(runOne(access, zk, c), (e: unknown) => e instanceof StepError && /reconfigEnabled=false/.test(e.message));
+  });
+});
