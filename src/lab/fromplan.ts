@@ -114,5 +114,13 @@ export function labSpecFromPlan(plan: Plan, planFile: string, o: LabOverrides = 
     whitelist: o.whitelist ?? (atLeast35(current) ? '*' : null),
     loginDelayMs: o.loginDelayMs ?? plan.lab.loginDelay ?? 0,
     configStyle: plan.lab.configStyle ?? 'zkroll',
+    ...superUser(plan, planFile),
   };
+}
+
+/** The superuser a membership: reconfig plan logs in as (its password file resolved), if any. */
+function superUser(plan: Plan, planFile: string): Pick<LabSpec, 'superUser'> {
+  const s = plan.strategy;
+  if (s.kind !== 'rebuild' || s.membership !== 'reconfig' || s.reconfig?.access !== 'super' || s.reconfig.passwordFile === undefined) return {};
+  return { superUser: { user: s.reconfig.user, passwordFile: resolveLocalPath(planFile, s.reconfig.passwordFile) } };
 }

@@ -6,6 +6,7 @@
 // (safe twice); never touches an existing conf/zoo.cfg of an install (zkroll owns it then).
 import { BATCH, bulkCount } from './bulk.js';
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { installRelease } from './releases.js';
@@ -85,4 +86,19 @@ export function renderLabZooCfg(spec: LabSpec, server: LabServer): string {
   ];
   const eol = op ? '\r\n' : '\n';
   return lines.join(eol) + eol;
+}
+
+/**
+ * The superDigest of `user` with the password in `passwordFile`: `user:base64(sha1("user:password"))`
+ * (DigestAuthenticationProvider.generateDigest, release-3.9.3). A missing file inside the lab
+ * directory `labDir` is created with a random password (mode 0600); elsewhere it must exist.
+ */
+export function ensureSuperPassword(su: { user: string; passwordFile: string }, labDir: string): string {
+  if (!fs.existsSync(su.passwordFile)) {
+    if (!path.resolve(su.passwordFile).startsWith(path.resolve(labDir) + path.sep))
+      throw new LabError(`lab: the password file ${su.passwordFile} does not exist (the lab creates one only inside ${labDir})`);
+    fs.writeFileSync(su.passwordFile, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  const password = fs.readFileSync(su.passwordFile, 'utf8').replace(/\r?\n$/, '');
+  return `${su.user}:${createHash('sha1').update(`${su.user}:${password}`).digest('base64')}`;
 }

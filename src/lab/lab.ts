@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { probeSrvr, type Srvr } from '../zk/fourlw.js';
 import { ZkClient } from '../zk/client.js';
 import { HOST_STATE_DIR } from '../run/hostlock.js';
-import { checkPrerequisites, renderLabZooCfg, writeInstall } from './install.js';
+import { checkPrerequisites, ensureSuperPassword, renderLabZooCfg, writeInstall } from './install.js';
 import { killListener } from './faults.js';
 import { JAVA_CLIENT_FILE_PREFIX, startJavaClients, waitAnswered, type JavaClientProc } from './javaclients.js';
 import { findTarball, unpackedRelease } from './releases.js';
@@ -294,6 +294,8 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
 
   fs.mkdirSync(dir, { recursive: true });
   const authorized = ensureIdentity(spec.identityFile, dir);
+  // membership: reconfig plans: every lab server knows the superuser's digest (zookeeperAdmin.md)
+  const superFlag = spec.superUser ? `-Dzookeeper.DigestAuthenticationProvider.superDigest=${ensureSuperPassword(spec.superUser, dir)}` : '';
   const createdDirs: string[] = [];
   for (const r of roots) {
     const missing: string[] = [];
@@ -313,7 +315,8 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
     const at = (p: string) => backingPath(hd.dir, roots, p);
     const current = new Set(spec.servers.map((s) => s.home));
     const zxidFlag = spec.initialZxid !== null ? `-Dzookeeper.testingonly.initialZxid=${spec.initialZxid}` : '';
-    for (const inst of h.installs) writeInstall(at(inst.home), releases.get(inst.version)!, current.has(inst.home) ? zxidFlag : '', spec.dataMb);
+    for (const inst of h.installs)
+      writeInstall(at(inst.home), releases.get(inst.version)!, [current.has(inst.home) ? zxidFlag : '', superFlag].filter(Boolean).join(' '), spec.dataMb);
     for (const s of spec.servers.filter((x) => x.ip === h.ip)) {
       fs.mkdirSync(at(s.dataDir), { recursive: true });
       fs.mkdirSync(at(s.dataLogDir), { recursive: true });
@@ -419,6 +422,20 @@ export async function labStatus(spec: LabSpec): Promise<LabStatus> {
   };
 }
 
+/** The mount roots of the other labs whose hosts are still up. */
+function rootsOfOtherLabs(cluster: string): string[] {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(labRoot()).filter((n) => n !== cluster && !n.startsWith('.'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const st = readState(labDir(n));
+    return st && st.hosts.some((h) => isAlive(h.sshPid)) ? st.roots : [];
+  });
+}
+
 /** End every process the lab started and remove what it made. Safe to run twice. */
 export async function labDown(cluster: string, log: Log): Promise<{ killed: number; hard: number }> {
   const dir = labDir(cluster);
@@ -436,7 +453,14 @@ export async function labDown(cluster: string, log: Log): Promise<{ killed: numb
   // A lost or partial state file must not leave sshds behind: they name their config in the lab dir.
   for (const p of pidsWithCmdline(path.join(dir, 'hosts') + '/')) pids.add(p);
   const hard = await killAll([...pids]);
+  // a directory another live lab mounts over must stay: removing a mount point unmounts it in
+  // every mount namespace (since Linux 3.18), and that lab's hosts would lose their installs
+  const shared = rootsOfOtherLabs(cluster);
   for (const d of [...(st?.createdDirs ?? [])].reverse()) {
+    if (shared.some((r) => r === d || r.startsWith(d + '/'))) {
+      log(`left ${d} in place (another lab's hosts mount it)`);
+      continue;
+    }
     try {
       fs.rmdirSync(d);
     } catch {

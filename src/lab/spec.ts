@@ -55,6 +55,11 @@ export interface LabSpec {
   loginDelayMs: number;
   /** How the current servers' zoo.cfg is written (see the plan's lab.configStyle). */
   configStyle: 'zkroll' | 'operator';
+  /**
+   * membership: reconfig with access super: the digest user and the password file (absolute);
+   * every lab install gets the password's digest as its superDigest. Absent: none.
+   */
+  superUser?: { user: string; passwordFile: string };
 }
 
 /** A problem that stops the lab before it changes anything. */

@@ -193,10 +193,13 @@ export function spawnApply(env: NodeJS.ProcessEnv, args: string[]): ChildProcess
   return spawn(process.execPath, [zkroll, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Where the incident run of this state dir stands (its run.json), or null before it is written (or while it is replaced). */
-export function incidentRunState(env: NodeJS.ProcessEnv): { value: string; index: number; failure: { message: string; output: string } | null } | null {
+/** Where the incident run (or `cluster`'s) of this state dir stands (its run.json), or null before it is written (or while it is replaced). */
+export function incidentRunState(
+  env: NodeJS.ProcessEnv,
+  cluster = 'codis-incident',
+): { value: string; index: number; failure: { message: string; output: string } | null } | null {
   try {
-    const r = JSON.parse(fs.readFileSync(path.join(env['ZKROLL_STATE_DIR']!, 'codis-incident', 'run.json'), 'utf8')) as {
+    const r = JSON.parse(fs.readFileSync(path.join(env['ZKROLL_STATE_DIR']!, cluster, 'run.json'), 'utf8')) as {
       snapshot: { value: string; context: { index: number; failure: { message: string; output: string } | null } };
     };
     return { value: r.snapshot.value, index: r.snapshot.context.index, failure: r.snapshot.context.failure };
@@ -216,10 +219,17 @@ export function readerRunning(): boolean {
   return spawnSync('pgrep', ['-f', 'zkroll-split-.*zoo.cfg']).status === 0;
 }
 
-export async function killAtStep(env: NodeJS.ProcessEnv, child: ChildProcess, index: number, delayMs: number, until?: () => boolean): Promise<void> {
+export async function killAtStep(
+  env: NodeJS.ProcessEnv,
+  child: ChildProcess,
+  index: number,
+  delayMs: number,
+  until?: () => boolean,
+  cluster = 'codis-incident',
+): Promise<void> {
   const deadline = Date.now() + 300000;
   for (;;) {
-    const st = incidentRunState(env);
+    const st = incidentRunState(env, cluster);
     if (st?.value === 'running' && st.index >= index) break;
     if (child.exitCode !== null) throw new Error(`apply ended (${child.exitCode}) before step ${index + 1}`);
     if (Date.now() > deadline) throw new Error(`apply did not reach step ${index + 1} within 300 s`);
