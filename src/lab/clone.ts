@@ -220,6 +220,11 @@ export async function labClone(plan: Plan, planFile: string, o: CloneOptions, lo
     const clonePlan = writeClonePlan(planFile, out, cluster, version, hosts);
     const spec = cloneSpec(clonePlan, out, source);
     const labOf = (id: number) => spec.servers.find((s) => s.myid === id)?.ip;
+    const cleanIfNotUp = (e: unknown) => {
+      // refused before any host existed (a release missing, a port in use): leave nothing behind
+      if (readState(labDir(cluster)) === null) fs.rmSync(labDir(cluster), { recursive: true, force: true });
+      throw e;
+    };
     await labUp(spec, log, {
       configFiles: (s) => {
         const src = source.find((x) => x.myid === s.myid)!;
@@ -231,7 +236,7 @@ export async function labClone(plan: Plan, planFile: string, o: CloneOptions, lo
         if (place.kind === 'start' || s.myid === leader.myid) placeData(stage, data.set, s, at);
       },
       startFirst: place.first,
-    });
+    }).catch(cleanIfNotUp);
     const modes = await sameModes(spec, source);
     return {
       cluster,
