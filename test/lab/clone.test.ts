@@ -5,7 +5,8 @@
 // on 127.0.30.x has the same myids, roles, version and leader, the same data (the tree digests
 // at their newest common zxid, and zkroll verify's walk over all six servers; 200 writes after the
 // snapshot make the logs matter), its plan
-// compiles; the source's data and conf directories are unchanged (sizes and mtimes); and the
+// compiles and its apply (3.8.0 → 3.9.3) runs on the clone only; the source's data and conf
+// directories are unchanged (sizes and mtimes) by the clone and by the rehearsal; and the
 // fallback placement (--leader-by empty: only the leader gets the data) gives the same.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -86,7 +87,7 @@ describe('lab clone: a 3.8.0 lab cloned', () => {
     assert.equal(fs.existsSync(labDir('clone-src-clone')), false);
   });
 
-  it('copies myids, roles, version, data and leader (start order); reads only; the clone plan compiles', async () => {
+  it('copies myids, roles, version, data and leader (start order); reads only; the clone plan compiles and applies to the clone', async () => {
     const source = await srvrs(SRC);
     assert.equal(source[2]?.mode, 'leader', 'server 3 leads the source');
     const r = cli('lab', 'clone', src, '--out', out);
@@ -116,6 +117,27 @@ describe('lab clone: a 3.8.0 lab cloned', () => {
     const plan = cli('plan', out);
     assert.equal(plan.code, 0, plan.out + plan.err);
     assert.match(plan.out, /127\.0\.30\.3/);
+
+    // the rehearsal: apply of the clone plan upgrades the clone, and the source stays as it was
+    const quiet = new Map(SRC.map((ip) => [ip, listing(ip)]));
+    const state = fs.mkdtempSync(path.join(tmp, 'state-'));
+    const t0 = Date.now();
+    const apply = spawnSync(process.execPath, [zkroll, 'apply', out, '--yes'], {
+      encoding: 'utf8',
+      timeout: 300_000,
+      env: { ...process.env, ZKROLL_STATE_DIR: state },
+    });
+    process.stdout.write(`# apply of the clone plan (3.8.0 → 3.9.3 on the clone): ${Date.now() - t0} ms\n`);
+    assert.equal(apply.status, 0, apply.stdout + apply.stderr);
+    assert.deepEqual(
+      (await srvrs(CLONE)).map((s) => s?.version),
+      ['3.9.3', '3.9.3', '3.9.3'],
+    );
+    assert.deepEqual(
+      (await srvrs(SRC)).map((s) => s?.version),
+      ['3.8.0', '3.8.0', '3.8.0'],
+    );
+    for (const ip of SRC) assert.equal(listing(ip), quiet.get(ip), `source host ${ip} unchanged by the rehearsal`);
   });
 
   it('fallback placement (--leader-by empty): only the leader has the data, the same leader and data', async () => {
