@@ -83,6 +83,7 @@ export function renderCloneReport(r: CloneReport): string[] {
     r.digest === null
       ? '  tree digest: none in common (3.4/3.5, or no zxid multiple of 128 in both logs); compare with `zkroll verify`'
       : `  tree digest at zxid ${hexZxid(r.digest.zxid)}: ${r.digest.same ? 'equal on the source and the clone' : 'DIFFERENT on the source and the clone'}`,
+    `  time: ${(['read', 'stream', 'checksums', 'scan', 'lab'] as const).map((k) => `${k} ${(r.phases[k] / 1000).toFixed(1)} s`).join(', ')} (read: the source's files and srvr; checksums: sha256 at both ends; scan: Adler32 and log continuity of the copy; lab: up to every server in its source mode)`,
     `  on the source: ${r.commands.length} read-only commands on exec channels (cat, ls, tar -cf -, sha256sum), nothing written; sshd logs the logins`,
   ];
   return lines;

@@ -122,38 +122,14 @@ function localTarX(dir: string): { stdin: NodeJS.WritableStream; done: Promise<{
 /** sha256 of a local file, streamed (a snapshot can be gigabytes). */
 async function sha256File(p: string): Promise<string> {
   const h = crypto.createHash('sha256');
-  for await (const chunk of fs.createReadStream(p)) h.update(chunk as Buffer);
+  for await (const chunk of fs.createReadStream(p, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
-/**
- * Stream `set` from the leader into `into` (a local version-2 directory): `tar -S -cf -` on the
- * leader (sparse: ZooKeeper preallocates logs), `tar -xf -` here; then `sha256sum` of the same
- * files on the leader, compared with the copy. Throws LabError when either tar fails or a file
- * other than the newest log differs.
- */
-export async function copyFromLeader(
-  s: SourceServer,
-  set: CopySet,
-  into: string,
-  log: SourceCommand[],
-): Promise<{ files: CopiedFile[]; bytes: number; ms: number }> {
-  const snapDir = `${s.dataDir}/version-2`;
-  const logDir = `${s.dataLogDir}/version-2`;
-  const argv = [
-    'tar',
-    '-S',
-    '--warning=no-file-changed',
-    '-cf',
-    '-',
-    '-C',
-    snapDir,
-    set.snapshot,
-    ...set.epochs,
-    ...(set.logs.length > 0 ? ['-C', logDir, ...set.logs] : []),
-  ];
+/** Run `tar -S -cf -` of `paths` (["-C", dir, names…]…) on the source, unpacked here into `into`; bytes through the stream. */
+async function streamTar(s: SourceServer, parts: string[], into: string, log: SourceCommand[]): Promise<number> {
+  const argv = ['tar', '-S', '--warning=no-file-changed', '-cf', '-', ...parts];
   fs.mkdirSync(into, { recursive: true });
-  const t0 = Date.now();
   const recv = localTarX(into);
   const send = await s.ssh.stream(argv, { timeoutMs: 60 * 60_000 });
   let bytes = 0;
@@ -166,30 +142,54 @@ export async function copyFromLeader(
   if (sent.failure !== undefined || (sent.code !== 0 && sent.code !== 1))
     throw new LabError(`lab clone: tar on ${s.host} failed (${sent.failure?.message ?? `exit ${sent.code}`}): ${sent.stderr.toString().trim().slice(-400)}`);
   if (got.code !== 0) throw new LabError(`lab clone: unpacking the copy here failed (exit ${got.code}): ${got.stderr.trim().slice(-400)}`);
-  const ms = Date.now() - t0;
-  const paths = [...[set.snapshot, ...set.epochs].map((n) => `${snapDir}/${n}`), ...set.logs.map((n) => `${logDir}/${n}`)];
+  return bytes;
+}
+
+/** sha256 of `paths` on the source (sha256sum) and of their copies in `into` (at the same time); only `mayDiffer` may differ. */
+async function compareSums(s: SourceServer, paths: string[], into: string, mayDiffer: string | undefined, log: SourceCommand[]): Promise<CopiedFile[]> {
+  const remote = run(s.ssh, 'sha256sum -- "$@"', paths, log);
+  const files: CopiedFile[] = [];
+  for (const p of paths) {
+    const local = path.join(into, path.posix.basename(p));
+    files.push({ name: path.posix.basename(p), bytes: fs.statSync(local).size, sha256: await sha256File(local) });
+  }
   const sums = new Map(
-    (await run(s.ssh, 'sha256sum -- "$@"', paths, log))
+    (await remote)
       .split('\n')
       .map((l) => /^([0-9a-f]{64})\s+\*?(.*)$/.exec(l))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => [path.posix.basename(m[2]!), m[1]!]),
   );
-  const newestLog = set.logs[set.logs.length - 1];
-  const files: CopiedFile[] = [];
-  for (const p of paths) {
-    const name = path.posix.basename(p);
-    const local = path.join(into, name);
-    const f: CopiedFile = { name, bytes: fs.statSync(local).size, sha256: await sha256File(local) };
-    const theirs = sums.get(name);
-    if (theirs !== f.sha256) {
-      if (name !== newestLog)
-        throw new LabError(
-          `lab clone: ${name} differs after the copy (sha256 ${f.sha256} here, ${theirs ?? 'none'} on ${s.host}): the source changed it; run the clone again`,
-        );
-      f.changed = theirs ?? 'none';
-    }
-    files.push(f);
+  for (const f of files) {
+    const theirs = sums.get(f.name);
+    if (theirs === f.sha256) continue;
+    if (f.name !== mayDiffer)
+      throw new LabError(
+        `lab clone: ${f.name} differs after the copy (sha256 ${f.sha256} here, ${theirs ?? 'none'} on ${s.host}): the source changed it; run the clone again`,
+      );
+    f.changed = theirs ?? 'none';
   }
-  return { files, bytes, ms };
+  return files;
+}
+
+/**
+ * Stream `set` from the leader into `into` (a local version-2 directory): `tar -S -cf -` on the
+ * leader (sparse: ZooKeeper preallocates logs), `tar -xf -` here; then `sha256sum` of the same
+ * files on the leader, compared with the copy. Throws LabError when either tar fails or a file
+ * other than the newest log differs. `ms`: the stream; `sumMs`: the checksums.
+ */
+export async function copyFromLeader(
+  s: SourceServer,
+  set: CopySet,
+  into: string,
+  log: SourceCommand[],
+): Promise<{ files: CopiedFile[]; bytes: number; ms: number; sumMs: number }> {
+  const snapDir = `${s.dataDir}/version-2`;
+  const logDir = `${s.dataLogDir}/version-2`;
+  const t0 = Date.now();
+  const bytes = await streamTar(s, ['-C', snapDir, set.snapshot, ...set.epochs, ...(set.logs.length > 0 ? ['-C', logDir, ...set.logs] : [])], into, log);
+  const t1 = Date.now();
+  const paths = [...[set.snapshot, ...set.epochs].map((n) => `${snapDir}/${n}`), ...set.logs.map((n) => `${logDir}/${n}`)];
+  const files = await compareSums(s, paths, into, set.logs[set.logs.length - 1], log);
+  return { files, bytes, ms: t1 - t0, sumMs: Date.now() - t1 };
 }

@@ -60,6 +60,8 @@ export interface CloneReport {
   /** The tree digests (3.6+ `hash`) of the source's and the clone's leaders at their newest common zxid. */
   digest: { zxid: bigint; same: boolean } | null;
   commands: SourceCommand[];
+  /** Where the time went, ms: reading the source, the stream, the checksums, the data scan, the lab up to the same modes. */
+  phases: { read: number; stream: number; checksums: number; scan: number; lab: number };
   seconds: number;
 }
 
@@ -104,7 +106,7 @@ async function copyData(
   stage: string,
   commands: SourceCommand[],
   log: Log,
-): Promise<{ set: CopySet; copied: Awaited<ReturnType<typeof copyFromLeader>>; verdict: Continuity; skipped: string[] }> {
+): Promise<{ set: CopySet; copied: Awaited<ReturnType<typeof copyFromLeader>>; verdict: Continuity; skipped: string[]; scanMs: number }> {
   const skipped: string[] = [];
   for (let skip = 0; skip < 3; skip++) {
     const set = chooseFiles(leader.snapDir, leader.logDir, skip);
@@ -113,7 +115,9 @@ async function copyData(
       `copying ${set.snapshot}, ${set.logs.join(', ') || 'no logs'}${set.epochs.length ? `, ${set.epochs.join(', ')}` : ''} from server ${leader.myid} (${leader.host})`,
     );
     const copied = await copyFromLeader(leader, set, path.join(stage, 'version-2'), commands);
+    const t0 = Date.now();
     const scan = await scanLocally(stage, stage);
+    const scanMs = Date.now() - t0;
     const snap = scan.files.snapshots.find((x) => x.name === set.snapshot);
     if (snap && !snap.verdict.ok) {
       skipped.push(`${set.snapshot} (${snap.verdict.why})`);
@@ -122,7 +126,7 @@ async function copyData(
     }
     const verdict = continuity(scan.files);
     if (!verdict.ok) throw new LabError(`lab clone: the copied data is not usable: ${verdict.detail}`);
-    return { set, copied, verdict, skipped };
+    return { set, copied, verdict, skipped, scanMs };
   }
   throw new LabError(`lab clone: no valid snapshot among the newest three on server ${leader.myid}: ${skipped.join('; ')}`);
 }
@@ -186,6 +190,38 @@ async function compareDigests(leader: SourceServer, spec: LabSpec, cloneLeader: 
 }
 
 /**
+ * Bring up the clone lab: each server with its source's configs mapped, the data where the
+ * placement puts it (only `leader` with an `empty` placement), the placement's first quorum
+ * started first. A refusal before any
+ * host exists (a missing release, a port in use) leaves nothing behind.
+ */
+async function startClone(
+  spec: LabSpec,
+  source: SourceServer[],
+  o: { place: Placement; leader: number; data: (s: LabServer, at: (p: string) => string) => void },
+  log: Log,
+): Promise<void> {
+  const labOf = (id: number) => spec.servers.find((s) => s.myid === id)?.ip;
+  try {
+    await labUp(spec, log, {
+      configFiles: (s) => {
+        const src = source.find((x) => x.myid === s.myid)!;
+        const files = new Map([[s.config, mapConfig(src.config.text, s.ip, labOf, true)]]);
+        if (src.dynamic) files.set(src.dynamic.path, mapConfig(src.dynamic.text, s.ip, labOf, false));
+        return files;
+      },
+      prepare: (s, at) => {
+        if (o.place.kind === 'start' || s.myid === o.leader) o.data(s, at);
+      },
+      startFirst: o.place.first,
+    });
+  } catch (e) {
+    if (readState(labDir(spec.cluster)) === null) fs.rmSync(labDir(spec.cluster), { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/**
  * Clone the ensemble of `planFile` into a lab on `o.net`. Throws CloneRefused (nothing created)
  * for overlapping addresses, an existing clone lab, no single leader, mixed versions; LabError
  * for a failed copy, an unusable copy or a clone that does not come up as its source.
@@ -201,6 +237,7 @@ export async function labClone(plan: Plan, planFile: string, o: CloneOptions, lo
   const pool = new SshPool({ remoteShell: false });
   try {
     const source = (await readSource(plan, planFile, pool, commands)).sort((a, b) => a.myid - b.myid);
+    const t1 = Date.now();
     const { leader, version } = checkSource(source, hosts, o.net);
     const voters = source.filter((s) => !s.observer).map((s) => s.myid);
     const place = placement(
@@ -219,25 +256,11 @@ export async function labClone(plan: Plan, planFile: string, o: CloneOptions, lo
     await pool.closeAll();
     const clonePlan = writeClonePlan(planFile, out, cluster, version, hosts);
     const spec = cloneSpec(clonePlan, out, source);
-    const labOf = (id: number) => spec.servers.find((s) => s.myid === id)?.ip;
-    const cleanIfNotUp = (e: unknown) => {
-      // refused before any host existed (a release missing, a port in use): leave nothing behind
-      if (readState(labDir(cluster)) === null) fs.rmSync(labDir(cluster), { recursive: true, force: true });
-      throw e;
-    };
-    await labUp(spec, log, {
-      configFiles: (s) => {
-        const src = source.find((x) => x.myid === s.myid)!;
-        const files = new Map([[s.config, mapConfig(src.config.text, s.ip, labOf, true)]]);
-        if (src.dynamic) files.set(src.dynamic.path, mapConfig(src.dynamic.text, s.ip, labOf, false));
-        return files;
-      },
-      prepare: (s, at) => {
-        if (place.kind === 'start' || s.myid === leader.myid) placeData(stage, data.set, s, at);
-      },
-      startFirst: place.first,
-    }).catch(cleanIfNotUp);
+    const t2 = Date.now();
+    await startClone(spec, source, { place, leader: leader.myid, data: (s, at) => placeData(stage, data.set, s, at) }, log);
+    fs.rmSync(stage, { recursive: true, force: true });
     const modes = await sameModes(spec, source);
+    const labMs = Date.now() - t2;
     return {
       cluster,
       planOut: out,
@@ -253,8 +276,9 @@ export async function labClone(plan: Plan, planFile: string, o: CloneOptions, lo
       skippedSnapshots: data.skipped,
       placement: place,
       servers: source.map((s) => ({ myid: s.myid, sourceMode: s.srvr?.mode ?? 'not serving', cloneMode: modes.get(s.myid)!, observer: s.observer })),
-      digest: await compareDigests(leader, spec, labOf(leader.myid)!),
+      digest: await compareDigests(leader, spec, spec.servers.find((s) => s.myid === leader.myid)!.ip),
       commands,
+      phases: { read: t1 - t0, stream: data.copied.ms, checksums: data.copied.sumMs, scan: data.scanMs, lab: labMs },
       seconds: (Date.now() - t0) / 1000,
     };
   } finally {
