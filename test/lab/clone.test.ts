@@ -6,8 +6,9 @@
 // at their newest common zxid, and zkroll verify's walk over all six servers; 200 writes after the
 // snapshot make the logs matter), its plan
 // compiles and its apply (3.8.0 → 3.9.3) runs on the clone only; the source's data and conf
-// directories are unchanged (sizes and mtimes) by the clone and by the rehearsal; and the
-// fallback placement (--leader-by empty: only the leader gets the data) gives the same.
+// directories are unchanged (sizes and mtimes) by the clone and by the rehearsal. Then the
+// source is made to be led by server 1 (no lower sid: start order cannot make it win) and the
+// clone takes the fallback placement (only the leader gets the data): 1 leads, same data.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,6 +33,22 @@ function cli(...args: string[]): { code: number | null; out: string; err: string
 /** Every file and directory under the source host's data and conf directories, with size and mtime. */
 function listing(ip: string): string {
   return onHost('clone-src', ip, "find /data/zookeeper /opt/zookeeper-3.8.0/conf -printf '%p %s %T@\\n' | sort");
+}
+
+/** Stop or start the source's ZooKeeper on `ip` (its own zkServer.sh, in the host's namespace). */
+async function zkOn(ip: string, action: 'start' | 'stop'): Promise<void> {
+  onHost('clone-src', ip, `cd /opt/zookeeper-3.8.0 && bin/zkServer.sh ${action} /opt/zookeeper-3.8.0/conf/zoo.cfg >/dev/null 2>&1`);
+  if (action === 'stop') await waitModes([ip], [undefined]);
+}
+
+/** Wait (30 s at most) until the servers at `ips` answer srvr with `modes` (undefined: not serving). */
+async function waitModes(ips: string[], modes: (string | undefined)[]): Promise<void> {
+  let seen: (string | undefined)[] = [];
+  for (const end = Date.now() + 30_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+    seen = (await srvrs(ips)).map((s) => s?.mode);
+    if (seen.every((m, i) => m === modes[i])) return;
+  }
+  assert.fail(`servers ${ips.join(', ')}: modes ${seen.join(', ')}, expected ${modes.join(', ')}`);
 }
 
 async function srvrs(ips: string[]): Promise<(Srvr | null)[]> {
@@ -140,17 +157,34 @@ describe('lab clone: a 3.8.0 lab cloned', () => {
     for (const ip of SRC) assert.equal(listing(ip), quiet.get(ip), `source host ${ip} unchanged by the rehearsal`);
   });
 
-  it('fallback placement (--leader-by empty): only the leader has the data, the same leader and data', async () => {
+  it('fallback placement: the source led by server 1 (no lower sids): only 1 gets the data, 1 leads the clone, same data', async () => {
     labDown(out);
-    const r = cli('lab', 'clone', src, '--out', out, '--leader-by', 'empty');
-    process.stdout.write(`# lab clone (leader only has data): ${r.ms} ms\n`);
+    // make server 1 lead the source: 3 stops (2 leads), a write only 1 and 2 have, 2 stops, 3
+    // returns (1 has the higher zxid: it leads), then 2 returns
+    await zkOn(SRC[2]!, 'stop');
+    await waitModes(SRC.slice(0, 2), ['follower', 'leader']);
+    const zk = await ZkClient.connect(
+      SRC.slice(0, 2)
+        .map((h) => `${h}:2181`)
+        .join(','),
+      15000,
+    );
+    await zk.create('/only-on-1-and-2', 'x').finally(() => zk.close());
+    await zkOn(SRC[1]!, 'stop');
+    await zkOn(SRC[2]!, 'start');
+    await waitModes([SRC[0]!, SRC[2]!], ['leader', 'follower']);
+    await zkOn(SRC[1]!, 'start');
+    await waitModes(SRC, ['leader', 'follower', 'follower']);
+
+    const r = cli('lab', 'clone', src, '--out', out);
+    process.stdout.write(`# lab clone (source led by 1: leader only has data): ${r.ms} ms\n${r.out.replace(/^/gm, '# ')}\n`);
     assert.equal(r.code, 0, r.out + r.err);
-    assert.match(r.out, /placement: leader only has data: --leader-by empty: only 3 gets the data/);
+    assert.match(r.out, /placement: leader only has data: fewer than 1 voters have a sid below 1, .*only 1 gets the data/);
     assert.deepEqual(
       (await srvrs(CLONE)).map((s) => s?.mode),
-      ['follower', 'follower', 'leader'],
+      ['leader', 'follower', 'follower'],
     );
-    const v = await verifyConsistency([...[SRC[2]!, ...CLONE].map((host) => ({ label: host, host, port: 2181 }))]);
+    const v = await verifyConsistency([...[SRC[0]!, ...CLONE].map((host) => ({ label: host, host, port: 2181 }))]);
     assert.deepEqual(v.differences, []);
     assert.ok(v.paths > 1400);
   });
