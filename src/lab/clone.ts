@@ -72,7 +72,12 @@ export function defaultCloneOut(planFile: string): string {
 /** Source host → lab address, in the plan's host order; refused when they overlap the plan's hosts. */
 function mapHosts(plan: Plan, net: string): Map<string, string> {
   const src = [...new Set(allHosts(plan).map((h) => h.host))];
-  const lab = labAddresses(net, src.length);
+  let lab: string[];
+  try {
+    lab = labAddresses(net, src.length);
+  } catch (e) {
+    throw e instanceof LabError ? new CloneRefused(e.message) : e;
+  }
   const clash = overlapping(lab, src);
   if (clash.length > 0) throw new CloneRefused(overlapMessage(clash, net));
   return new Map(src.map((h, i) => [h, lab[i]!]));
@@ -151,7 +156,9 @@ function writeClonePlan(planFile: string, out: string, cluster: string, version:
 
 /** The lab spec of the clone: the clone plan's hosts and installs, the source's real data paths, roles and configs. */
 function cloneSpec(plan: Plan, out: string, source: SourceServer[]): LabSpec {
-  const spec = labSpecFromPlan(plan, out, { down: [], znodes: 0, proxies: 0, deadListeners: 'none' });
+  // servers down at the source are down in the clone too (labUp stops them once the others formed)
+  const down = source.filter((s) => s.srvr === null).map((s) => s.myid);
+  const spec = labSpecFromPlan(plan, out, { down, znodes: 0, proxies: 0, deadListeners: 'none' });
   spec.servers = spec.servers.map((s): LabServer => {
     const src = source.find((x) => x.myid === s.myid)!;
     const host = spec.hosts.find((h) => h.ip === s.ip)!;
@@ -174,13 +181,21 @@ function placeData(stage: string, set: CopySet, s: LabServer, at: (p: string) =>
   for (const n of set.logs) cp(n, logTo);
 }
 
-/** Wait until every clone server's mode equals the source's; the modes seen. */
-async function sameModes(spec: LabSpec, source: SourceServer[]): Promise<Map<number, string>> {
-  return pollUntil('every clone server to serve in its source mode', 60_000, 200, async () => {
-    const modes = new Map<number, string>();
-    for (const s of spec.servers) modes.set(s.myid, (await probeSrvr(s.ip, spec.ports.client, 1000))?.mode ?? 'not serving');
-    return source.every((x) => modes.get(x.myid) === (x.srvr?.mode ?? 'not serving')) ? modes : null;
-  });
+/** Wait until every clone server's mode equals the source's; the modes seen. Throws LabError naming the differences. */
+async function sameModes(spec: LabSpec, source: SourceServer[], planOut: string): Promise<Map<number, string>> {
+  const modes = new Map<number, string>();
+  const same = () => source.every((x) => modes.get(x.myid) === (x.srvr?.mode ?? 'not serving'));
+  try {
+    return await pollUntil('every clone server to serve in its source mode', 60_000, 200, async () => {
+      for (const s of spec.servers) modes.set(s.myid, (await probeSrvr(s.ip, spec.ports.client, 1000))?.mode ?? 'not serving');
+      return same() ? modes : null;
+    });
+  } catch {
+    const diff = source.filter((x) => modes.get(x.myid) !== (x.srvr?.mode ?? 'not serving'));
+    throw new LabError(
+      `lab clone: the clone did not come up as its source: ${diff.map((x) => `server ${x.myid} is ${modes.get(x.myid)} (source: ${x.srvr?.mode ?? 'not serving'})`).join(', ')}. The clone lab stays up for inspection: \`zkroll lab down ${planOut}\``,
+    );
+  }
 }
 
 async function compareDigests(leader: SourceServer, spec: LabSpec, cloneLeader: string): Promise<{ zxid: bigint; same: boolean } | null> {
@@ -259,7 +274,7 @@ export async function labClone(plan: Plan, planFile: string, o: CloneOptions, lo
     const t2 = Date.now();
     await startClone(spec, source, { place, leader: leader.myid, data: (s, at) => placeData(stage, data.set, s, at) }, log);
     fs.rmSync(stage, { recursive: true, force: true });
-    const modes = await sameModes(spec, source);
+    const modes = await sameModes(spec, source, out);
     const labMs = Date.now() - t2;
     return {
       cluster,
