@@ -20,6 +20,8 @@ import type { CopySet } from './clone-map.js';
 import { LabError } from './spec.js';
 
 const READ_MS = 30_000;
+/** The deadline of the copy and of the checksums (a production snapshot can be gigabytes over a WAN). */
+const COPY_MS = 4 * 60 * 60_000;
 const SEP = '--zkroll-clone--';
 
 export interface SourceServer {
@@ -45,11 +47,16 @@ export interface SourceCommand {
   code: number | null;
 }
 
-async function run(h: SshHost, script: string, args: string[], log: SourceCommand[]): Promise<string> {
-  const r = await h.exec({ script: `set -- ${args.map(shq).join(' ')}; ${script}` }, { timeoutMs: READ_MS, raw: true, purpose: 'read' });
+/** The most output a source command may give (a listing of version-2, sha256sums): more is refused, never cut. */
+const MAX_OUTPUT = 16 * 1024 * 1024;
+
+/** `script` with `args` as $1.. on an exec channel of its own; its stdout. Throws LabError on a non-zero exit or cut output. */
+async function run(h: SshHost, script: string, args: string[], log: SourceCommand[], timeoutMs = READ_MS): Promise<string> {
+  const r = await h.execBytes({ script: `set -- ${args.map(shq).join(' ')}; ${script}` }, { timeoutMs, maxStdoutBytes: MAX_OUTPUT, purpose: 'read' });
   log.push({ host: h.target.host, command: r.command, code: r.code });
   if (r.code !== 0) throw new LabError(`lab clone: on ${h.label}: \`${script}\` exited with ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  return r.stdout;
+  if (r.stdoutTruncated) throw new LabError(`lab clone: on ${h.label}: \`${script}\` printed more than ${MAX_OUTPUT} bytes`);
+  return r.stdout.toString('utf8');
 }
 
 /** dataDir and dataLogDir as ZooKeeper reads them (dataLogDir defaults to dataDir: QuorumPeerConfig.parseProperties). */
@@ -131,7 +138,7 @@ async function streamTar(s: SourceServer, parts: string[], into: string, log: So
   const argv = ['tar', '-S', '--warning=no-file-changed', '-cf', '-', ...parts];
   fs.mkdirSync(into, { recursive: true });
   const recv = localTarX(into);
-  const send = await s.ssh.stream(argv, { timeoutMs: 60 * 60_000 });
+  const send = await s.ssh.stream(argv, { timeoutMs: COPY_MS });
   let bytes = 0;
   send.stdout.on('data', (d: Buffer) => (bytes += d.length));
   send.stdout.pipe(recv.stdin);
@@ -147,7 +154,8 @@ async function streamTar(s: SourceServer, parts: string[], into: string, log: So
 
 /** sha256 of `paths` on the source (sha256sum) and of their copies in `into` (at the same time); only `mayDiffer` may differ. */
 async function compareSums(s: SourceServer, paths: string[], into: string, mayDiffer: string | undefined, log: SourceCommand[]): Promise<CopiedFile[]> {
-  const remote = run(s.ssh, 'sha256sum -- "$@"', paths, log);
+  const remote = run(s.ssh, 'sha256sum -- "$@"', paths, log, COPY_MS);
+  remote.catch(() => undefined); // (awaited below; a local failure first must not leave it unhandled)
   const files: CopiedFile[] = [];
   for (const p of paths) {
     const local = path.join(into, path.posix.basename(p));

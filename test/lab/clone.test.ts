@@ -111,7 +111,10 @@ describe('lab clone: a 3.8.0 lab cloned', () => {
     process.stdout.write(`# lab clone (start order): ${r.ms} ms\n${r.out.replace(/^/gm, '# ')}\n`);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /placement: start order: .* 2, 3 start first/);
-    assert.match(r.out, /tree digest at zxid 0x[0-9a-f]+: equal on the source and the clone/);
+    // a digest in common needs a zxid multiple of 128 after the copied snapshot, and with --data-mb's small snapCount
+    // the leader may snapshot after it: then the walk below is the comparison
+    assert.match(r.out, /tree digest at zxid 0x[0-9a-f]+: equal on the source and the clone|tree digest: none in common/);
+    assert.doesNotMatch(r.out, /DIFFERENT/);
     assert.match(r.out, /snapshot\.[1-9a-f][0-9a-f]* +\d+ +[0-9a-f]{64}/, 'a snapshot past zxid 0 was copied');
 
     // the source is untouched (before any session is opened on it: a session is a transaction)
