@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { allHosts } from '../plan/helpers.js';
-import { loadPlanFile, formatPlanError } from '../plan/load.js';
+import { loadPlanText, formatPlanError } from '../plan/load.js';
 import type { Plan } from '../plan/schema.js';
 import { SshPool } from '../remote/ssh.js';
 import { continuity, type Continuity } from '../check/datafiles.js';
@@ -24,7 +24,8 @@ import { copyFromLeader, readSource, type CopiedFile, type SourceCommand, type S
 import { labSpecFromPlan } from './fromplan.js';
 import { labDir, labUp, readState, type Log } from './lab.js';
 import { pollUntil } from './procs.js';
-import { LabError, type LabServer, type LabSpec } from './spec.js';
+import { LabError, mountRoots, type LabServer, type LabSpec } from './spec.js';
+import { findTarball } from './releases.js';
 
 /** A clone refused before anything was created (bad input: exit 2). */
 export class CloneRefused extends LabError {}
@@ -136,8 +137,8 @@ async function copyData(
   throw new LabError(`lab clone: no valid snapshot among the newest three on server ${leader.myid}: ${skipped.join('; ')}`);
 }
 
-/** Write and load the clone plan. */
-function writeClonePlan(planFile: string, out: string, cluster: string, version: string, hosts: Map<string, string>): Plan {
+/** The clone plan's text and what it loads to (not written yet). */
+function clonePlan(planFile: string, out: string, cluster: string, version: string, hosts: Map<string, string>): { text: string; plan: Plan } {
   const dir = labDir(cluster);
   const text = clonePlanText(fs.readFileSync(planFile, 'utf8'), {
     name: cluster,
@@ -148,10 +149,19 @@ function writeClonePlan(planFile: string, out: string, cluster: string, version:
     planFile,
     header: `zkroll lab clone of ${path.resolve(planFile)} at ${new Date().toISOString()} (hosts mapped to the clone lab)`,
   });
-  fs.writeFileSync(out, text);
-  const r = loadPlanFile(out);
-  if (!r.ok) throw new LabError(`lab clone: the clone plan ${out} does not load:\n${r.errors.map(formatPlanError).join('\n')}`);
-  return r.plan;
+  const r = loadPlanText(text, out);
+  if (!r.ok) throw new LabError(`lab clone: the clone plan ${out} would not load:\n${r.errors.map(formatPlanError).join('\n')}`);
+  return { text, plan: r.plan };
+}
+
+/** What labUp would refuse, checked before the copy: paths the lab cannot give each host, a release without a tarball. */
+function checkBuildable(spec: LabSpec): void {
+  try {
+    mountRoots(spec.hosts.flatMap((h) => h.paths));
+    for (const v of new Set(spec.hosts.flatMap((h) => h.installs.map((i) => i.version)))) findTarball(v, spec.releases);
+  } catch (e) {
+    throw e instanceof LabError ? new CloneRefused(e.message) : e;
+  }
 }
 
 /** The lab spec of the clone: the clone plan's hosts and installs, the source's real data paths, roles and configs. */
@@ -238,13 +248,15 @@ async function startClone(
 
 /**
  * Clone the ensemble of `planFile` into a lab on `o.net`. Throws CloneRefused (nothing created)
- * for overlapping addresses, an existing clone lab, no single leader, mixed versions; LabError
+ * for overlapping addresses, an existing clone lab, no single leader, mixed versions, paths the
+ * lab cannot give each host, a version without a release tarball; LabError
  * for a failed copy, an unusable copy or a clone that does not come up as its source.
  */
 export async function labClone(plan: Plan, planFile: string, o: CloneOptions, log: Log): Promise<CloneReport> {
   const t0 = Date.now();
   const cluster = `${plan.cluster.name}-clone`;
   const out = o.out ?? defaultCloneOut(planFile);
+  if (path.resolve(out) === path.resolve(planFile)) throw new CloneRefused(`lab clone: --out ${out} is the source plan itself: name another file`);
   const hosts = mapHosts(plan, o.net);
   if (readState(labDir(cluster)) !== null)
     throw new CloneRefused(`lab clone: a lab ${cluster} exists (${labDir(cluster)}): run \`zkroll lab down ${out}\` first`);
@@ -261,6 +273,9 @@ export async function labClone(plan: Plan, planFile: string, o: CloneOptions, lo
       leader.myid,
       o.leaderBy,
     );
+    const planned = clonePlan(planFile, out, cluster, version, hosts);
+    const spec = cloneSpec(planned.plan, out, source);
+    checkBuildable(spec);
     const before = leader.srvr?.zxid ?? null;
     const stage = path.join(labDir(cluster), 'clone-data');
     const data = await copyData(leader, stage, commands, log).catch((e: unknown) => {
@@ -269,8 +284,7 @@ export async function labClone(plan: Plan, planFile: string, o: CloneOptions, lo
     });
     const after = (await probeSrvr(leader.host, plan.cluster.ports.client, 2000, { adminPort: plan.cluster.adminPort }).catch(() => null))?.zxid ?? null;
     await pool.closeAll();
-    const clonePlan = writeClonePlan(planFile, out, cluster, version, hosts);
-    const spec = cloneSpec(clonePlan, out, source);
+    fs.writeFileSync(out, planned.text);
     const t2 = Date.now();
     await startClone(spec, source, { place, leader: leader.myid, data: (s, at) => placeData(stage, data.set, s, at) }, log);
     fs.rmSync(stage, { recursive: true, force: true });

@@ -2,7 +2,8 @@
 // mount namespace, ZooKeeper installs, the current ensemble started, data and proxies loaded
 // (with the proxies, clients that log their outcomes: the writer, src/lab/writer.ts, and Java
 // clients of two releases, src/lab/javaclients.ts), the plan's down servers stopped); `status`
-// reads it; `down` ends it.
+// reads it; `down` ends it. `lab clone` (src/lab/clone.ts) builds its lab through `up` with hooks:
+// its own config files and data per server, and a quorum started first.
 // Invariants: nothing is started before every check passed (ports, packages, paths); the state
 // file is written as soon as a process exists, so `down` can always find what `up` started;
 // `down` kills by recorded pid / recorded namespace only, and is safe to run twice.
