@@ -1,7 +1,8 @@
 // `lab clone`'s pure parts (src/lab/clone-map.ts, src/lab/clone-plan.ts): lab addresses and the
 // overlap refusal, a source zoo.cfg mapped onto the lab (only host parts and host-bound keys
 // change), the file choice of FileTxnLog.getLogFiles, the leader placement (FLE's total order:
-// with equal votes the highest sid of the first quorum is the leader), and the clone plan text.
+// with equal votes the highest sid of the first quorum is the leader), the clone plan text and
+// the printed report.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,8 @@ import { chooseFiles, configAddresses, labAddresses, mapConfig, overlapping, pla
 import { clonePlanText } from '../../src/lab/clone-plan.js';
 import { loadPlanText } from '../../src/plan/load.js';
 import { LabError } from '../../src/lab/spec.js';
+import type { CloneReport } from '../../src/lab/clone.js';
+import { renderCloneReport } from '../../src/cli/lab.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -215,5 +218,43 @@ describe('lab clone: the clone plan', () => {
     assert.equal(r.plan.ssh.sudo, false);
     assert.equal(r.plan.servers[1]!.ssh, undefined);
     assert.equal(r.plan.servers[1]!.host, '127.0.30.2');
+  });
+});
+
+describe('lab clone: the report', () => {
+  const report: CloneReport = {
+    cluster: 'prod-clone',
+    planOut: 'prod.clone.yaml',
+    hosts: [['10.0.0.1', '127.0.30.1']],
+    leader: 1,
+    version: '3.8.0',
+    files: [
+      { name: 'snapshot.100000050', bytes: 1000, sha256: 'a'.repeat(64) },
+      { name: 'log.100000040', bytes: 67108880, sha256: 'b'.repeat(64), changed: 'c'.repeat(64) },
+    ],
+    streamBytes: 2 * 1048576,
+    copyMs: 1000,
+    snapshotZxid: 0x100000050n,
+    lastZxid: 0x100000099n,
+    sourceZxid: { before: 0x100000099n, after: 0x10000009an },
+    skippedSnapshots: ['snapshot.100000060 (Adler32 mismatch)'],
+    placement: placement([1, 2, 3], [], 1),
+    servers: [{ myid: 1, sourceMode: 'leader', cloneMode: 'leader', observer: false }],
+    digest: { zxid: 0x100000080n, same: false },
+    commands: [],
+    phases: { read: 500, stream: 1000, checksums: 2000, scan: 100, lab: 3000 },
+    seconds: 7.2,
+  };
+
+  it('names every file with size and sha256, a log the source still writes, the zxids, the placement and a differing digest', () => {
+    const text = renderCloneReport(report).join('\n');
+    assert.match(text, /snapshot\.100000050 +1000 +a{64}\n/);
+    assert.match(text, /log\.100000040 +67108880 +b{64} \(source now c{12}…: still written to\)/);
+    assert.match(text, /2\.00 MiB through the stream in 1\.0 s \(2\.00 MiB\/s\)/);
+    assert.match(text, /snapshot zxid 0x100000050, last zxid in the copy 0x100000099; the source leader was at 0x100000099 before the copy, 0x10000009a after/);
+    assert.match(text, /passed over: snapshot\.100000060 \(Adler32 mismatch\)/);
+    assert.match(text, /placement: leader only has data: fewer than 1 voters have a sid below 1/);
+    assert.match(text, /tree digest at zxid 0x100000080: DIFFERENT/);
+    assert.match(text, /time: read 0\.5 s, stream 1\.0 s, checksums 2\.0 s, scan 0\.1 s, lab 3\.0 s/);
   });
 });
