@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LabError } from '../lab/spec.js';
 import { planJsonSchema } from '../plan/jsonschema.js';
 import { parseDuration } from '../plan/duration.js';
-import { cmdLabDown, cmdLabKillListener, cmdLabStatus, cmdLabUp } from './lab.js';
+import { cmdLabClone, cmdLabDown, cmdLabKillListener, cmdLabStatus, cmdLabUp } from './lab.js';
 import { cmdValidate } from './validate.js';
 import { cmdPlan } from './plan.js';
 import { cmdApply } from './apply.js';
@@ -21,6 +21,11 @@ function idList(v: string): number[] {
   const ids = v.split(',').map((x) => x.trim());
   if (!ids.every((x) => /^\d+$/.test(x))) throw new InvalidArgumentError('expected myids like 6,8 (or "none")');
   return ids.map(Number);
+}
+
+function leaderByArg(v: string): 'start' | 'empty' {
+  if (v !== 'start' && v !== 'empty') throw new InvalidArgumentError('expected start or empty');
+  return v;
 }
 
 function zxidArg(v: string): bigint {
@@ -206,6 +211,26 @@ async function main(argv: string[]): Promise<number> {
     )
     .action(async (file: string, myid: number, o: { by?: 'port-scan' | 'agent' | 'none' }) => {
       code = await cmdLabKillListener(file, myid, o.by === 'none' ? undefined : o.by, out);
+    });
+  lab
+    .command('clone')
+    .description(
+      'copy a running ensemble into a lab (read-only on the source): the same myids, roles, version, zoo.cfg (hosts mapped, ports kept), data and leader; writes a plan pointed at it',
+    )
+    .argument('<plan>', 'plan YAML file of the source ensemble')
+    .option('--net <cidr>', 'loopback network of the clone lab (must not overlap the source)', '127.0.30.0/24')
+    .option('--out <file>', 'the clone plan to write (default: <plan>.clone.yaml beside the plan)')
+    .option(
+      '--leader-by <how>',
+      "start: start order makes the source's leader lead (where FLE allows; else empty); empty: only the leader gets the data",
+      leaderByArg,
+    )
+    .action(async (file: string, o: { net: string; out?: string; leaderBy?: 'start' | 'empty' }) => {
+      code = await cmdLabClone(
+        file,
+        { net: o.net, ...(o.out !== undefined ? { out: o.out } : {}), ...(o.leaderBy !== undefined ? { leaderBy: o.leaderBy } : {}) },
+        out,
+      );
     });
   lab
     .command('down')

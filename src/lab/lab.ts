@@ -2,7 +2,8 @@
 // mount namespace, ZooKeeper installs, the current ensemble started, data and proxies loaded
 // (with the proxies, clients that log their outcomes: the writer, src/lab/writer.ts, and Java
 // clients of two releases, src/lab/javaclients.ts), the plan's down servers stopped); `status`
-// reads it; `down` ends it.
+// reads it; `down` ends it. `lab clone` (src/lab/clone.ts) builds its lab through `up` with hooks:
+// its own config files and data per server, and a quorum started first.
 // Invariants: nothing is started before every check passed (ports, packages, paths); the state
 // file is written as soon as a process exists, so `down` can always find what `up` started;
 // `down` kills by recorded pid / recorded namespace only, and is safe to run twice.
@@ -251,7 +252,17 @@ export interface UpResult {
   seconds: number;
 }
 
-export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
+/** What `lab clone` changes in `labUp` (src/lab/clone.ts); absent: the lab's own configs, no data, all servers at once. */
+export interface LabUpHooks {
+  /** The config files of server `s` (host path → text) instead of the rendered zoo.cfg. */
+  configFiles?: (s: LabServer) => Map<string, string>;
+  /** Runs once per server after its directories and myid exist, before any server starts; `at`: host path → backing path here. */
+  prepare?: (s: LabServer, at: (p: string) => string) => void;
+  /** Servers started first and waited on until one of them leads; the others start after. Default: all at once. */
+  startFirst?: number[];
+}
+
+export async function labUp(spec: LabSpec, log: Log, hooks: LabUpHooks = {}): Promise<UpResult> {
   const t0 = Date.now();
   const dir = labDir(spec.cluster);
   checkPrerequisites();
@@ -321,8 +332,12 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
       fs.mkdirSync(at(s.dataDir), { recursive: true });
       fs.mkdirSync(at(s.dataLogDir), { recursive: true });
       fs.writeFileSync(path.join(at(s.dataDir), 'myid'), `${s.myid}\n`);
-      fs.mkdirSync(path.dirname(at(s.config)), { recursive: true });
-      fs.writeFileSync(at(s.config), renderLabZooCfg(spec, s));
+      const files = hooks.configFiles?.(s) ?? new Map([[s.config, renderLabZooCfg(spec, s)]]);
+      for (const [p, text] of files) {
+        fs.mkdirSync(path.dirname(at(p)), { recursive: true });
+        fs.writeFileSync(at(p), text);
+      }
+      hooks.prepare?.(s, at);
     }
     const { config, knownHostsLine } = prepareSshd(hd, h.ip, h.sshPort, authorized);
     known.push(knownHostsLine);
@@ -338,8 +353,15 @@ export async function labUp(spec: LabSpec, log: Log): Promise<UpResult> {
   log(`${spec.hosts.length} hosts up: ${spec.hosts.map((h) => `${h.ip}:${h.sshPort}`).join(', ')}`);
 
   const all = spec.servers.map((s) => s.myid);
-  await Promise.all(spec.servers.map((s) => zkServer(st, s, 'start')));
-  await waitQuorum(spec, all, 90000);
+  const first = hooks.startFirst ?? all;
+  const startAll = (ids: number[]) => Promise.all(spec.servers.filter((s) => ids.includes(s.myid)).map((s) => zkServer(st, s, 'start')));
+  await startAll(first);
+  await waitQuorum(spec, first, 90000);
+  if (first.length < all.length) {
+    log(`${first.join(', ')} formed first; starting ${all.filter((id) => !first.includes(id)).join(', ')}`);
+    await startAll(all.filter((id) => !first.includes(id)));
+    await waitQuorum(spec, all, 90000);
+  }
   log(`ensemble of ${all.length} formed (${all.join(', ')})`);
   await loadData(spec, all, spec.znodes);
   if (spec.znodes > 0) log(`loaded ${spec.znodes} znodes under /lab/data`);

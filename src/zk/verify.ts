@@ -185,7 +185,7 @@ export interface DigestEntry {
 }
 
 /** `hash` of one server through its AdminServer: its digest log, or null (3.4/3.5, digest disabled, no AdminServer). */
-async function digestLog(host: string, adminPort: number): Promise<DigestEntry[] | null> {
+export async function digestLog(host: string, adminPort: number): Promise<DigestEntry[] | null> {
   try {
     const text = (await adminCommand(host, adminPort, 'hash', 2000)).replace(/"(zxid|digest)"\s*:\s*(-?\d+)/g, '"$1":"$2"');
     const body = JSON.parse(text) as { digests?: unknown };
