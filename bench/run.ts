@@ -3,6 +3,9 @@
 //   npm run bench                 rolling plan, 3 runs
 //   BENCH_RUNS=5 npm run bench    more runs
 //   npm run bench -- --incident   also the Codis incident recovery (68 steps, once per run)
+//   npm run bench -- --reconfig   also the seed procedure by membership, side by side: reconfig
+//                                 onto 3.9.3 and 3.8.0, restart (static) onto 3.8.0 (membership.ts)
+//   npm run bench -- --reconfig --only   just that (no version starts, no rolling plans)
 //   BENCH_LOGIN_DELAY=0 npm run bench   lab hosts without the slow startup file (default 1000 ms)
 //   BENCH_DATA_MB=1024 (default)        with --incident: the lab is loaded with this many MiB of
 //                                       znodes (lab up --data-mb: 1024 znodes per MiB), so the
@@ -42,6 +45,9 @@ import { fourLetterWord, probeSrvr } from '../src/zk/fourlw.js';
 import { adminCommand } from '../src/zk/admin.js';
 import { table } from '../src/ui/table.js';
 import { versionStarts } from './versions.js';
+import { membershipVariants, newLeaders, type Variant } from './membership.js';
+import { startWriter } from '../test/lab/helpers.js';
+import { ZkClient } from '../src/zk/client.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const zkroll = path.join(root, 'bin', 'zkroll');
@@ -52,6 +58,9 @@ const runs = Number(process.env['BENCH_RUNS'] ?? 3);
 // the lab's own known_hosts and key only, as in the tests (no ~/.ssh/config)
 process.env['ZKROLL_SSH_CONFIG'] = '';
 const withIncident = process.argv.includes('--incident');
+const withReconfig = process.argv.includes('--reconfig');
+const only = process.argv.includes('--only');
+const reconfigPlan = path.join(root, 'plans', 'codis-incident-reconfig.yaml');
 const loginDelayMs = Number(process.env['BENCH_LOGIN_DELAY'] ?? 1000);
 const dataMb = Number(process.env['BENCH_DATA_MB'] ?? 1024);
 
@@ -152,6 +161,7 @@ async function apply(plan: string, name: string): Promise<Report> {
   for (const a of audit)
     if (shellEvent(a.command) === null && !a.command.startsWith('sftp ')) record(`${name}: remote command in the run (audit log)`, a.durationMs);
   for (const a of shells) record(`${name}: remote shell start (the one login per host)`, a.durationMs);
+  record(`${name}: new leaders in the run (elections and hand-offs, states.jsonl)`, newLeaders(path.join(dir, 'states.jsonl')), 'n');
   record(`${name}: logins (remote shells started)`, shells.length, 'n');
   fs.rmSync(state, { recursive: true, force: true });
   return report;
@@ -336,16 +346,73 @@ function goals(name: string): string {
   return `goals (${name}):\n${table(['what', 'measured', 'goal', ''], rows)}`;
 }
 
+/**
+ * One membership variant (bench/membership.ts): lab up, a client creating a znode every 10 ms
+ * on the old ensemble's hosts all through apply, then how many of its acknowledged writes the
+ * new ensemble lacks.
+ */
+async function membershipRun(v: Variant): Promise<void> {
+  const plan = await up(v.file, v.name, 300);
+  const live = plan.servers.filter((s) => !plan.lab.down.includes(s.myid));
+  const writer = startWriter(live.map((s) => `${s.host}:${plan.cluster.ports.client}`).join(','));
+  try {
+    await apply(v.file, v.name);
+  } finally {
+    const acked = await writer.stop();
+    record(`${v.name}: writes acknowledged during the run`, acked.length, 'n');
+    const zk = await ZkClient.connect(plan.servers.map((s) => `${s.host}:${plan.cluster.ports.client}`).join(','), 10000);
+    const present = new Set(await zk.getChildren('/writer'));
+    zk.close();
+    record(`${v.name}: acknowledged writes lost`, acked.filter((p) => !present.has(p.slice('/writer/'.length))).length, 'n');
+    await labDown(v.cluster, quiet);
+  }
+}
+
+/** The memberships side by side: the compiled plan's counts, then the measured medians. */
+function membershipTable(variants: Variant[]): string {
+  const med = (name: string) => {
+    const xs = samples.get(name);
+    return xs === undefined ? '-' : String(Math.round(median(xs) * 10) / 10);
+  };
+  const rows = variants.map((v) => {
+    const t = compile(load(v.file)).totals;
+    const wall = samples.get(`${v.name}: apply --yes, wall`);
+    return [
+      v.name,
+      String(t.steps),
+      `${t.starts}/${t.stops}`,
+      String(t.restarts),
+      String(t.reconfigs),
+      `${t.elections}${t.maybeElections ? ` (+${t.maybeElections})` : ''}`,
+      med(`${v.name}: new leaders in the run (elections and hand-offs, states.jsonl)`),
+      wall ? fmt(median(wall)) : '-',
+      med(`${v.name}: writes acknowledged during the run`),
+      med(`${v.name}: acknowledged writes lost`),
+    ];
+  });
+  rows.push(['restart → 3.9.3', 'refused: ZOOKEEPER-4925-rebuild (a DIFF-synced leader of 3.9.3 loses transactions)', '', '', '', '', '', '', '', '']);
+  return `the seed procedure by membership (${runs} run${runs === 1 ? '' : 's'}, medians):\n${table(
+    ['membership → target', 'steps', 'starts/stops', 'restarts', 'reconfigs', 'elections planned', 'new leaders measured', 'wall', 'acked writes', 'lost'],
+    rows,
+  )}`;
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   process.stderr.write(
     `bench: ${runs} run(s) of the rolling plan${withIncident ? ' and the incident recovery' : ''} on ${os.cpus().length} cores; lab logins cost ${loginDelayMs} ms more\n`,
   );
+  const variants = withReconfig ? membershipVariants(reconfigPlan) : [];
   try {
     const sources = labSpecFromPlan(load(rolling), rolling).releases;
-    await versionStarts(['3.4.6', '3.4.13', '3.8.0', '3.9.3'], sources, 5, (n, ms) => record(n, ms));
+    if (!only) await versionStarts(['3.4.6', '3.4.13', '3.8.0', '3.9.3'], sources, 5, (n, ms) => record(n, ms));
     process.stderr.write('bench: start-to-serving per version done\n');
     for (let i = 0; i < runs; i++) {
+      if (withReconfig) {
+        for (const v of variants) await membershipRun(v);
+        process.stderr.write(`bench: membership run ${i + 1} done\n`);
+      }
+      if (only) continue;
       await up(upgrade34, 'upgrade 3.4.13 → 3.8.0', 50);
       await apply(upgrade34, 'upgrade 3.4.13 → 3.8.0');
       await labDown(load(upgrade34).cluster.name, quiet);
@@ -370,6 +437,7 @@ async function main(): Promise<void> {
     await labDown(load(rolling).cluster.name, quiet);
     await labDown(load(upgrade34).cluster.name, quiet);
     if (withIncident) await labDown(load(incident).cluster.name, quiet);
+    for (const v of variants) await labDown(v.cluster, quiet);
   }
   const show = (name: string, v: number): string =>
     units.get(name) === 'x' ? `${v.toFixed(2)}×` : units.get(name) === 'n' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : fmt(v);
@@ -382,6 +450,7 @@ async function main(): Promise<void> {
   ]);
   process.stdout.write(`${table(['what', 'n', 'min', 'median', 'max'], rows, [1, 2, 3, 4])}\n`);
   if (withIncident) process.stdout.write(`\n${goals(`incident, ${dataMb} MiB`)}\n`);
+  if (withReconfig) process.stdout.write(`\n${membershipTable(variants)}\n`);
   process.stdout.write(`\nbench: ${((Date.now() - t0) / 1000).toFixed(0)} s in all; node ${process.version}\n`);
 }
 

@@ -107,30 +107,20 @@ export function accessStep(b: StepList, mini: NodeRef[]): void {
   });
 }
 
-/** One joiner: its data aside, its first config (committed + itself), its start as a non-voting follower, then `reconfig -add`. */
+/** One joiner: its data aside, its first config (committed + itself) written and its start as a non-voting follower in one step, then `reconfig -add`. */
 export function growByReconfig(b: StepList, joiner: NodeRef, oldId: number, members: NodeRef[], base: string, baseHost: string): NodeRef[] {
   const plan = b.plan;
   const h = plan.health;
   const next = [...members, joiner];
   b.backupStep(`grow-${joiner.myid}/backup`, joiner, 'it joins empty and takes the full data from the leader (SNAP); its old data is kept aside');
-  b.add({
-    id: `grow-${joiner.myid}/config-${joiner.myid}`,
-    phase: b.phase,
-    action: 'write-config',
-    title: `Write myid ${joiner.myid} and a joiner's config (the committed ${members.length} + itself) on ${describeNode(joiner)}`,
-    reason: `old server ${oldId} becomes ${joiner.myid}; a joiner starts with the last committed configuration plus itself (zookeeperReconfig.md, "Adding servers")`,
-    target: { kind: 'node', node: joiner },
-    commands: [],
-    files: reconfigConfigFiles(plan, joiner, next, base, baseHost),
-    gates: [],
-  });
   b.startStep(
     `grow-${joiner.myid}/start`,
     joiner,
-    `Start ${describeNode(joiner)} (a non-voting follower until it is added)`,
-    'it connects to the leader and syncs; the members do not count it yet',
+    `Write myid ${joiner.myid} and a joiner's config (the committed ${members.length} + itself), then start ${describeNode(joiner)} (a non-voting follower until it is added)`,
+    `old server ${oldId} becomes ${joiner.myid}; a joiner starts with the last committed configuration plus itself and syncs from the leader before the members count it (zookeeperReconfig.md, "Adding servers"). The files are written only when the server does not run, just before each start: a joiner that has adopted the committed configuration cannot boot again from the files ZooKeeper rewrote`,
     [runningGate(plan, joiner, h.startDeadline), { kind: 'serving', node: joiner, deadlineMs: h.startDeadline }, ensembleGate(plan, members)],
     () => b.model.startNew(joiner.myid),
+    { files: reconfigConfigFiles(plan, joiner, next, base, baseHost) },
   );
   reconfigStep(b, `grow-${joiner.myid}/reconfig`, `Add server ${joiner.myid} to the ensemble (reconfig, no restart)`, members, next, {
     joining: [joiner],

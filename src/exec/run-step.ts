@@ -339,7 +339,14 @@ async function act(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome
     case 'start': {
       if (t.kind !== 'node') throw new StepError(`step ${step.id}: expected a node target`);
       const node = t.node;
-      if (step.action === 'start' && !(await hasProcess(env, node))) await assertDataOk(env, node);
+      // a start's files (a reconfig joiner's first config) are written before it, and only when
+      // it does not run: a joiner that adopted the committed configuration cannot boot again
+      // from the files ZooKeeper rewrote (zookeeperReconfig.md, "Adding servers")
+      const startFiles = step.action === 'start' && step.files.length > 0;
+      if (step.action === 'start' && !(await hasProcess(env, node))) {
+        await assertDataOk(env, node);
+        if (startFiles) await writeFiles(env, step, node);
+      }
       const ensembleGate = step.gates.find((g) => g.kind === 'ensemble') as { members: NodeRef[] } | undefined;
       const leading = step.maybeElection && ensembleGate ? (await view(env, [node])).leader === node.myid : false;
       const election =
@@ -359,7 +366,7 @@ async function act(step: Step, env: RunEnv, memo: StepMemo): Promise<StepOutcome
           }
         });
         if (election !== null) out.election = await election.result;
-        if (step.files.length > 0) await writeFiles(env, step, node);
+        if (step.files.length > 0 && !startFiles) await writeFiles(env, step, node);
         await gates(env, memo, step.gates);
       };
       // a start that fails shows the server's own log

@@ -53,10 +53,10 @@ describe('membership: reconfig — plan rules', () => {
 
 describe('membership: reconfig — compiled steps', () => {
   const c = compiled();
-  it('the seed procedure: 39 steps, 0 restarts, 4 reconfigs, one election, one maybe hand-off', () => {
+  it('the seed procedure: 36 steps, 0 restarts, 4 reconfigs, one election, one maybe hand-off', () => {
     assert.deepEqual(
       { steps: c.totals.steps, restarts: c.totals.restarts, reconfigs: c.totals.reconfigs, elections: c.totals.elections, maybe: c.totals.maybeElections },
-      { steps: 39, restarts: 0, reconfigs: 4, elections: 1, maybe: 1 },
+      { steps: 36, restarts: 0, reconfigs: 4, elections: 1, maybe: 1 },
     );
     const restart = compile(loadOk(REBUILD)).totals;
     assert.ok(restart.restarts > 10, `membership: restart restarts ${restart.restarts} times`);
@@ -80,7 +80,7 @@ describe('membership: reconfig — compiled steps', () => {
     for (const s of adds.slice(0, 3)) assert.equal(c.steps[s.n - 2]!.action, 'start', s.id);
   });
   it("the joiner's first config is the committed members plus itself, in a dynamic file; zoo.cfg has no server lines", () => {
-    const w = c.steps.find((s) => s.id === 'grow-4/config-4')!;
+    const w = c.steps.find((s) => s.id === 'grow-4/start')!;
     const cfg = w.files.find((f) => f.kind === 'zoo.cfg');
     assert.ok(cfg && cfg.kind === 'zoo.cfg' && cfg.dynamic);
     assert.deepEqual(
@@ -100,7 +100,7 @@ describe('membership: reconfig — compiled steps', () => {
     const text = renderPlan(c, new Map(), 'text');
     assert.match(text, /addauth digest super:\*\*\*\*/);
     assert.match(text, /reconfig -add server\.4=127\.0\.10\.7:2888:3888:participant;127\.0\.10\.7:2181 -v <the version just read>/);
-    assert.match(text, /39 steps: 6 starts, 6 stops, 0 restarts in 0 rolling rounds, 4 reconfigs/);
+    assert.match(text, /36 steps: 6 starts, 6 stops, 0 restarts in 0 rolling rounds, 4 reconfigs/);
   });
 });
 
