@@ -336,6 +336,16 @@ export const VERSION_HAZARDS: readonly HazardRule[] = [
     message: (p) =>
       `${f(p.target)}: membership: reconfig needs 3.7.0 or later: reconfigEnabled and the ACL on /zookeeper/config came in 3.5.3 (ZOOKEEPER-2014), and zkroll proves it may reconfigure (whoAmI, new in 3.7.0) before it stops the old ensemble, the point of no return. Pick 3.7.0 or later, or membership: restart.`,
   },
+  /** A rebuild onto 3.7+ could change its members by reconfig instead of rolling restarts. */
+  {
+    id: 'reconfig-available',
+    source: 'https://zookeeper.apache.org/doc/r3.9.3/zookeeperReconfig.html',
+    level: 'info',
+    needsCurrent: false,
+    applies: ({ target, strategy }) => strategy === 'rebuild' && ge(target, '3.7.0'),
+    message: (p) =>
+      `${f(p.target)} supports dynamic reconfiguration: strategy.membership: reconfig would add and remove each server with one reconfig instead of a rolling restart of every member (the servers need reconfigEnabled and a superuser digest or skipACL; README "Membership by reconfig").`,
+  },
   /**
    * ZOOKEEPER-4925 under membership: reconfig: no member restarts; the mini-ensemble and every
    * joiner start with no data and take a full SNAP, so no server that leads has synced by DIFF

@@ -128,7 +128,12 @@ describe('versionHazards on the lab versions', () => {
     const rebuild = run('3.8.0', '3.9.3', 'rebuild');
     assert.deepEqual(refusals(rebuild), ['ZOOKEEPER-4925-rebuild']);
     assert.deepEqual(run('3.8.0', '3.9.4'), []);
-    assert.deepEqual(run('3.9.2', '3.9.2', 'rebuild'), []);
+    // a rebuild onto 3.7+ is told that reconfig could replace its rolling restarts; reconfig warns only on 3.9.3
+    assert.deepEqual(ids(run('3.9.2', '3.9.2', 'rebuild')), ['reconfig-available']);
+    assert.deepEqual(ids(run('3.8.0', '3.9.3', 'reconfig')), ['ZOOKEEPER-4925-reconfig']);
+    assert.deepEqual(ids(run('3.8.0', '3.9.4', 'reconfig')), []);
+    assert.deepEqual(refusals(run('3.8.0', '3.6.4', 'reconfig')), ['reconfig-needs-3.7']);
+    assert.deepEqual(ids(run('3.4.6', '3.4.13', 'rebuild')).includes('reconfig-available'), false);
   });
 });
 
