@@ -39,7 +39,7 @@ export async function cmdPlan(file: string, o: { format: string; live?: boolean 
   }
   let files;
   try {
-    files = simulateWrites(compiled, initial);
+    files = simulateWrites(compiled, initial, o.live === true);
   } catch (e) {
     if (e instanceof FileRefused) throw new CliError(`${file}: ${e.message}`, EXIT.badInput);
     throw e;

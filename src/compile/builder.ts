@@ -52,7 +52,12 @@ export function readsOf(s: StepInput): string[] {
       r.push('srvr on the members (the reconfig goes to the leader)', '/zookeeper/config after a sync (the committed configuration and its version)');
       break;
     case 'check-reconfig-access':
-      r.push('srvr on the members (the leader is asked)', 'whoAmI, or the AdminServer system_properties (skipACL)', '/zookeeper/config after a sync');
+      r.push(
+        "the old servers' zoo.cfg (reconfigEnabled must be off there)",
+        'srvr on the members (the leader is probed)',
+        'whoAmI on every member, or their AdminServer system_properties (skipACL)',
+        '/zookeeper/config after a sync',
+      );
       break;
     default:
       break;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { dynamicConfigPath, membershipChange, reconfigEnabled, renderZooCfg, synthesizeZooCfg } from './zoocfg.js';
 import type { Plan } from '../plan/schema.js';
 import { oldNode, serverLines } from './nodes.js';
+import { parseProperties, propertyValue } from './properties.js';
 import type { Compiled, FileWrite, Step } from './types.js';
 
 export type ReadFile = (host: string, path: string) => string | undefined;
@@ -36,8 +37,12 @@ export function withBlock(text: string, block: string): string {
   return `${body === '' ? '' : `${body}\n`}${BLOCK_BEGIN}\n${block.replace(/\n*$/, '')}\n${BLOCK_END}\n`;
 }
 
-/** The files (one, or zoo.cfg + its dynamic file) a FileWrite produces on `host`. */
-export function resolveFile(fw: FileWrite, host: string, read: ReadFile): ResolvedFile[] {
+/**
+ * The files (one, or zoo.cfg + its dynamic file) a FileWrite produces on `host`. `real`: `read`
+ * gives the hosts' real files (apply, plan --live), not the dry-run's stand-ins (plannedFiles),
+ * so checks that need the real file run too. Throws FileRefused, MissingBase.
+ */
+export function resolveFile(fw: FileWrite, host: string, read: ReadFile, real = true): ResolvedFile[] {
   if (fw.kind === 'literal') return [{ host, path: fw.path, content: fw.content, mode: fw.mode }];
   if (fw.kind === 'block') return [{ host, path: fw.path, content: withBlock(read(host, fw.path) ?? '', fw.block), mode: fw.mode }];
   const baseHost = fw.baseHost ?? host;
@@ -46,6 +51,8 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile): Resolv
   if (fw.dynamic !== undefined) {
     // the first config of a server that is not a member yet (membership: reconfig): zkroll writes
     // its dynamic file whole; the base's own server lines and dynamic file are not carried
+    // judged on the real file only (not on the dry-run's stand-in, which knows no binding)
+    if (real) clientBindingKept(base, baseHost, fw.node.host, fw.dynamic.clientHost);
     const r = renderZooCfg(base, [], fw.node, baseHost, '', { ...(fw.set ? { set: fw.set } : {}), ...(fw.unset ? { unset: fw.unset } : {}) });
     return [
       { host, path: fw.path, content: r.main, mode: fw.mode },
@@ -78,6 +85,31 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile): Resolv
   return out;
 }
 
+const WILDCARDS = ['', '0.0.0.0', '::', '0:0:0:0:0:0:0:0'];
+
+/**
+ * A dynamic file's own line moves the client port's binding out of zoo.cfg; it must bind what
+ * the base binds today (clientPortAddress: the base host's address, or every interface when
+ * absent or a wildcard), else clients, monitoring or a VIP would lose the server. FileRefused
+ * naming strategy.reconfig.clientAddress otherwise.
+ */
+function clientBindingKept(base: string, baseHost: string, host: string, clientHost: string | null): void {
+  const bound = propertyValue(parseProperties(base), 'clientPortAddress')?.trim();
+  const everywhere = bound === undefined || WILDCARDS.includes(bound);
+  if (clientHost === null && !everywhere)
+    throw new FileRefused(
+      `${baseHost}'s zoo.cfg binds the client port to ${bound} (clientPortAddress), but strategy.reconfig.clientAddress: any would listen on every interface: set clientAddress: host`,
+    );
+  if (clientHost !== null && everywhere)
+    throw new FileRefused(
+      `${baseHost}'s zoo.cfg listens on every interface (${bound === undefined ? 'no clientPortAddress' : `clientPortAddress=${bound}`}), but strategy.reconfig.clientAddress: host would bind the client port to ${host} only (clients on another address, local monitoring or a VIP would lose it): set clientAddress: any`,
+    );
+  if (clientHost !== null && bound !== baseHost && bound !== host)
+    throw new FileRefused(
+      `${baseHost}'s zoo.cfg binds the client port to ${bound}, neither its host nor ${host}: zkroll cannot say which address the new server should bind`,
+    );
+}
+
 export interface FileChange extends ResolvedFile {
   before: string | undefined;
 }
@@ -91,7 +123,7 @@ export function stepHost(step: Step): string | null {
  * Play the steps' writes over `initial` (host → path → text) and return each step's changes.
  * Without real files, `initial` comes from {@link plannedFiles}.
  */
-export function simulateWrites(compiled: Compiled, initial: Map<string, string>): Map<number, FileChange[]> {
+export function simulateWrites(compiled: Compiled, initial: Map<string, string>, real = true): Map<number, FileChange[]> {
   const fs = new Map(initial);
   const key = (host: string, path: string) => `${host}\u0000${path}`;
   const read: ReadFile = (host, path) => fs.get(key(host, path));
@@ -101,7 +133,7 @@ export function simulateWrites(compiled: Compiled, initial: Map<string, string>)
     if (host === null || step.files.length === 0) continue;
     const changes: FileChange[] = [];
     for (const fw of step.files) {
-      for (const f of resolveFile(fw, host, read)) {
+      for (const f of resolveFile(fw, host, read, real)) {
         changes.push({ ...f, before: read(f.host, f.path) });
         fs.set(key(f.host, f.path), f.content);
       }

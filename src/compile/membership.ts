@@ -12,7 +12,7 @@
 // every member with its client part, so no member rebinds its client port on a reconfig.
 import type { Plan, RebuildStrategy } from '../plan/schema.js';
 import type { StepList } from './builder.js';
-import { describeNode, runningGate, serverLines, votersOf } from './nodes.js';
+import { describeNode, oldNode, runningGate, serverLines, votersOf } from './nodes.js';
 import { renderServerValue } from './serverline.js';
 import { firstStartKeys } from './traps.js';
 import type { DynamicMember, FileWrite, Gate, NodeRef, ReconfigAuth, ReconfigOp } from './types.js';
@@ -55,7 +55,9 @@ export function dynamicFilePath(node: NodeRef): string {
  */
 export function reconfigConfigFiles(plan: Plan, node: NodeRef, members: NodeRef[], base: string, baseHost: string): FileWrite[] {
   const path = dynamicFilePath(node);
-  const content = dynamicMembers(plan, members).map(dynamicLine).join('\n') + '\n';
+  const lines = dynamicMembers(plan, members);
+  const content = lines.map(dynamicLine).join('\n') + '\n';
+  const clientHost = lines.find((l) => l.myid === node.myid)?.clientHost ?? null;
   const trap = firstStartKeys(plan).set ?? [];
   return [
     { kind: 'literal', path: `${node.dataDir}/myid`, content: `${node.myid}\n`, mode: 0o644 },
@@ -69,7 +71,7 @@ export function reconfigConfigFiles(plan: Plan, node: NodeRef, members: NodeRef[
       mode: 0o644,
       set: [{ key: 'reconfigEnabled', value: 'true' }, { key: 'dynamicConfigFile', value: path }, ...trap],
       unset: ['clientPort', 'clientPortAddress'],
-      dynamic: { path, content },
+      dynamic: { path, content, clientHost },
     },
   ];
 }
@@ -91,6 +93,7 @@ export function accessStep(b: StepList, mini: NodeRef[]): void {
     leaving: [],
     members: mini,
     auth: reconfigAuth(b.plan),
+    oldEnsemble: b.plan.servers.map(oldNode),
   };
   b.add({
     id: 'mini/reconfig-access',
@@ -98,7 +101,7 @@ export function accessStep(b: StepList, mini: NodeRef[]): void {
     action: 'check-reconfig-access',
     title: `Prove that zkroll may reconfigure the mini-ensemble (${op.auth.access === 'super' ? `digest user ${op.auth.user}, superuser` : 'skipACL'})`,
     reason:
-      'every later membership change is a reconfig; this is proven while the old ensemble still serves, so a missing superDigest, skipACL or reconfigEnabled stops the run before anything irreversible',
+      "every later membership change is a reconfig; this is proven on every member while the old ensemble still serves, so a missing superDigest, skipACL or reconfigEnabled stops the run before anything irreversible; the old servers' zoo.cfg must not enable reconfig (they would join the new ensemble once the old one loses quorum)",
     target: { kind: 'ensemble', which: 'new', members: mini },
     commands: [],
     files: [],

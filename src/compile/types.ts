@@ -82,7 +82,12 @@ export type FileWrite =
        * membership: reconfig — the server lines go to this dynamic file (written with this
        * content beside zoo.cfg), never to zoo.cfg; `servers` is then not rendered.
        */
-      dynamic?: { path: string; content: string };
+      dynamic?: {
+        path: string;
+        content: string;
+        /** The client address the node's own line binds (null: every interface); the base's clientPortAddress must agree. */
+        clientHost: string | null;
+      };
     }
   /**
    * The file at `path` as it is (or empty), with zkroll's block (between its marker lines) put
@@ -130,6 +135,8 @@ export interface ReconfigOp {
   /** The servers the request may go to (members of `from` that run). */
   members: NodeRef[];
   auth: ReconfigAuth;
+  /** The access check only: the old ensemble's servers, whose zoo.cfg must not enable reconfig. */
+  oldEnsemble?: NodeRef[];
 }
 
 /** A condition polled (every health.pollInterval) until it holds or its deadline passes. */

@@ -14,7 +14,8 @@ import { ZkError } from '../zk/client.js';
 import { membersDiffer, parseDynamicConfig, type DynamicConfig } from '../zk/dynconfig.js';
 import { CONFIG_NODE, ensembleView } from '../zk/gates.js';
 import { zkErrorText, type WireSession } from '../zk/wire.js';
-import { StepError, type RunEnv } from './env.js';
+import { readText, StepError, type RunEnv } from './env.js';
+import { reconfigEnabled } from '../compile/zoocfg.js';
 import type { StepOutcome } from './run-step.js';
 
 const NEWCONFIGNOQUORUM = -13;
@@ -48,7 +49,12 @@ async function leaderSession(env: RunEnv, op: ReconfigOp): Promise<{ leader: Nod
   const v = await ensembleView(op.members, env.settings.clientPort, env.probes.srvr);
   const leader = op.members.find((m) => m.myid === v.leader);
   if (!leader) throw new ZkError(`no single leader among servers ${op.members.map((m) => m.myid).join(', ')}`, null);
-  const session = await env.probes.session(leader.host, env.settings.clientPort, 10000);
+  return { leader, session: await sessionOn(env, op, leader) };
+}
+
+/** A session on `node`, authenticated as the step's auth says. */
+async function sessionOn(env: RunEnv, op: ReconfigOp, node: NodeRef): Promise<WireSession> {
+  const session = await env.probes.session(node.host, env.settings.clientPort, 10000);
   try {
     if (op.auth.access === 'super') {
       if (op.auth.passwordFile === undefined) throw new StepError('access: super needs strategy.reconfig.passwordFile');
@@ -60,7 +66,7 @@ async function leaderSession(env: RunEnv, op: ReconfigOp): Promise<{ leader: Nod
     await session.close();
     throw e;
   }
-  return { leader, session };
+  return session;
 }
 
 async function committed(session: WireSession): Promise<DynamicConfig> {
@@ -127,7 +133,8 @@ export async function runReconfig(step: Step, env: RunEnv, out: StepOutcome): Pr
       if (!again || Date.now() >= deadline || env.stopRequested())
         throw new StepError(`the reconfig did not commit within ${Math.round(env.settings.gateDeadlineMs / 1000)} s (${tries} attempts): ${e.message}`);
       env.progress(`reconfig not committed yet (${e.message}); trying again`);
-      await new Promise((r) => setTimeout(r, env.settings.pollIntervalMs));
+      // each attempt is a session, an auth and (when sent) an error transaction: back off to 2 s
+      await new Promise((r) => setTimeout(r, Math.min(2000, env.settings.pollIntervalMs * 2 ** Math.min(tries - 1, 4))));
     }
   }
 }
@@ -142,21 +149,13 @@ export async function runReconfig(step: Step, env: RunEnv, out: StepOutcome): Pr
 export async function checkReconfigAccess(step: Step, env: RunEnv, out: StepOutcome): Promise<void> {
   const op = step.reconfig;
   if (!op) throw new StepError(`step ${step.id}: no reconfig`);
+  await oldEnsembleStatic(env, op);
+  // superDigest and skipACL are per JVM, and whichever member leads checks the ACL: every member
+  for (const m of op.members) await proveAccess(env, op, m);
   const { leader, session } = await leaderSession(env, op).catch((e: unknown) => {
     throw new StepError(`could not open an authenticated session on the mini-ensemble's leader: ${e instanceof Error ? e.message : String(e)}`);
   });
   try {
-    if (op.auth.access === 'super') {
-      const ids = await session.whoAmI();
-      if (!ids.some((x) => x.authScheme === 'super'))
-        throw new StepError(
-          `${op.auth.user} is not a superuser on server ${leader.myid}: whoAmI lists ${ids.map((x) => `${x.authScheme}:${x.user}`).join(', ') || 'nothing'}. The password in ${op.auth.passwordFile} must be the one whose digest the servers have in -Dzookeeper.DigestAuthenticationProvider.superDigest (zookeeperAdmin.md)`,
-        );
-    } else {
-      const props = await adminCommand(leader.host, env.settings.adminPort, 'system_properties', 3000);
-      if (!/"zookeeper\.skipACL"\s*:\s*"yes"/i.test(props))
-        throw new StepError(`server ${leader.myid} does not run with -Dzookeeper.skipACL=yes (AdminServer system_properties)`);
-    }
     const cfg = await committed(session);
     const absent = Math.max(0, ...cfg.servers.keys()) + 1;
     try {
@@ -168,6 +167,45 @@ export async function checkReconfigAccess(step: Step, env: RunEnv, out: StepOutc
     out.notes.push(
       `server ${leader.myid} leads; ${op.auth.access === 'super' ? `${op.auth.user} is a superuser` : 'skipACL is set'}; reconfig is enabled (version ${hex(cfg.version)})`,
     );
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * The old ensemble's servers must not run with reconfigEnabled=true: once it loses quorum they
+ * go LOOKING, dial the election ports the new servers now hold, adopt the new ensemble's
+ * higher-versioned configuration (FastLeaderElection, release-3.9.3 L305–318), follow its
+ * leader and rewrite their data — the data the split window carries over.
+ */
+async function oldEnsembleStatic(env: RunEnv, op: ReconfigOp): Promise<void> {
+  for (const o of op.oldEnsemble ?? []) {
+    const text = await readText(env, o.host, o.config);
+    if (text !== undefined && reconfigEnabled(text))
+      throw new StepError(
+        `old server ${o.myid} (${o.host}:${o.config}) has reconfigEnabled=true: when the old ensemble loses quorum its servers would adopt the new ensemble's configuration through leader election, join it and overwrite their own data. Set reconfigEnabled=false on the old servers (a rolling restart of the old ensemble) before this rebuild`,
+      );
+  }
+}
+
+/** `node` accepts zkroll as a superuser (whoAmI lists scheme super) or runs with zookeeper.skipACL=yes. */
+async function proveAccess(env: RunEnv, op: ReconfigOp, node: NodeRef): Promise<void> {
+  if (op.auth.access === 'skipACL') {
+    const props = await adminCommand(node.host, env.settings.adminPort, 'system_properties', 3000);
+    // ZooKeeperServer: skipACL = "yes".equals(System.getProperty("zookeeper.skipACL", "no")), case and all
+    if (!/"zookeeper\.skipACL"\s*:\s*"yes"/.test(props))
+      throw new StepError(`server ${node.myid} does not run with -Dzookeeper.skipACL=yes (AdminServer system_properties; the value is case-sensitive)`);
+    return;
+  }
+  const session = await sessionOn(env, op, node).catch((e: unknown) => {
+    throw new StepError(`could not open an authenticated session on server ${node.myid}: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  try {
+    const ids = await session.whoAmI();
+    if (!ids.some((x) => x.authScheme === 'super'))
+      throw new StepError(
+        `${op.auth.user} is not a superuser on server ${node.myid}: whoAmI lists ${ids.map((x) => `${x.authScheme}:${x.user}`).join(', ') || 'nothing'}. The password in ${op.auth.passwordFile} must be the one whose digest the servers have in -Dzookeeper.DigestAuthenticationProvider.superDigest (zookeeperAdmin.md)`,
+      );
   } finally {
     await session.close();
   }

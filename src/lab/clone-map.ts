@@ -85,7 +85,11 @@ export function mapConfig(text: string, own: string, labOf: (myid: number) => st
     const id = parseServerKey(l.key);
     return id === null ? l : mapServerLine(l, id, labOf);
   });
-  const missing = main ? REQUIRED_BINDS.filter((k) => propertyValue(doc, k) === undefined) : [];
+  // a reconfig-managed zoo.cfg has no clientPort (it is in the dynamic file's own line, which
+  // the mapping above binds): clientPortAddress without clientPort stops a 3.5+ server
+  // ("clientPortAddress is set but clientPort is not set", QuorumPeerConfig, release-3.9.3)
+  const needs = (k: string) => propertyValue(doc, k) === undefined && (k !== 'clientPortAddress' || propertyValue(doc, 'clientPort') !== undefined);
+  const missing = main ? REQUIRED_BINDS.filter(needs) : [];
   if (missing.length > 0) {
     const last = doc.lines[doc.lines.length - 1];
     if (last !== undefined && last.eol === '') doc.lines[doc.lines.length - 1] = { ...last, raw: last.raw + doc.eol, eol: doc.eol };

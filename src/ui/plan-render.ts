@@ -57,7 +57,9 @@ function reconfigLines(s: Step): string[] {
   if (s.action === 'check-reconfig-access')
     return [
       ...auth,
-      r.auth.access === 'super' ? `${at}> whoami   # must list scheme super` : `${at}> (AdminServer system_properties: zookeeper.skipACL=yes)`,
+      r.auth.access === 'super'
+        ? `${at}> whoami   # on every member: must list scheme super`
+        : `${at}> (AdminServer system_properties of every member: zookeeper.skipACL=yes)`,
       `${at}> reconfig -remove <an id not in the config> -v <the committed version + 1>   # must answer BADVERSION: proves reconfigEnabled, changes nothing`,
     ];
   const change = [...(r.joining.length > 0 ? [`-add ${r.joining.join(',')}`] : []), ...(r.leaving.length > 0 ? [`-remove ${r.leaving.join(',')}`] : [])].join(

@@ -82,9 +82,11 @@ async function checkEnsemble(members: NodeRef[], env: GateEnv): Promise<Verdict>
   const mntr = read.via ? read.values : new Map<string, string>();
   const voters = members.filter((m) => !m.observer).length;
   const observers = members.length - voters;
-  // zk_synced_followers counts every forwarding follower, the non-voting ones (a reconfig in
-  // flight) among them (Leader.getForwardingFollowers / getNonVotingFollowers): voters are the rest
-  const followers = (metricNumber(mntr, 'zk_synced_followers') ?? NaN) - (metricNumber(mntr, 'zk_synced_non_voting_followers') ?? 0);
+  // zk_synced_followers counts every forwarding follower, non-voting ones included
+  // (Leader.getForwardingFollowers). They are not subtracted: in a static round the leader still
+  // runs the old configuration, so a member the round adds is non-voting to it until the leader
+  // restarts last (3.5+), yet synced; each member's own mode is checked above.
+  const followers = metricNumber(mntr, 'zk_synced_followers') ?? NaN;
   if (Number.isFinite(followers) && followers < voters - 1) return no(`leader ${leader.myid} has ${followers} synced followers, expected ${voters - 1}`);
   const syncedObservers = metricNumber(mntr, 'zk_synced_observers') ?? NaN;
   if (observers > 0 && Number.isFinite(syncedObservers) && syncedObservers < observers)

@@ -79,6 +79,15 @@ describe('lab clone: the source zoo.cfg mapped onto the lab', () => {
     assert.equal(lines.filter((l) => l.startsWith('clientPortAddress')).length, 1, 'clientPortAddress was there: not added again');
   });
 
+  it('a reconfig-managed zoo.cfg (no clientPort: it is in the dynamic file) gets no clientPortAddress, which would stop 3.5+', () => {
+    const src = 'tickTime=2000\nreconfigEnabled=true\ndynamicConfigFile=/opt/zk/conf/zoo.cfg.dynamic.100000000\n';
+    assert.equal(
+      mapConfig(src, '127.0.30.1', labOf, true),
+      `${src}# zkroll lab clone: bind to this lab host's own address (lab hosts share one kernel)\nadmin.serverAddress=127.0.30.1\n`,
+    );
+    assert.match(mapConfig('clientPort=2181\n', '127.0.30.1', labOf, true), /^clientPortAddress=127\.0\.30\.1$/m);
+  });
+
   it('adds nothing to a dynamic file, and refuses a server the plan does not have', () => {
     assert.equal(mapConfig('server.2=h:1:2;2181\n', '127.0.30.2', labOf, false), 'server.2=127.0.30.2:1:2;127.0.30.2:2181\n');
     assert.throws(() => mapConfig('server.9=h:1:2\n', '127.0.30.1', labOf, true), /server\.9, which is not a server of the plan/);

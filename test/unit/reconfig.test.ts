@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compile, type Compiled, type DynamicMember, type Step } from '../../src/compile/index.js';
 import { dynamicLine } from '../../src/compile/membership.js';
+import { resolveFile } from '../../src/compile/files.js';
 import { QuorumModel } from '../../src/compile/quorum.js';
 import { Refusal } from '../../src/compile/types.js';
 import { executeStep, type StepMemo } from '../../src/exec/run-step.js';
@@ -96,6 +97,26 @@ describe('membership: reconfig — compiled steps', () => {
     );
     assert.deepEqual(cfg.unset, ['clientPort', 'clientPortAddress']);
   });
+  it('the dynamic line binds what the base binds today: a base listening everywhere is refused for clientAddress: host, and the other way round', () => {
+    const w = c.steps.find((s) => s.id === 'grow-4/start')!;
+    const cfg = w.files.find((f) => f.kind === 'zoo.cfg')!;
+    const base = (extra: string) => (_h: string, p: string) =>
+      p === '/opt/zookeeper-3.4.6/conf/zoo.cfg' ? `tickTime=2000\nclientPort=2181\n${extra}` : undefined;
+    const out = resolveFile(cfg, '127.0.10.7', base('clientPortAddress=127.0.10.7\n'));
+    assert.doesNotMatch(out[0]!.content, /clientPort/);
+    assert.match(out[1]!.content, /^server\.4=127\.0\.10\.7:2888:3888:participant;127\.0\.10\.7:2181$/m);
+    assert.throws(
+      () => resolveFile(cfg, '127.0.10.7', base('')),
+      /listens on every interface \(no clientPortAddress\), but strategy\.reconfig\.clientAddress: host would bind/,
+    );
+    assert.throws(() => resolveFile(cfg, '127.0.10.7', base('clientPortAddress=10.9.9.9\n')), /neither its host nor 127\.0\.10\.7/);
+    // the dry-run's stand-in knows no binding: not judged there
+    assert.equal(resolveFile(cfg, '127.0.10.7', base(''), false).length, 2);
+    const any = compile(loadOk(RECONFIG.replace('reconfig: { passwordFile: zk-super }', 'reconfig: { passwordFile: zk-super, clientAddress: any }')));
+    const anyCfg = any.steps.find((s) => s.id === 'grow-4/start')!.files.find((f) => f.kind === 'zoo.cfg')!;
+    assert.match(resolveFile(anyCfg, '127.0.10.7', base(''))[1]!.content, /^server\.4=127\.0\.10\.7:2888:3888:participant;2181$/m);
+    assert.throws(() => resolveFile(anyCfg, '127.0.10.7', base('clientPortAddress=127.0.10.7\n')), /clientAddress: any would listen on every interface/);
+  });
   it('the rendered plan masks the password and shows the reconfig', () => {
     const text = renderPlan(c, new Map(), 'text');
     assert.match(text, /addauth digest super:\*\*\*\*/);
@@ -172,9 +193,18 @@ function fakeZk(members: DynamicMember[], replies: (number | 'ok')[] = ['ok'], s
   return { st, session: session as unknown as WireSession };
 }
 
-async function runOne(step: Step, zk: ReturnType<typeof fakeZk>, c: Compiled, secret = 's3cret') {
+async function runOne(step: Step, zk: ReturnType<typeof fakeZk>, c: Compiled, secret = 's3cret', files: Record<string, string> = {}, sessions: string[] = []) {
   const f = fakeCluster(step.reconfig!.members, 1);
-  const env = f.env(c.settings, { probes: { ...f.env(c.settings).probes, session: async () => zk.session }, readSecret: async () => secret });
+  const base = f.env(c.settings);
+  const env = f.env(c.settings, {
+    probes: { ...base.probes, session: async (host) => (sessions.push(host), zk.session) },
+    readSecret: async () => secret,
+    // the old servers' zoo.cfg, as the access check reads them (host:path → text)
+    hosts: async (h) => ({
+      ...(await base.hosts(h)),
+      readIfExists: async (p: string) => (files[`${h}:${p}`] === undefined ? null : Buffer.from(files[`${h}:${p}`]!)),
+    }),
+  });
   // the gates (config read-back, canary) need real servers: the lab test covers them
   return executeStep({ ...step, gates: [] }, env, memo());
 }
@@ -227,6 +257,23 @@ describe('executor: the access check changes nothing', () => {
     assert.equal(zk.st.sent.length, 1);
     assert.equal(zk.st.sent[0]!.from, 0x100000001n);
     assert.equal(zk.st.members.map(dynamicLine).join(), before);
+  });
+  it('asks every member (superDigest is per JVM), then probes the leader', async () => {
+    const zk = fakeZk(access.reconfig!.from);
+    const sessions: string[] = [];
+    await runOne(access, zk, c, 's3cret', {}, sessions);
+    assert.deepEqual(sessions, ['127.0.10.1', '127.0.10.6', '127.0.10.8', '127.0.10.1']);
+  });
+  it('an old server whose zoo.cfg enables reconfig stops the run before the old ensemble ends (it would join the new one)', async () => {
+    const zk = fakeZk(access.reconfig!.from);
+    const files = { '127.0.10.9:/opt/zookeeper-3.4.6/conf/zoo.cfg': 'tickTime=2000\nreconfigEnabled=TRUE\n' };
+    await assert.rejects(
+      runOne(access, zk, c, 's3cret', files),
+      /old server 9 \(127\.0\.10\.9:\/opt\/zookeeper-3\.4\.6\/conf\/zoo\.cfg\) has reconfigEnabled=true/,
+    );
+    assert.deepEqual(zk.st.sent, []);
+    // reconfigEnabled=false (or absent) is fine
+    await runOne(access, fakeZk(access.reconfig!.from), c, 's3cret', { '127.0.10.9:/opt/zookeeper-3.4.6/conf/zoo.cfg': 'reconfigEnabled=false\n' });
   });
   it('not a superuser: refused before any reconfig is sent', async () => {
     const zk = fakeZk(access.reconfig!.from, ['ok'], false);
