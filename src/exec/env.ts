@@ -62,6 +62,11 @@ export interface RunEnv {
    * without its trailing newline; never stored. Absent: no secret can be read (StepError).
    */
   readSecret?: (file: string) => Promise<string>;
+  /**
+   * The audit log (audit.jsonl) for what a step sends through the ZooKeeper client (a reconfig,
+   * an addauth with the password masked); `purpose: 'read'` for what changes nothing.
+   */
+  audit?: (rec: { host: string; command: string; code: number | null; durationMs: number; stdoutTail: string; stderrTail: string; purpose?: string }) => void;
   stopRequested: () => boolean;
   progress: (line: string) => void;
 }

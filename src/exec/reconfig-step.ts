@@ -60,7 +60,9 @@ async function sessionOn(env: RunEnv, op: ReconfigOp, node: NodeRef): Promise<Wi
       if (op.auth.passwordFile === undefined) throw new StepError('access: super needs strategy.reconfig.passwordFile');
       if (!env.readSecret) throw new StepError('this run cannot read secret files (no readSecret)');
       const password = await env.readSecret(op.auth.passwordFile);
-      await session.addAuth('digest', Buffer.from(`${op.auth.user}:${password}`, 'utf8'));
+      await audited(env, node.host, `zk addauth digest ${op.auth.user}:****`, 'read', () =>
+        session.addAuth('digest', Buffer.from(`${op.auth.user}:${password}`, 'utf8')),
+      );
     }
   } catch (e) {
     await session.close();
@@ -93,11 +95,14 @@ async function attempt(env: RunEnv, op: ReconfigOp, out: StepOutcome): Promise<'
         `the committed configuration (version ${hex(cfg.version)}) is neither the one this step starts from nor its result: ${unexpected}. Someone else changed the membership; compare ${CONFIG_NODE} with the plan before resuming`,
       );
     const t0 = Date.now();
-    const r = await session.reconfig({
-      joining: op.joining.length > 0 ? op.joining.join(',') : null,
-      leaving: op.leaving.length > 0 ? op.leaving.join(',') : null,
-      fromConfig: cfg.version!,
-    });
+    const change = [...(op.joining.length > 0 ? [`-add ${op.joining.join(',')}`] : []), ...(op.leaving.length > 0 ? [`-remove ${op.leaving.join(',')}`] : [])];
+    const r = await audited(env, leader.host, `zk reconfig ${change.join(' ')} -v ${hex(cfg.version)}`, undefined, () =>
+      session.reconfig({
+        joining: op.joining.length > 0 ? op.joining.join(',') : null,
+        leaving: op.leaving.length > 0 ? op.leaving.join(',') : null,
+        fromConfig: cfg.version!,
+      }),
+    );
     const after = membersDiffer(parseDynamicConfig(r.config), op.to);
     if (after !== null) throw new StepError(`the leader committed a configuration other than the planned one: ${after}`);
     env.progress(`reconfig on leader ${leader.myid}: version ${hex(cfg.version)} → ${hex(r.version)} in ${Date.now() - t0} ms`);
@@ -159,7 +164,10 @@ export async function checkReconfigAccess(step: Step, env: RunEnv, out: StepOutc
     const cfg = await committed(session);
     const absent = Math.max(0, ...cfg.servers.keys()) + 1;
     try {
-      await session.reconfig({ leaving: String(absent), fromConfig: cfg.version! + 1n });
+      // answered BADVERSION, it changes nothing (an error transaction): audited as a read
+      await audited(env, leader.host, `zk reconfig -remove ${absent} -v ${hex(cfg.version! + 1n)} (a probe: BADVERSION expected)`, 'read', () =>
+        session.reconfig({ leaving: String(absent), fromConfig: cfg.version! + 1n }),
+      );
       throw new StepError(`the leader accepted a reconfig with a version that cannot match (${hex(cfg.version! + 1n)}): check ${CONFIG_NODE} by hand`);
     } catch (e) {
       if (!(e instanceof ZkError) || e.rc !== BADVERSION) throw e instanceof ZkError ? new StepError(refusal(e.rc, op) ?? e.message) : e;
@@ -208,5 +216,20 @@ async function proveAccess(env: RunEnv, op: ReconfigOp, node: NodeRef): Promise<
       );
   } finally {
     await session.close();
+  }
+}
+
+/** Run one ZooKeeper operation and put it in the audit log (its rc as the code: 0, or the ZooKeeper error). */
+async function audited<T>(env: RunEnv, host: string, command: string, purpose: string | undefined, op: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  const rec = (code: number | null, stderrTail: string) =>
+    env.audit?.({ host, command, code, durationMs: Date.now() - t0, stdoutTail: '', stderrTail, ...(purpose !== undefined ? { purpose } : {}) });
+  try {
+    const r = await op();
+    rec(0, '');
+    return r;
+  } catch (e) {
+    rec(e instanceof ZkError ? e.rc : null, e instanceof Error ? e.message : String(e));
+    throw e;
   }
 }

@@ -192,7 +192,7 @@ export async function runPlan(req: RunRequest, ui: RunUi): Promise<RunEnd> {
     };
     const sync = await holdOnHosts(req, dir, run, refs, start, ui);
     ui.out(`${existing ? 'resuming' : 'starting'} run ${run.runId} of ${req.plan.cluster.name}: ${req.compiled.steps.length} steps (state in ${dir})`);
-    return await drive(req, ui, dir, run, existing !== null, hostsOf(req, pool), sync, start.seq);
+    return await drive(req, ui, dir, run, existing !== null, hostsOf(req, pool), sync, start.seq, pool.onCommand);
   } finally {
     await pool.closeAll();
     if (audit !== null) fs.closeSync(audit);
@@ -280,6 +280,7 @@ async function drive(
   hosts: (h: string) => Promise<SshHost>,
   sync: HostSync,
   startSeq: number,
+  audit?: RunEnv['audit'],
 ): Promise<RunEnd> {
   const { compiled } = req;
   const env: RunEnv = {
@@ -289,6 +290,7 @@ async function drive(
     hosts,
     probes: liveProbes(hosts, compiled.settings.gateDeadlineMs, compiled.settings.adminPort),
     readSecret: (file) => readSecretFile(resolveLocalPath(req.planFile, file)),
+    ...(audit ? { audit } : {}),
     // Ctrl-C, or the run was taken over: stop after the remote command in flight
     stopRequested: () => req.stopRequested() || sync.takenOver !== null,
     progress: (l) => ui.progress.update(l),

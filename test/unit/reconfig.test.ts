@@ -193,12 +193,21 @@ function fakeZk(members: DynamicMember[], replies: (number | 'ok')[] = ['ok'], s
   return { st, session: session as unknown as WireSession };
 }
 
-async function runOne(step: Step, zk: ReturnType<typeof fakeZk>, c: Compiled, secret = 's3cret', files: Record<string, string> = {}, sessions: string[] = []) {
+async function runOne(
+  step: Step,
+  zk: ReturnType<typeof fakeZk>,
+  c: Compiled,
+  secret = 's3cret',
+  files: Record<string, string> = {},
+  sessions: string[] = [],
+  audit: { command: string; code: number | null; purpose?: string }[] = [],
+) {
   const f = fakeCluster(step.reconfig!.members, 1);
   const base = f.env(c.settings);
   const env = f.env(c.settings, {
     probes: { ...base.probes, session: async (host) => (sessions.push(host), zk.session) },
     readSecret: async () => secret,
+    audit: (r) => void audit.push(r),
     // the old servers' zoo.cfg, as the access check reads them (host:path → text)
     hosts: async (h) => ({
       ...(await base.hosts(h)),
@@ -214,8 +223,17 @@ describe('executor: a reconfig step is a compare-and-set (fake leader)', () => {
   const add4 = c.steps.find((s) => s.id === 'grow-4/reconfig')!;
   it('sends the incremental change with the version it read, authenticated as super (password from the file)', async () => {
     const zk = fakeZk(add4.reconfig!.from);
-    await runOne(add4, zk, c);
+    const audit: { command: string; code: number | null; purpose?: string }[] = [];
+    await runOne(add4, zk, c, 's3cret', {}, [], audit);
     assert.deepEqual(zk.st.sent, [{ joining: 'server.4=127.0.10.7:2888:3888:participant;127.0.10.7:2181', leaving: null, from: 0x100000000n }]);
+    // audit.jsonl: the addauth masked (a read), the reconfig as sent, with its rc
+    assert.deepEqual(
+      audit.map((a) => [a.command, a.code, a.purpose]),
+      [
+        ['zk addauth digest super:****', 0, 'read'],
+        ['zk reconfig -add server.4=127.0.10.7:2888:3888:participant;127.0.10.7:2181 -v 0x100000000', 0, undefined],
+      ],
+    );
     assert.deepEqual(zk.st.auth, ['super:s3cret']);
     assert.equal(membersDiffer(parseDynamicConfig(`${zk.st.members.map(dynamicLine).join('\n')}\nversion=1`), add4.reconfig!.to), null);
   });
