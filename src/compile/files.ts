@@ -123,7 +123,7 @@ export function stepHost(step: Step): string | null {
  * Play the steps' writes over `initial` (host → path → text) and return each step's changes.
  * Without real files, `initial` comes from {@link plannedFiles}.
  */
-export function simulateWrites(compiled: Compiled, initial: Map<string, string>, real = true): Map<number, FileChange[]> {
+export function simulateWrites(compiled: Compiled, initial: Map<string, string>, real = false): Map<number, FileChange[]> {
   const fs = new Map(initial);
   const key = (host: string, path: string) => `${host}\u0000${path}`;
   const read: ReadFile = (host, path) => fs.get(key(host, path));

@@ -6,6 +6,7 @@
 // Invariants: only the keys named above change; when every change is a new value of an existing
 // scalar, every other byte of the file is kept (comments and their alignment); otherwise the
 // yaml Document re-renders it (comments kept, alignment not).
+import path from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Scalar } from 'yaml';
 import { resolveLocalPath } from '../plan/helpers.js';
 
@@ -38,6 +39,9 @@ function edits(doc: Document, e: ClonePlanEdits): [Path, unknown][] {
     [['ssh', 'knownHosts'], e.knownHosts],
   ];
   for (const k of ['sudo', 'jumpHost']) if (doc.hasIn(['ssh', k])) out.push([['ssh', k], undefined]);
+  // never production's superuser password: the clone lab generates its own beside its key
+  if (doc.hasIn(['strategy', 'reconfig', 'passwordFile']))
+    out.push([['strategy', 'reconfig', 'passwordFile'], path.join(path.dirname(e.identityFile), 'zk-super')]);
   const servers = doc.get('servers');
   const nodes: Path[] = (isSeq(servers) ? servers.items : []).map((_, i) => ['servers', i]);
   if (isMap(doc.getIn(['strategy', 'temporary']))) nodes.push(['strategy', 'temporary']);

@@ -278,8 +278,12 @@ export async function labClone(plan: Plan, planFile: string, o: CloneOptions, lo
     checkBuildable(spec);
     const before = leader.srvr?.zxid ?? null;
     const stage = path.join(labDir(cluster), 'clone-data');
+    // production data and configs land here: readable by this machine's root only
+    fs.mkdirSync(labDir(cluster), { recursive: true, mode: 0o700 });
+    fs.chmodSync(labDir(cluster), 0o700);
     const data = await copyData(leader, stage, commands, log).catch((e: unknown) => {
-      fs.rmSync(labDir(cluster), { recursive: true, force: true });
+      // only the copy is removed: the lab directory may hold the operator's own files
+      fs.rmSync(stage, { recursive: true, force: true });
       throw e;
     });
     const after = (await probeSrvr(leader.host, plan.cluster.ports.client, 2000, { adminPort: plan.cluster.adminPort }).catch(() => null))?.zxid ?? null;

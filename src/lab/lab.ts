@@ -304,6 +304,8 @@ export async function labUp(spec: LabSpec, log: Log, hooks: LabUpHooks = {}): Pr
   }
 
   fs.mkdirSync(dir, { recursive: true });
+  // the lab's key, password and (for a clone) production's data: this machine's root only
+  fs.chmodSync(dir, 0o700);
   const authorized = ensureIdentity(spec.identityFile, dir);
   // membership: reconfig plans: every lab server knows the superuser's digest (zookeeperAdmin.md)
   const superFlag = spec.superUser ? `-Dzookeeper.DigestAuthenticationProvider.superDigest=${ensureSuperPassword(spec.superUser, dir)}` : '';
