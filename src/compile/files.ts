@@ -4,7 +4,7 @@
 // Invariants: the same FileWrite and the same base text always give the same content; a
 // dynamic config file (3.5+ `dynamicConfigFile`) is written beside zoo.cfg, never inlined.
 import path from 'node:path';
-import { dynamicConfigPath, membershipChange, reconfigEnabled, renderZooCfg, synthesizeZooCfg } from './zoocfg.js';
+import { dynamicConfigPath, editKeys, membershipChange, reconfigEnabled, renderZooCfg, synthesizeZooCfg } from './zoocfg.js';
 import type { Plan } from '../plan/schema.js';
 import { oldNode, serverLines } from './nodes.js';
 import { parseProperties, propertyValue } from './properties.js';
@@ -48,6 +48,7 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile, real = 
   const baseHost = fw.baseHost ?? host;
   const base = read(baseHost, fw.base);
   if (base === undefined) throw new MissingBase(`${baseHost}:${fw.base} (the zoo.cfg this step starts from) does not exist`);
+  if (fw.keysOnly) return [{ host, path: fw.path, content: editKeys(base, fw), mode: fw.mode }];
   if (fw.dynamic !== undefined) {
     // the first config of a server that is not a member yet (membership: reconfig): zkroll writes
     // its dynamic file whole; the base's own server lines and dynamic file are not carried

@@ -45,6 +45,7 @@ export function trustEmptyReason(plan: Plan): string {
 export function dropTrustEmpty(b: StepList, members: NodeRef[]): void {
   if (!needsTrustEmpty(b.plan) || !canDropTrustEmpty(b.plan)) return;
   const h = b.plan.health;
+  const reconfig = b.plan.strategy.kind === 'rebuild' && b.plan.strategy.membership === 'reconfig';
   b.phase = `Remove ${TRUST_EMPTY} (ZOOKEEPER-3056)`;
   for (const m of members) {
     b.add({
@@ -55,7 +56,19 @@ export function dropTrustEmpty(b: StepList, members: NodeRef[]): void {
       reason: `the server has written a snapshot, so it no longer needs ${TRUST_EMPTY} to start; left in place it would let a later start trust a dataDir whose snapshot was lost. Takes effect at its next start (no restart now)`,
       target: { kind: 'node', node: m },
       commands: [],
-      files: [{ kind: 'zoo.cfg', path: m.config, base: m.config, servers: serverLines(b.plan, members), node: m, mode: 0o644, unset: [TRUST_EMPTY] }],
+      // under membership: reconfig ZooKeeper owns the server lines (it rewrote zoo.cfg): only the key changes
+      files: [
+        {
+          kind: 'zoo.cfg',
+          path: m.config,
+          base: m.config,
+          servers: serverLines(b.plan, members),
+          node: m,
+          mode: 0o644,
+          unset: [TRUST_EMPTY],
+          ...(reconfig ? { keysOnly: true } : {}),
+        },
+      ],
       gates: [],
       before: [{ kind: 'snapshot', node: m, deadlineMs: h.gateDeadline }],
     });

@@ -78,6 +78,8 @@ export type FileWrite =
       set?: { key: string; value: string }[];
       /** Keys zkroll removes (every line of the key). */
       unset?: string[];
+      /** Only `set` and `unset` apply: the server lines and the dynamic file stay as they are (ZooKeeper's own, under reconfig). */
+      keysOnly?: boolean;
       /**
        * membership: reconfig — the server lines go to this dynamic file (written with this
        * content beside zoo.cfg), never to zoo.cfg; `servers` is then not rendered.

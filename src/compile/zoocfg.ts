@@ -156,6 +156,16 @@ function peerType(doc: PropertiesDoc, node: NodeRef): { key: string; value: stri
   return cur === 'observer' ? [{ key: 'peerType', value: 'participant' }] : [];
 }
 
+/**
+ * `base` with only these keys changed: each `set` key given its value (in place, else appended),
+ * every `unset` key's lines dropped; every other line as it was (server lines and the dynamic
+ * file untouched: a reconfig-managed zoo.cfg, which ZooKeeper itself rewrites).
+ */
+export function editKeys(base: string, keys: { set?: { key: string; value: string }[]; unset?: string[] }): string {
+  const doc = parseProperties(base);
+  return renderProperties({ ...doc, lines: setKeys(doc, keys.set ?? [], keys.unset ?? []) });
+}
+
 /** The lines with each `set` key given its value (in place, else appended) and every `unset` key's lines dropped. */
 function setKeys(doc: PropertiesDoc, set: { key: string; value: string }[], unset: string[]): PropLine[] {
   let out = doc.lines.filter((l) => l.key === null || !unset.includes(l.key));

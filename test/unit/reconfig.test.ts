@@ -117,6 +117,21 @@ describe('membership: reconfig — compiled steps', () => {
     assert.match(resolveFile(anyCfg, '127.0.10.7', base(''))[1]!.content, /^server\.4=127\.0\.10\.7:2888:3888:participant;2181$/m);
     assert.throws(() => resolveFile(anyCfg, '127.0.10.7', base('clientPortAddress=127.0.10.7\n')), /clientAddress: any would listen on every interface/);
   });
+  it('from 3.4 (ZOOKEEPER-3056): snapshot.trust.empty is removed from the zoo.cfg ZooKeeper rewrote, the key alone', () => {
+    const from34 = compile(loadOk(withLine(RECONFIG, 4, '  ports: { client: 2181, quorum: 2888, election: 3888 }\n  version: "3.4.6"')));
+    const drops = from34.steps.filter((s) => s.id.startsWith('trust-empty/'));
+    assert.deepEqual(
+      drops.map((s) => s.target.kind === 'node' && s.target.node.myid),
+      [2, 3, 4, 5, 6],
+    );
+    const fw = drops[0]!.files[0]!;
+    assert.ok(fw.kind === 'zoo.cfg' && fw.keysOnly === true);
+    const zkWritten = 'dataDir=/d\nsnapshot.trust.empty=true\nreconfigEnabled=true\ndynamicConfigFile=/opt/zookeeper-3.9.3/conf/zoo.cfg.dynamic.200000104\n';
+    assert.deepEqual(
+      resolveFile(fw, '127.0.10.6', () => zkWritten),
+      [{ host: '127.0.10.6', path: fw.path, content: zkWritten.replace('snapshot.trust.empty=true\n', ''), mode: 0o644 }],
+    );
+  });
   it('the rendered plan masks the password and shows the reconfig', () => {
     const text = renderPlan(c, new Map(), 'text');
     assert.match(text, /addauth digest super:\*\*\*\*/);
