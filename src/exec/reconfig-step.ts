@@ -86,7 +86,9 @@ async function attempt(env: RunEnv, op: ReconfigOp, out: StepOutcome): Promise<'
   try {
     const cfg = await committed(session);
     if (membersDiffer(cfg, op.to) === null) {
-      out.notes.push(`the committed configuration (version ${hex(cfg.version)}) already lists ${op.to.map((m) => m.myid).join(', ')}: nothing sent`);
+      const note = `the committed configuration (version ${hex(cfg.version)}) already lists ${op.to.map((m) => m.myid).join(', ')}: nothing sent`;
+      env.progress(note);
+      out.notes.push(note);
       return 'done';
     }
     const unexpected = membersDiffer(cfg, op.from);

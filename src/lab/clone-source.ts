@@ -138,7 +138,12 @@ async function streamTar(s: SourceServer, parts: string[], into: string, log: So
   const argv = ['tar', '-S', '--warning=no-file-changed', '-cf', '-', ...parts];
   fs.mkdirSync(into, { recursive: true });
   const recv = localTarX(into);
-  const send = await s.ssh.stream(argv, { timeoutMs: COPY_MS });
+  // a local tar that dies (a full disk) closes its stdin: EPIPE is its exit code's to report, not a crash
+  recv.stdin.on('error', () => undefined);
+  const send = await s.ssh.stream(argv, { timeoutMs: COPY_MS }).catch((e: unknown) => {
+    recv.stdin.end();
+    throw e;
+  });
   let bytes = 0;
   send.stdout.on('data', (d: Buffer) => (bytes += d.length));
   send.stdout.pipe(recv.stdin);
