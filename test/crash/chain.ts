@@ -1,11 +1,12 @@
-// One chain of the crash matrix on the lab: bring up the incident's lab, start a client writing a
-// new znode 20 times a second, `zkroll apply` the incident plan, and at each kill point of the
+// One chain of the crash matrix on the lab: bring up a scenario's lab (the incident, or the incident
+// recovered by reconfig: scenarios.ts), start a client writing a
+// new znode 20 times a second, `zkroll apply` its plan, and at each kill point of the
 // chain (in run order) SIGKILL zkroll and start `zkroll resume`; after the last point let the run
 // finish (`resume` again after a failed end, at most RETRIES times, each counted against the
-// point it followed); then check the end state from the servers themselves: 5 servers, myids
-// 2–6 on their hosts, one leader, 4 synced followers, the temporary server retired, the data
-// tree under /lab as before, the same data on every server (`zkroll verify`), the proxies
-// registered again, and every acknowledged write present.
+// point it followed); then check the end state from the servers themselves (the scenario's: 5
+// servers, myids 2–6 on their hosts, one leader, 4 synced followers, the temporary server
+// retired, the data tree under /lab as before, …), the same data on every server (`zkroll
+// verify`), and every acknowledged write present.
 // Points are found by watching what a user could watch: the run's state file (run.json), which
 // client ports listen (`ss`), the seed copy's incoming directory and the split-window readers.
 // Invariants: every kill is a real SIGKILL of the zkroll process at a point the watcher saw hold
@@ -14,14 +15,10 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
-  assertIncidentEndState,
   assertNoWriteLost,
-  incident,
-  INCIDENT_CONNECT,
   incidentRunState,
   labDown,
   labUp,
-  OLD_INCIDENT_CONNECT,
   readerRunning,
   run,
   seedCopyInFlight,
@@ -30,12 +27,11 @@ import {
   stateEnv,
   tree,
 } from '../lab/helpers.js';
+import type { Scenario } from './scenarios.js';
 import type { KillPoint } from './points.js';
 
 const pexec = promisify(execFile);
 
-/** The incident's hosts whose client port (2181) the watcher follows. */
-const HOSTS = ['127.0.10.1', '127.0.10.6', '127.0.10.7', '127.0.10.8', '127.0.10.9', '127.0.10.10'];
 /** Writes per second of the chain's client. */
 export const WRITER_HZ = 20;
 /** `resume` after a failed end, at most this many times per point. */
@@ -68,8 +64,8 @@ export interface ChainResult {
   resumes: number;
 }
 
-/** The hosts of HOSTS with a listening client port. */
-async function listening(): Promise<Set<string>> {
+/** The hosts of `HOSTS` (the scenario's) with a listening client port. */
+async function listening(HOSTS: string[]): Promise<Set<string>> {
   const { stdout } = await pexec('ss', ['-Hltn', 'sport = :2181']);
   const up = new Set<string>();
   // Java binds IPv4 addresses as IPv4-mapped IPv6 ones: `[::ffff:127.0.10.6]:2181`
@@ -83,7 +79,8 @@ class Missed extends Error {}
  * Wait until `p` holds for the run of `child` (state in `env`); throws Missed when the run
  * ends or goes past the point's step first.
  */
-async function reach(p: KillPoint, child: ChildProcess, env: NodeJS.ProcessEnv): Promise<void> {
+async function reach(p: KillPoint, child: ChildProcess, env: NodeJS.ProcessEnv, sc: Scenario): Promise<void> {
+  const HOSTS = sc.hosts;
   const deadline = Date.now() + POINT_DEADLINE_MS;
   let baseline: Set<string> | null = null;
   const closedSeen = new Set<string>();
@@ -91,15 +88,15 @@ async function reach(p: KillPoint, child: ChildProcess, env: NodeJS.ProcessEnv):
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Missed(`zkroll ended (${child.exitCode ?? child.signalCode}) before ${p.name}`);
     if (Date.now() > deadline) throw new Missed(`${p.name} not reached within ${POINT_DEADLINE_MS} ms`);
-    const st = incidentRunState(env);
+    const st = incidentRunState(env, sc.cluster);
     if (st && st.value === 'running' && st.index === p.n - 1) {
       if (p.kind === 'start') return;
       if (enteredAt === 0) enteredAt = Date.now();
-      if (p.kind === 'copy' && seedCopyInFlight()) return;
+      if (p.kind === 'copy' && seedCopyInFlight(sc.cluster, sc.temporary)) return;
       if (p.kind === 'carry' && readerRunning()) return;
       if (p.kind === 'during' && Date.now() - enteredAt >= 150) return;
       if (p.kind === 'stop-start' || p.kind === 'gate') {
-        const up = await listening();
+        const up = await listening(HOSTS);
         baseline ??= up;
         if (p.kind === 'stop-start' && [...baseline].some((h) => !up.has(h))) return;
         for (const h of HOSTS) if (!up.has(h)) closedSeen.add(h);
@@ -131,16 +128,17 @@ async function check(errors: string[], what: string, f: () => Promise<unknown> |
   }
 }
 
-/** Run one chain (points in run order) of the incident plan's `totalSteps` steps; `log` gets a line per event. */
-export async function runChain(points: readonly KillPoint[], totalSteps: number, log: (line: string) => void): Promise<ChainResult> {
+/** Run one chain (points in run order) of the scenario's plan of `totalSteps` steps; `log` gets a line per event. */
+export async function runChain(sc: Scenario, points: readonly KillPoint[], totalSteps: number, log: (line: string) => void): Promise<ChainResult> {
   const t0 = Date.now();
-  labUp(incident, '--znodes', '300');
+  const plan = sc.plan;
+  labUp(plan, '--znodes', '300');
   try {
-    const before = await tree(OLD_INCIDENT_CONNECT, '/lab');
+    const before = await tree(sc.oldConnect, '/lab');
     const env = stateEnv('crash');
-    const writer = startWriter(OLD_INCIDENT_CONNECT, 1000 / WRITER_HZ);
+    const writer = startWriter(sc.oldConnect, 1000 / WRITER_HZ);
     const applyAt = Date.now();
-    let child = spawnApply(env, ['apply', incident, '--yes']);
+    let child = spawnApply(env, ['apply', plan, '--yes']);
     let resumes = 0;
     const results: PointResult[] = [];
     /** Resume after a failed end, at most RETRIES times; returns the failed ends seen. */
@@ -154,7 +152,7 @@ export async function runChain(points: readonly KillPoint[], totalSteps: number,
         }
         if (attempt >= RETRIES) return false;
         log(`  zkroll exited ${code}: resume again`);
-        child = spawnApply(env, ['resume', incident, '--yes']);
+        child = spawnApply(env, ['resume', plan, '--yes']);
         resumes++;
       }
     };
@@ -162,7 +160,7 @@ export async function runChain(points: readonly KillPoint[], totalSteps: number,
     for (const p of points) {
       const r: PointResult = { point: p.name, what: p.what, outcome: 'killed', atMs: 0, failedResumes: 0, errors: [] };
       try {
-        await reach(p, child, env);
+        await reach(p, child, env, sc);
       } catch (e) {
         if (!(e instanceof Missed)) throw e;
         r.outcome = 'missed';
@@ -177,34 +175,34 @@ export async function runChain(points: readonly KillPoint[], totalSteps: number,
       log(`  killed ${r.atMs} ms in: ${p.what}`);
       results.push(r);
       last = r;
-      child = spawnApply(env, ['resume', incident, '--yes']);
+      child = spawnApply(env, ['resume', plan, '--yes']);
       resumes++;
     }
     const finished = await settle(last);
     const acked = await writer.stop();
     const endErrors: string[] = [];
     if (!finished) endErrors.push('the run did not finish');
-    await check(endErrors, 'end state', () => assertIncidentEndState(before));
+    await check(endErrors, 'end state', () => sc.endState(before));
     let lost = 0;
     await check(endErrors, 'acknowledged writes', async () => {
       try {
-        await assertNoWriteLost(INCIDENT_CONNECT, acked);
+        await assertNoWriteLost(sc.newConnect, acked);
       } catch (e) {
         lost = Number(/^(\d+) of/.exec(e instanceof Error ? e.message : '')?.[1] ?? -1);
         throw e;
       }
     });
     await check(endErrors, 'the same data on every server', () => {
-      const v = run(env, ['verify', incident]);
+      const v = run(env, ['verify', plan]);
       if (v.code !== 0) throw new Error(`zkroll verify exited ${v.code}: ${v.out}${v.err}`);
     });
     await check(endErrors, 'status', () => {
-      const st = run(env, ['status', incident]);
+      const st = run(env, ['status', plan]);
       if (!/: done/.test(st.out) || !st.out.includes(`${totalSteps} of ${totalSteps} steps done`)) throw new Error(st.out);
     });
     const ok = endErrors.length === 0 && results.every((r) => r.outcome === 'killed' && r.failedResumes === 0);
     return { points: results, ok, endErrors, acked: acked.length, lost, ms: Date.now() - t0, resumes };
   } finally {
-    labDown(incident);
+    labDown(plan);
   }
 }

@@ -3,6 +3,7 @@
 //   npm run test:crash -- --chains 4         every point, in 4 chains
 //   npm run test:crash -- --points 13:copy,30:gate   one chain of the points named (replay)
 //   npm run test:crash -- --sample 4 --seed 7        one chain of 4 points picked by the seed
+//   npm run test:crash -- --scenario reconfig        the incident recovered by reconfig (scenarios.ts)
 // Prints a line per kill, a line per chain and the totals, writes them as JSON (--out, default
 // crash-matrix.json in the state's temp dir) and exits 1 when any point or end state failed.
 // Needs root and the lab's tools, as `npm run test:lab` does.
@@ -12,8 +13,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { compile } from '../../src/compile/index.js';
 import { loadPlanFile } from '../../src/plan/load.js';
-import { incident } from '../lab/helpers.js';
 import { runChain, type ChainResult } from './chain.js';
+import { SCENARIOS } from './scenarios.js';
 import { byName, chains, killPoints, sample, type KillPoint } from './points.js';
 
 const { values } = parseArgs({
@@ -23,11 +24,14 @@ const { values } = parseArgs({
     sample: { type: 'string' },
     seed: { type: 'string' },
     out: { type: 'string' },
+    scenario: { type: 'string' },
   },
 });
 
-const loaded = loadPlanFile(incident);
-if (!loaded.ok) throw new Error(`cannot load ${incident}`);
+const sc = SCENARIOS[values.scenario ?? 'incident'];
+if (!sc) throw new Error(`no scenario ${values.scenario} (${Object.keys(SCENARIOS).join(', ')})`);
+const loaded = loadPlanFile(sc.plan);
+if (!loaded.ok) throw new Error(`cannot load ${sc.plan}`);
 const steps = compile(loaded.plan).steps;
 const all = killPoints(steps);
 
@@ -48,7 +52,7 @@ const t0 = Date.now();
 const results: ChainResult[] = [];
 for (const [i, chain] of todo.entries()) {
   process.stdout.write(`chain ${i + 1}/${todo.length}: ${chain.map((p) => p.name).join(' ')}\n`);
-  const r = await runChain(chain, steps.length, (l) => process.stdout.write(`${l}\n`));
+  const r = await runChain(sc, chain, steps.length, (l) => process.stdout.write(`${l}\n`));
   results.push(r);
   const bad = r.points.filter((p) => p.outcome !== 'killed' || p.failedResumes > 0);
   process.stdout.write(

@@ -2,7 +2,7 @@
 // a step added to the procedure is a new point): every step boundary, and points inside each kind
 // of step that acts over time — during the seed copy, during the split-window carry-over, between
 // a restart's stop and its start, and during a start's or a restart's gate (the server's JVM is
-// listening, the gate still waits for it to serve), and 150 ms into the final check.
+// listening, the gate still waits for it to serve), and 150 ms into a reconfig and the final check.
 // Invariants: pure (no I/O, no clock); a point's name is stable (`13`, `13:copy`, `30:stop-start`)
 // so a failure can be replayed by name; points sort in the order a run meets them.
 import type { Step } from '../../src/compile/index.js';
@@ -28,7 +28,9 @@ function inside(action: string): PointKind[] {
   if (action === 'split-window') return ['carry'];
   if (action === 'restart') return ['stop-start', 'gate'];
   if (action === 'start') return ['gate'];
-  if (action === 'final-check') return ['during'];
+  // a reconfig commits within tens of ms, then reads it back on every member: 150 ms in lands
+  // there (or just after the send); the step boundary lands before it
+  if (action === 'final-check' || action === 'reconfig') return ['during'];
   return [];
 }
 

@@ -14,6 +14,10 @@ import { ZkClient, ZkError, ZNODEEXISTS } from '../../src/zk/client.js';
 import { WireSession } from '../../src/zk/wire.js';
 import { fourLetterWord, parseMntr, probeSrvr } from '../../src/zk/fourlw.js';
 import { labDir } from '../../src/lab/lab.js';
+import { compile } from '../../src/compile/index.js';
+import { loadPlanFile } from '../../src/plan/load.js';
+import { readConfig } from '../../src/zk/gates.js';
+import { membersDiffer } from '../../src/zk/dynconfig.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const zkroll = path.join(root, 'bin', 'zkroll');
@@ -208,9 +212,9 @@ export function incidentRunState(
   }
 }
 
-/** Is the seed copy unpacking into the temporary server's data directories right now? */
-export function seedCopyInFlight(): boolean {
-  const fsRoot = path.join(labDir('codis-incident'), 'hosts', '127.0.10.1', 'fs');
+/** Is the seed copy unpacking into the temporary server's data directories right now (of the incident's lab, or `cluster`'s)? */
+export function seedCopyInFlight(cluster = 'codis-incident', temporary = '127.0.10.1'): boolean {
+  const fsRoot = path.join(labDir(cluster), 'hosts', temporary, 'fs');
   return ['data__zookeeper/data', 'data__zookeeper/datalog'].some((d) => fs.existsSync(path.join(fsRoot, d, 'version-2.zkroll-incoming')));
 }
 
@@ -260,4 +264,55 @@ export function onHost(cluster: string, ip: string, script: string): string {
   const r = spawnSync('nsenter', [`--mount=/proc/${sshdPid(cluster, ip)}/ns/mnt`, '--', 'sh', '-c', script], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
+}
+
+/** The incident recovery by reconfig (plans/codis-incident-reconfig.yaml, 3.8.0 → 3.9.3) on its lab at 127.0.40.x. */
+export const reconfigPlan = path.join(root, 'plans', 'codis-incident-reconfig.yaml');
+export const RECONFIG_CLUSTER = 'codis-reconfig';
+/** Its new servers: host → new myid. */
+export const RECONFIG_NEW = new Map([
+  ['127.0.40.6', 2],
+  ['127.0.40.8', 3],
+  ['127.0.40.7', 4],
+  ['127.0.40.9', 5],
+  ['127.0.40.10', 6],
+]);
+export const RECONFIG_OLD_CONNECT = ['127.0.40.7', '127.0.40.9', '127.0.40.10'].map((h) => `${h}:2181`).join(',');
+export const RECONFIG_CONNECT = [...RECONFIG_NEW.keys()].map((h) => `${h}:2181`).join(',');
+
+/** The compiled steps of a plan file (it must load). */
+export function compiledPlan(file: string) {
+  const r = loadPlanFile(file);
+  assert.ok(r.ok, `${file} loads`);
+  return compile(r.plan);
+}
+
+/** srvr's mode of each host ('down' when it does not serve). */
+export async function modesOf(hosts: string[]): Promise<Map<string, string>> {
+  return new Map(await Promise.all(hosts.map(async (h) => [h, (await probeSrvr(h, 2181))?.mode ?? 'down'] as [string, string])));
+}
+
+/**
+ * The end state of the reconfig recovery, from the servers: one leader and 4 followers on 3.9.3,
+ * the temporary server stopped, every member's /zookeeper/config the plan's final one, zoo.cfg
+ * pointing at ZooKeeper's own dynamic file (no static server lines), the myids, and the tree
+ * under /lab as `before`.
+ */
+export async function assertReconfigEndState(before: Map<string, string>, file = reconfigPlan, cluster = RECONFIG_CLUSTER): Promise<void> {
+  const m = await modesOf([...RECONFIG_NEW.keys()]);
+  assert.deepEqual([...m.values()].sort(), ['follower', 'follower', 'follower', 'follower', 'leader'], JSON.stringify([...m]));
+  assert.equal(await probeSrvr('127.0.40.1', 2181), null, 'the temporary server is stopped');
+  for (const h of RECONFIG_NEW.keys()) assert.match((await probeSrvr(h, 2181))!.version, /^3\.9\.3/, h);
+  const expect = compiledPlan(file)
+    .steps.at(-1)!
+    .gates.find((g) => g.kind === 'config');
+  assert.ok(expect?.kind === 'config');
+  for (const h of RECONFIG_NEW.keys()) assert.equal(membersDiffer(await readConfig(h, 2181), expect.expect), null, h);
+  for (const [h, id] of RECONFIG_NEW) {
+    const cfg = onHost(cluster, h, 'cat /opt/zookeeper-3.9.3/conf/zoo.cfg');
+    assert.match(cfg, /^dynamicConfigFile=\/opt\/zookeeper-3\.9\.3\/conf\/zoo\.cfg\.dynamic\.[0-9a-f]+$/m, h);
+    assert.doesNotMatch(cfg, /^server\./m, h);
+    assert.equal(onHost(cluster, h, 'cat /data/zookeeper/data/myid').trim(), String(id));
+  }
+  assert.deepEqual(await tree(RECONFIG_CONNECT, '/lab'), before, 'the data tree is as before the recovery');
 }

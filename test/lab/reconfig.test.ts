@@ -9,11 +9,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { compile } from '../../src/compile/index.js';
-import { loadPlanFile } from '../../src/plan/load.js';
-import { probeSrvr } from '../../src/zk/fourlw.js';
-import { readConfig } from '../../src/zk/gates.js';
-import { membersDiffer } from '../../src/zk/dynconfig.js';
 import { membershipVariants } from '../../bench/membership.js';
 import {
   assertNoWriteLost,
@@ -22,7 +17,6 @@ import {
   labDown,
   labUp,
   onHost,
-  root,
   run,
   runAsync,
   spawnApply,
@@ -30,30 +24,24 @@ import {
   startWriter,
   stateEnv,
   tree,
+  assertReconfigEndState,
+  compiledPlan,
+  modesOf,
+  reconfigPlan,
+  RECONFIG_CLUSTER,
+  RECONFIG_CONNECT,
+  RECONFIG_NEW,
+  RECONFIG_OLD_CONNECT,
 } from './helpers.js';
 
-const plan = path.join(root, 'plans', 'codis-incident-reconfig.yaml');
-const CLUSTER = 'codis-reconfig';
+const plan = reconfigPlan;
+const CLUSTER = RECONFIG_CLUSTER;
 const OLD = ['127.0.40.7', '127.0.40.9', '127.0.40.10'];
-const NEW = new Map([
-  ['127.0.40.6', 2],
-  ['127.0.40.8', 3],
-  ['127.0.40.7', 4],
-  ['127.0.40.9', 5],
-  ['127.0.40.10', 6],
-]);
-const OLD_CONNECT = OLD.map((h) => `${h}:2181`).join(',');
-const NEW_CONNECT = [...NEW.keys()].map((h) => `${h}:2181`).join(',');
-
-function compiled(file = plan) {
-  const r = loadPlanFile(file);
-  assert.ok(r.ok);
-  return compile(r.plan);
-}
-
-async function modes(hosts: string[]): Promise<Map<string, string>> {
-  return new Map(await Promise.all(hosts.map(async (h) => [h, (await probeSrvr(h, 2181))?.mode ?? 'down'] as [string, string])));
-}
+const NEW = RECONFIG_NEW;
+const OLD_CONNECT = RECONFIG_OLD_CONNECT;
+const NEW_CONNECT = RECONFIG_CONNECT;
+const compiled = (file = plan) => compiledPlan(file);
+const modes = modesOf;
 
 describe('apply: membership reconfig refuses before the point of no return', () => {
   after(() => labDown(plan));
@@ -117,23 +105,8 @@ describe('apply: the incident recovery with membership reconfig (3.8.0 → 3.9.3
     process.stdout.write(
       `# apply codis-incident-reconfig (${c.steps.length} steps, killed at step ${grow5.n}, resumed): ${ms} ms, ${acked.length} writes acknowledged\n`,
     );
-    // the end state, from the servers: one leader, 4 followers on 3.9.3, the temporary server gone
-    const m = await modes([...NEW.keys()]);
-    assert.deepEqual([...m.values()].sort(), ['follower', 'follower', 'follower', 'follower', 'leader'], JSON.stringify([...m]));
-    assert.equal(await probeSrvr('127.0.40.1', 2181), null, 'the temporary server is stopped');
-    for (const h of NEW.keys()) assert.match((await probeSrvr(h, 2181))!.version, /^3\.9\.3/, h);
-    // the committed configuration, read back from every member, is the plan's
-    const expect = c.steps.at(-1)!.gates.find((g) => g.kind === 'config')!;
-    assert.ok(expect.kind === 'config');
-    for (const h of NEW.keys()) assert.equal(membersDiffer(await readConfig(h, 2181), expect.expect), null, h);
-    // ZooKeeper itself wrote the dynamic file and pointed zoo.cfg at it (no static server lines)
-    for (const [h, id] of NEW) {
-      const cfg = onHost(CLUSTER, h, 'cat /opt/zookeeper-3.9.3/conf/zoo.cfg');
-      assert.match(cfg, /^dynamicConfigFile=\/opt\/zookeeper-3\.9\.3\/conf\/zoo\.cfg\.dynamic\.[0-9a-f]+$/m, h);
-      assert.doesNotMatch(cfg, /^server\./m, h);
-      assert.equal(onHost(CLUSTER, h, 'cat /data/zookeeper/data/myid').trim(), String(id));
-    }
-    assert.deepEqual(await tree(NEW_CONNECT, '/lab'), before, 'the data tree is as before the recovery');
+    // the end state, from the servers
+    await assertReconfigEndState(before);
     await assertNoWriteLost(NEW_CONNECT, acked);
     // killed after the commit and before the step was recorded: the resumed step finds its change
     // committed and sends nothing (a kill that came late, after the step, is reported, not failed)

@@ -38,6 +38,21 @@ describe('crash matrix points', () => {
     );
   });
 
+  it('the recovery by reconfig: a point 150 ms into each reconfig, besides its boundary', () => {
+    const r = loadPlanFile(path.join(root, 'plans', 'codis-incident-reconfig.yaml'));
+    assert.ok(r.ok);
+    const rs = compile(r.plan).steps;
+    const ps = killPoints(rs);
+    const reconfigs = rs.filter((s) => s.action === 'reconfig').map((s) => `${s.n}:during`);
+    assert.equal(reconfigs.length, 4);
+    for (const name of reconfigs)
+      assert.ok(
+        ps.some((p) => p.name === name),
+        name,
+      );
+    assert.equal(ps.filter((p) => p.kind === 'start').length, rs.length);
+  });
+
   it('chains cover every point once, each in run order and spread over the procedure', () => {
     const cs = chains(points, 9);
     assert.equal(cs.length, 9);
