@@ -289,7 +289,7 @@ async function drive(
     runId: run.runId,
     hosts,
     probes: liveProbes(hosts, compiled.settings.gateDeadlineMs, compiled.settings.adminPort),
-    readSecret: (file) => readSecretFile(resolveLocalPath(req.planFile, file)),
+    readSecret: (file) => readSecretFile(resolveLocalPath(req.planFile, file), ui.warn),
     ...(audit ? { audit } : {}),
     // Ctrl-C, or the run was taken over: stop after the remote command in flight
     stopRequested: () => req.stopRequested() || sync.takenOver !== null,
@@ -435,9 +435,18 @@ async function answer(req: RunRequest, ui: RunUi, run: RunFile, value: string, c
   }
 }
 
-/** A secret file's content without its trailing newline (strategy.reconfig.passwordFile); StepError-free: the caller names the step. */
-async function readSecretFile(file: string): Promise<string> {
+/**
+ * A secret file's content without its trailing newline (strategy.reconfig.passwordFile); a file
+ * others may read is warned about once. Throws Error naming the file; the caller names the step.
+ */
+const warnedSecrets = new Set<string>();
+async function readSecretFile(file: string, warn: (line: string) => void): Promise<string> {
   try {
+    const st = await fs.promises.stat(file);
+    if ((st.mode & 0o077) !== 0 && !warnedSecrets.has(file)) {
+      warnedSecrets.add(file);
+      warn(`the password file ${file} can be read by others (mode ${(st.mode & 0o777).toString(8)}): chmod 600 it`);
+    }
     return (await fs.promises.readFile(file, 'utf8')).replace(/\r?\n$/, '');
   } catch (e) {
     throw new Error(`cannot read the password file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
