@@ -222,7 +222,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--out <file>', 'the clone plan to write (default: <plan>.clone.yaml beside the plan)')
     .option(
       '--leader-by <how>',
-      "start: start order makes the source's leader lead (where FLE allows; else empty); empty: only the leader gets the data",
+      "start (the default): start order makes the source's leader lead (where FLE allows; else empty); empty: only the leader gets the data",
       leaderByArg,
     )
     .action(async (file: string, o: { net: string; out?: string; leaderBy?: 'start' | 'empty' }) => {

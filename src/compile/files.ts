@@ -67,7 +67,7 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile, real = 
     const change = membershipChange(base, dynBase, fw.servers, own);
     if (change !== null) {
       throw new FileRefused(
-        `${baseHost}:${fw.base} has reconfigEnabled=true: the membership belongs to ZooKeeper's reconfig (it rewrites ${dynPath ?? 'the dynamic file'} itself), so zkroll does not edit it by hand; this step would change the members ${change}. Set reconfigEnabled=false first, or let zkroll change the membership with reconfig (strategy.membership: reconfig).`,
+        `${baseHost}:${fw.base} has reconfigEnabled=true: the membership belongs to ZooKeeper's reconfig (it rewrites ${dynPath ?? 'the dynamic file'} itself), so zkroll does not edit it by hand; this step would change the members ${change}. Set reconfigEnabled=false first (a rebuild can then add its own members with strategy.membership: reconfig).`,
       );
     }
   }

@@ -45,12 +45,27 @@ const modes = modesOf;
 
 describe('apply: membership reconfig refuses before the point of no return', () => {
   after(() => labDown(plan));
-  it('a wrong password stops the run at the access check, the old ensemble still serving', async () => {
+  it('a missing password file and an old ensemble with reconfigEnabled are refused before the run; a wrong password stops it at the access check, the old ensemble still serving', async () => {
     labUp(plan, '--znodes', '50');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkroll-reconfig-'));
     fs.writeFileSync(path.join(dir, 'wrong'), 'not-the-password\n', { mode: 0o600 });
     const copy = path.join(dir, 'plan.yaml');
-    fs.writeFileSync(copy, fs.readFileSync(plan, 'utf8').replace(/passwordFile: \S+/, `passwordFile: ${path.join(dir, 'wrong')}`));
+    const withPassword = (f: string) => fs.writeFileSync(copy, fs.readFileSync(plan, 'utf8').replace(/passwordFile: \S+/, `passwordFile: ${f}`));
+    // before the run: a password file that cannot be read (exit 2), and an old server whose
+    // zoo.cfg enables reconfig (exit 1) are refused with nothing changed (no run state)
+    withPassword(path.join(dir, 'missing'));
+    const missing = run(stateEnv('reconfig-missing'), ['apply', copy, '--yes']);
+    assert.equal(missing.code, 2, missing.out + missing.err);
+    assert.match(missing.err, /passwordFile .*missing cannot be read \(ENOENT\).*Nothing was changed/);
+    withPassword(path.join(dir, 'wrong'));
+    const cfg = '/opt/zookeeper-3.8.0/conf/zoo.cfg';
+    onHost(CLUSTER, '127.0.40.9', `cp ${cfg} ${cfg}.orig && echo reconfigEnabled=true >> ${cfg}`);
+    const enabledEnv = stateEnv('reconfig-enabled');
+    const enabled = run(enabledEnv, ['apply', copy, '--yes']);
+    onHost(CLUSTER, '127.0.40.9', `mv ${cfg}.orig ${cfg}`);
+    assert.equal(enabled.code, 1, enabled.out + enabled.err);
+    assert.match(enabled.err, /old server 9 \(127\.0\.40\.9:\/opt\/zookeeper-3\.8\.0\/conf\/zoo\.cfg\) has reconfigEnabled=true/);
+    assert.equal(incidentRunState(enabledEnv, CLUSTER), null, 'no run started');
     const env = stateEnv('reconfig-refused');
     const r = run(env, ['apply', copy, '--yes']);
     assert.notEqual(r.code, 0, r.out);
