@@ -9,6 +9,7 @@ import { quorumOf } from '../compile/nodes.js';
 import { readLive } from '../inspect/live.js';
 import fs from 'node:fs';
 import { reconfigEnabled } from '../compile/zoocfg.js';
+import { OLD_RECONFIG_RISK } from '../compile/membership.js';
 import { resolveLocalPath, sshTargets } from '../plan/helpers.js';
 import type { Plan } from '../plan/schema.js';
 import { RemoteError, type SshPool } from '../remote/ssh.js';
@@ -97,7 +98,7 @@ function reconfigReady(plan: Plan, file: string, files: Map<string, string>): vo
   const enabled = plan.servers.filter((x) => reconfigEnabled(files.get(`${x.host}\u0000${x.config}`) ?? ''));
   if (enabled.length > 0)
     throw new PreflightRefused(
-      `${file}: old server${enabled.length === 1 ? '' : 's'} ${enabled.map((x) => `${x.myid} (${x.host}:${x.config})`).join(', ')} ${enabled.length === 1 ? 'has' : 'have'} reconfigEnabled=true: when the old ensemble loses quorum its servers would adopt the new ensemble's configuration through leader election, join it and overwrite their own data. Set reconfigEnabled=false on the old servers (a rolling restart) first. Nothing was changed.`,
+      `${file}: old server${enabled.length === 1 ? '' : 's'} ${enabled.map((x) => `${x.myid} (${x.host}:${x.config})`).join(', ')} ${enabled.length === 1 ? 'has' : 'have'} reconfigEnabled=true: ${OLD_RECONFIG_RISK}. Nothing was changed.`,
       false,
     );
 }

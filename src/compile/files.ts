@@ -4,7 +4,7 @@
 // Invariants: the same FileWrite and the same base text always give the same content; a
 // dynamic config file (3.5+ `dynamicConfigFile`) is written beside zoo.cfg, never inlined.
 import path from 'node:path';
-import { dynamicConfigPath, editKeys, membershipChange, reconfigEnabled, renderZooCfg, synthesizeZooCfg } from './zoocfg.js';
+import { dynamicConfigPath, editKeys, membershipChange, reconfigEnabled, renderZooCfg, synthesizeZooCfg, WILDCARDS } from './zoocfg.js';
 import type { Plan } from '../plan/schema.js';
 import { oldNode, serverLines } from './nodes.js';
 import { parseProperties, propertyValue } from './properties.js';
@@ -86,8 +86,6 @@ export function resolveFile(fw: FileWrite, host: string, read: ReadFile, real = 
   return out;
 }
 
-const WILDCARDS = ['', '0.0.0.0', '::', '0:0:0:0:0:0:0:0'];
-
 /**
  * A dynamic file's own line moves the client port's binding out of zoo.cfg; it must bind what
  * the base binds today (clientPortAddress: the base host's address, or every interface when
@@ -96,7 +94,7 @@ const WILDCARDS = ['', '0.0.0.0', '::', '0:0:0:0:0:0:0:0'];
  */
 function clientBindingKept(base: string, baseHost: string, host: string, clientHost: string | null): void {
   const bound = propertyValue(parseProperties(base), 'clientPortAddress')?.trim();
-  const everywhere = bound === undefined || WILDCARDS.includes(bound);
+  const everywhere = bound === undefined || bound === '' || WILDCARDS.includes(bound);
   if (clientHost === null && !everywhere)
     throw new FileRefused(
       `${baseHost}'s zoo.cfg binds the client port to ${bound} (clientPortAddress), but strategy.reconfig.clientAddress: any would listen on every interface: set clientAddress: host`,

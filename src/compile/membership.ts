@@ -25,6 +25,19 @@ export function reconfigAuth(plan: Plan): ReconfigAuth {
   return auth;
 }
 
+/**
+ * Why an old ensemble must not enable reconfig (the preflight and the access step say it): its
+ * servers go LOOKING once it loses quorum, dial the election ports the new servers hold and adopt
+ * the higher-versioned configuration leader election carries (FastLeaderElection, release-3.9.3).
+ */
+export const OLD_RECONFIG_RISK =
+  "when the old ensemble loses quorum its servers would adopt the new ensemble's configuration through leader election, join it and overwrite their own data. Set reconfigEnabled=false on the old servers (a rolling restart of the old ensemble) before this rebuild";
+
+/** The change of a reconfig as the zk CLI writes it: `-add server.N=…[,…] -remove N[,…]` (the plan and audit.jsonl show this). */
+export function reconfigChange(op: Pick<ReconfigOp, 'joining' | 'leaving'>): string {
+  return [...(op.joining.length > 0 ? [`-add ${op.joining.join(',')}`] : []), ...(op.leaving.length > 0 ? [`-remove ${op.leaving.join(',')}`] : [])].join(' ');
+}
+
 /** The members as a dynamic configuration lists them, client part per strategy.reconfig.clientAddress. */
 export function dynamicMembers(plan: Plan, nodes: NodeRef[]): DynamicMember[] {
   const any = (plan.strategy as RebuildStrategy).reconfig?.clientAddress === 'any';

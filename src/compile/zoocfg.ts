@@ -55,7 +55,7 @@ export function serverLine(s: ServerLine, fmt: { role: boolean; client: boolean 
 
 /** Does the existing line `value` of server `s.myid` name the same host and ports as `s`? */
 /** Wildcard addresses a server's own line may bind instead of its name (0.0.0.0, ::). */
-const WILDCARDS = ['0.0.0.0', '::', '0:0:0:0:0:0:0:0'];
+export const WILDCARDS = ['0.0.0.0', '::', '0:0:0:0:0:0:0:0'];
 
 /**
  * Does the existing line `value` of server `s.myid` name the same member as `s` (host, ports,

@@ -12,10 +12,11 @@ import type { NodeRef, ReconfigOp, Step } from '../compile/types.js';
 import { adminCommand } from '../zk/admin.js';
 import { ZkError } from '../zk/client.js';
 import { membersDiffer, parseDynamicConfig, type DynamicConfig } from '../zk/dynconfig.js';
-import { CONFIG_NODE, ensembleView } from '../zk/gates.js';
+import { CONFIG_NODE, configOf, ensembleView } from '../zk/gates.js';
 import { zkErrorText, type WireSession } from '../zk/wire.js';
 import { readText, StepError, type RunEnv } from './env.js';
 import { reconfigEnabled } from '../compile/zoocfg.js';
+import { OLD_RECONFIG_RISK, reconfigChange } from '../compile/membership.js';
 import type { StepOutcome } from './run-step.js';
 
 const NEWCONFIGNOQUORUM = -13;
@@ -72,16 +73,15 @@ async function sessionOn(env: RunEnv, op: ReconfigOp, node: NodeRef): Promise<Wi
 }
 
 async function committed(session: WireSession): Promise<DynamicConfig> {
-  await session.sync(CONFIG_NODE);
-  const cfg = parseDynamicConfig((await session.getData(CONFIG_NODE)).data.toString('utf8'));
+  const cfg = await configOf(session);
   if (cfg.version === null) throw new StepError(`${CONFIG_NODE} has no version line: is reconfigEnabled=true on every member?`);
   return cfg;
 }
 
 const hex = (v: bigint | null) => (v === null ? '?' : `0x${v.toString(16)}`);
 
-/** One attempt: done, sent, or a reason to try again (thrown ZkError). */
-async function attempt(env: RunEnv, op: ReconfigOp, out: StepOutcome): Promise<'done' | 'sent'> {
+/** One attempt: done (sent now, or found committed), or a reason to try again (a thrown ZkError). */
+async function attempt(env: RunEnv, op: ReconfigOp, out: StepOutcome): Promise<void> {
   const { leader, session } = await leaderSession(env, op);
   try {
     const cfg = await committed(session);
@@ -89,7 +89,7 @@ async function attempt(env: RunEnv, op: ReconfigOp, out: StepOutcome): Promise<'
       const note = `the committed configuration (version ${hex(cfg.version)}) already lists ${op.to.map((m) => m.myid).join(', ')}: nothing sent`;
       env.progress(note);
       out.notes.push(note);
-      return 'done';
+      return;
     }
     const unexpected = membersDiffer(cfg, op.from);
     if (unexpected !== null)
@@ -97,8 +97,7 @@ async function attempt(env: RunEnv, op: ReconfigOp, out: StepOutcome): Promise<'
         `the committed configuration (version ${hex(cfg.version)}) is neither the one this step starts from nor its result: ${unexpected}. Someone else changed the membership; compare ${CONFIG_NODE} with the plan before resuming`,
       );
     const t0 = Date.now();
-    const change = [...(op.joining.length > 0 ? [`-add ${op.joining.join(',')}`] : []), ...(op.leaving.length > 0 ? [`-remove ${op.leaving.join(',')}`] : [])];
-    const r = await audited(env, leader.host, `zk reconfig ${change.join(' ')} -v ${hex(cfg.version)}`, undefined, () =>
+    const r = await audited(env, leader.host, `zk reconfig ${reconfigChange(op)} -v ${hex(cfg.version)}`, undefined, () =>
       session.reconfig({
         joining: op.joining.length > 0 ? op.joining.join(',') : null,
         leaving: op.leaving.length > 0 ? op.leaving.join(',') : null,
@@ -109,7 +108,6 @@ async function attempt(env: RunEnv, op: ReconfigOp, out: StepOutcome): Promise<'
     if (after !== null) throw new StepError(`the leader committed a configuration other than the planned one: ${after}`);
     env.progress(`reconfig on leader ${leader.myid}: version ${hex(cfg.version)} → ${hex(r.version)} in ${Date.now() - t0} ms`);
     out.notes.push(`reconfig committed on leader ${leader.myid}: version ${hex(cfg.version)} → ${hex(r.version)}`);
-    return 'sent';
   } finally {
     await session.close();
   }
@@ -192,9 +190,7 @@ async function oldEnsembleStatic(env: RunEnv, op: ReconfigOp): Promise<void> {
   for (const o of op.oldEnsemble ?? []) {
     const text = await readText(env, o.host, o.config);
     if (text !== undefined && reconfigEnabled(text))
-      throw new StepError(
-        `old server ${o.myid} (${o.host}:${o.config}) has reconfigEnabled=true: when the old ensemble loses quorum its servers would adopt the new ensemble's configuration through leader election, join it and overwrite their own data. Set reconfigEnabled=false on the old servers (a rolling restart of the old ensemble) before this rebuild`,
-      );
+      throw new StepError(`old server ${o.myid} (${o.host}:${o.config}) has reconfigEnabled=true: ${OLD_RECONFIG_RISK}`);
   }
 }
 

@@ -6,6 +6,7 @@
 // source only in the host-bound keys and the host parts of server lines; file choice follows
 // ZooKeeper's own (FileSnap.findNValidSnapshots: newest first; FileTxnLog.getLogFiles: the newest
 // log starting at or before the snapshot's zxid and every later one).
+import { quorumOf } from '../compile/nodes.js';
 import { newLine, parseProperties, propertyValue, renderProperties, escapeValue, type PropLine } from '../compile/properties.js';
 import { parseServerKey, parseServerValue, renderServerValue } from '../compile/serverline.js';
 import { snapshotName, zxidOfName } from '../check/datafiles.js';
@@ -151,11 +152,16 @@ export function chooseFiles(snapDirNames: string[], logDirNames: string[], skip 
  * others); `first` is the leader and the q−1 lowest other voters, the rest follow. Either way
  * `first` is a quorum that cannot elect anyone without the leader.
  */
-export type Placement = { kind: 'start'; first: number[]; rest: number[]; why: string } | { kind: 'empty'; first: number[]; rest: number[]; why: string };
+export interface Placement {
+  kind: 'start' | 'empty';
+  first: number[];
+  rest: number[];
+  why: string;
+}
 
 export function placement(voters: number[], observers: number[], leader: number, prefer: 'start' | 'empty' = 'start'): Placement {
   if (!voters.includes(leader)) throw new LabError(`lab clone: the source's leader ${leader} is not a voter of its config`);
-  const q = Math.floor(voters.length / 2) + 1;
+  const q = quorumOf(voters.length);
   const below = voters.filter((v) => v < leader).sort((a, b) => b - a);
   const others = (first: number[]) => [...voters.filter((v) => !first.includes(v)).sort((a, b) => a - b), ...[...observers].sort((a, b) => a - b)];
   if (prefer === 'start' && below.length >= q - 1) {

@@ -8,6 +8,7 @@
 // file is written as soon as a process exists, so `down` can always find what `up` started;
 // `down` kills by recorded pid / recorded namespace only, and is safe to run twice.
 import { bulkCount, loadBulk } from './bulk.js';
+import { quorumOf } from '../compile/nodes.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -379,7 +380,7 @@ export async function labUp(spec: LabSpec, log: Log, hooks: LabUpHooks = {}): Pr
     await Promise.all(spec.servers.filter((x) => spec.down.includes(x.myid)).map((s) => zkServer(st, s, 'start')));
     log(`restarted ${spec.down.join(', ')}: with the election listeners of the others dead they cannot rejoin (LOOKING)`);
   } else if (spec.down.length > 0) log(`stopped ${spec.down.join(', ')} (down in this scenario)`);
-  const quorum = Math.floor(all.length / 2) + 1;
+  const quorum = quorumOf(all.length);
   let leader: number | null = null;
   let proxies: string[] = [];
   if (serving.length >= quorum) {

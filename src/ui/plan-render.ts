@@ -4,7 +4,7 @@
 // changes in, text out. Invariants: renders exactly the steps given (the ones apply runs).
 import { unifiedDiff } from '../compile/diff.js';
 import type { FileChange } from '../compile/files.js';
-import { dynamicLine } from '../compile/membership.js';
+import { dynamicLine, reconfigChange } from '../compile/membership.js';
 import { RUN_TOKEN } from '../compile/nodes.js';
 import type { Compiled, Gate, Membership, QuorumView, RemoteCommand, Step } from '../compile/types.js';
 import { shellCommand } from '../remote/quote.js';
@@ -62,9 +62,7 @@ function reconfigLines(s: Step): string[] {
         : `${at}> (AdminServer system_properties of every member: zookeeper.skipACL=yes)`,
       `${at}> reconfig -remove <an id not in the config> -v <the committed version + 1>   # must answer BADVERSION: proves reconfigEnabled, changes nothing`,
     ];
-  const change = [...(r.joining.length > 0 ? [`-add ${r.joining.join(',')}`] : []), ...(r.leaving.length > 0 ? [`-remove ${r.leaving.join(',')}`] : [])].join(
-    ' ',
-  );
+  const change = reconfigChange(r);
   return [
     ...auth,
     `${at}> sync /zookeeper/config; get /zookeeper/config   # must list ${ids(r.from.map((m) => m.myid))} (done already if it lists ${ids(r.to.map((m) => m.myid))})`,

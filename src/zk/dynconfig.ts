@@ -31,6 +31,7 @@ import {
   type ServerRole,
 } from '../compile/serverline.js';
 import type { DynamicMember } from '../compile/types.js';
+import { WILDCARDS } from '../compile/zoocfg.js';
 
 /** One member of a dynamic configuration. The first address is also spread into host/quorumPort/electionPort. */
 export interface DynServer {
@@ -167,8 +168,6 @@ function describe(s: DynServer): string {
   })}`;
 }
 
-const WILDCARD = ['0.0.0.0', '::', '0:0:0:0:0:0:0:0'];
-
 /**
  * Does `got` (a /zookeeper/config or reconfig reply) list exactly the members `expect` — ids,
  * first address (host, quorum and election port), role and client address? Null when it does,
@@ -183,7 +182,7 @@ export function membersDiffer(got: DynamicConfig, expect: DynamicMember[]): stri
     return `it lists servers ${ids.join(', ') || 'none'}, expected ${want.map((m) => m.myid).join(', ')}`;
   for (const m of want) {
     const s = got.servers.get(m.myid)!;
-    const client = s.clientHost === undefined || WILDCARD.includes(normalizeHost(s.clientHost)) ? null : normalizeHost(s.clientHost);
+    const client = s.clientHost === undefined || WILDCARDS.includes(normalizeHost(s.clientHost)) ? null : normalizeHost(s.clientHost);
     const same =
       normalizeHost(s.host) === normalizeHost(m.host) &&
       s.quorumPort === m.quorumPort &&

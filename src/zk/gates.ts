@@ -163,12 +163,17 @@ async function checkConfig(members: NodeRef[], expect: DynamicMember[], env: Gat
   return ok;
 }
 
+/** The committed dynamic configuration a session's server serves, after a sync. */
+export async function configOf(session: WireSession): Promise<DynamicConfig> {
+  await session.sync(CONFIG_NODE);
+  return parseDynamicConfig((await session.getData(CONFIG_NODE)).data.toString('utf8'));
+}
+
 /** The committed dynamic configuration as `host` serves it, after a sync (ms: 3 s to connect). */
 export async function readConfig(host: string, clientPort: number): Promise<DynamicConfig> {
   const s = await WireSession.connect(host, clientPort, 3000);
   try {
-    await s.sync(CONFIG_NODE);
-    return parseDynamicConfig((await s.getData(CONFIG_NODE)).data.toString('utf8'));
+    return await configOf(s);
   } finally {
     await s.close();
   }
